@@ -1,0 +1,186 @@
+/**
+ * The one place that reads the environment. Every process parses it once at start; an invalid
+ * value stops the process with a message naming the variable.
+ */
+import { z } from 'zod';
+
+const DEV_USER_HASH_SECRET = 'farmflow-local-development-secret-not-for-production';
+
+const emptyAsUndefined = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const port = (fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:7233')
+      .optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.preprocess(emptyAsUndefined, z.string().default('default')),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('data')),
+  REDIS_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .default('redis://127.0.0.1:6379'),
+  ),
+  REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().default('farmflow:')),
+  HTTP_HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
+  HTTP_PORT: port(3000),
+  TELEGRAM_BOT_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d+:[\w-]+$/, 'does not look like a bot token from @BotFather (<digits>:<secret>)')
+      .optional(),
+  ),
+  TELEGRAM_API_ROOT: z.preprocess(
+    emptyAsUndefined,
+    z.url({ message: 'must be a URL' }).default('https://api.telegram.org'),
+  ),
+  TELEGRAM_MODE: z.preprocess(emptyAsUndefined, z.enum(['webhook', 'polling']).optional()),
+  TELEGRAM_WEBHOOK_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  ),
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -')
+      .optional(),
+  ),
+  USER_HASH_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  GAME_TIME_SCALE: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().positive().max(1000).optional(),
+  ),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+
+export type LogLevel = z.infer<typeof envSchema>['LOG_LEVEL'];
+
+export interface Config {
+  temporal: {
+    /** Unset: the local launcher starts a dev server and fills this in. */
+    address: string | undefined;
+    namespace: string;
+    cliPath: string | undefined;
+    devPort: number;
+    uiPort: number;
+  };
+  dataDir: string;
+  redis: { url: string; keyPrefix: string };
+  http: { host: string; port: number };
+  telegram: {
+    token: string | undefined;
+    apiRoot: string;
+    mode: 'webhook' | 'polling';
+    webhookUrl: string | undefined;
+    webhookSecret: string | undefined;
+  };
+  userHashSecret: string;
+  gameTimeScale: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigDefaults {
+  /** `npm start` plays at a lively pace; production entry points keep real time (1). */
+  gameTimeScale?: number;
+}
+
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  defaults: ConfigDefaults = {},
+): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.TELEGRAM_BOT_TOKEN && !e.USER_HASH_SECRET) {
+    problems.push(
+      'USER_HASH_SECRET: required when TELEGRAM_BOT_TOKEN is set (a built-in secret would make support codes guessable)',
+    );
+  }
+  const mode = e.TELEGRAM_MODE ?? (e.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'polling');
+  if (mode === 'webhook' && !e.TELEGRAM_WEBHOOK_URL) {
+    problems.push('TELEGRAM_WEBHOOK_URL: required when TELEGRAM_MODE is webhook');
+  }
+  if (mode === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
+    problems.push('TELEGRAM_WEBHOOK_SECRET: required in webhook mode');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    dataDir: e.DATA_DIR,
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    telegram: {
+      token: e.TELEGRAM_BOT_TOKEN,
+      apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+      mode,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+    },
+    userHashSecret: e.USER_HASH_SECRET ?? DEV_USER_HASH_SECRET,
+    gameTimeScale: e.GAME_TIME_SCALE ?? defaults.gameTimeScale ?? 1,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/**
+ * Entry points call this once: on invalid configuration it prints what is wrong and exits,
+ * so a process never runs half-configured.
+ */
+export function loadConfig(defaults: ConfigDefaults = {}): Config {
+  try {
+    return parseConfig(process.env, defaults);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`farmflow: ${err.message}\nSee .env.example for every variable.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Every variable the configuration reads; docker-compose.yml and .env.example are checked against it. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
+/** For tools that only need the Temporal CLI (CI, benchmarks): the rest of the config may be unset. */
+export function loadTemporalCliPath(env: Record<string, string | undefined> = process.env) {
+  return envSchema.shape.TEMPORAL_CLI_PATH.parse(env.TEMPORAL_CLI_PATH);
+}
