@@ -1,0 +1,57 @@
+/**
+ * Starts one in-memory Temporal dev server (tuned like `npm start`) on free ports and builds the
+ * workflow bundle once, for every test file of the run. Redis keys of the run live under their
+ * own prefix and are deleted at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { loadTemporalCliPath } from '../../config';
+import { createLogger } from '../../logging';
+import { connectRedis } from '../../store/redis';
+import { ensureTemporalCli } from '../../temporal-dev/cli';
+import { startDevServer } from '../../temporal-dev/server';
+import { bundleWorkflows } from '../../worker/bundle';
+import { REDIS_URL, TEST_WORKFLOWS_PATH } from '../support/constants';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    workflowBundlePath: string;
+    redisKeyPrefix: string;
+    temporalCliPath: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const logger = createLogger('warn');
+  const dir = mkdtempSync(join(tmpdir(), 'farmflow-test-'));
+  const cliPath = await ensureTemporalCli({
+    configuredPath: loadTemporalCliPath(),
+    say: (line) => process.stderr.write(`${line}\n`),
+  });
+  const [server, bundle] = await Promise.all([
+    startDevServer({ cliPath, port: 0, uiPort: null, logFile: join(dir, 'temporal.log') }),
+    bundleWorkflows(logger, TEST_WORKFLOWS_PATH),
+  ]);
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+
+  const redisKeyPrefix = `farmflow-test:${randomUUID().slice(0, 8)}:`;
+  project.provide('temporalAddress', server.address);
+  project.provide('workflowBundlePath', bundlePath);
+  project.provide('redisKeyPrefix', redisKeyPrefix);
+  project.provide('temporalCliPath', cliPath);
+
+  return async () => {
+    await server.stop();
+    const redis = await connectRedis(REDIS_URL, logger);
+    for await (const keys of redis.scanIterator({ MATCH: `${redisKeyPrefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await redis.del(keys);
+    }
+    await redis.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
