@@ -1,0 +1,3 @@
+/** The pure game rules: safe to import from workflow code, the bot and tests alike. */
+export * from './crops.js';
+export * from './rules.js';
