@@ -1,0 +1,403 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  loadTemporalCliPath,
+  parseConfig,
+  type Config,
+} from '../../config';
+
+type Env = Record<string, string | undefined>;
+
+const TOKEN = '123456789:AAH-abc_DEF123';
+const SECRET = 'a-user-hash-secret-of-32-chars!!';
+const WEBHOOK_URL = 'https://farm.example.com/telegram';
+const WEBHOOK_SECRET = 'webhook_Secret-123';
+
+const DEFAULTS: Config = {
+  temporal: {
+    address: undefined,
+    namespace: 'default',
+    cliPath: undefined,
+    devPort: 7233,
+    uiPort: 8233,
+  },
+  dataDir: 'data',
+  redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'farmflow:' },
+  http: { host: '127.0.0.1', port: 3000 },
+  telegram: {
+    token: undefined,
+    apiRoot: 'https://api.telegram.org',
+    mode: 'polling',
+    webhookUrl: undefined,
+    webhookSecret: undefined,
+  },
+  userHashSecret: expect.any(String) as string,
+  gameTimeScale: 1,
+  logLevel: 'info',
+};
+
+/** The problems parseConfig reports; fails the test when it accepts the environment. */
+function problemsOf(env: Env): string[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error(`parseConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** Rejected, and every problem names `variable` first, as the process prints it. */
+function expectRejected(variable: string, value: string, extra: Env = {}) {
+  const problems = problemsOf({ ...extra, [variable]: value });
+  expect(problems.length).toBeGreaterThan(0);
+  for (const problem of problems) expect(problem).toMatch(new RegExp(`^${variable}: \\S`));
+}
+
+describe('config: defaults', () => {
+  it('an empty environment gives the documented defaults and a development hash secret', () => {
+    const config = parseConfig({});
+    expect(config).toEqual(DEFAULTS);
+    expect(config.userHashSecret.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('ignores variables it does not read', () => {
+    expect(parseConfig({ PATH: '/usr/bin', HOME: '/root', FARMFLOW_UNKNOWN: 'x' })).toEqual(
+      DEFAULTS,
+    );
+  });
+
+  it('reads every variable when set', () => {
+    const config = parseConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: 'farms',
+      TEMPORAL_CLI_PATH: '/opt/temporal/bin/temporal',
+      TEMPORAL_DEV_PORT: '17233',
+      TEMPORAL_UI_PORT: '18233',
+      DATA_DIR: '/var/lib/farmflow',
+      REDIS_URL: 'rediss://user:pass@redis.example.com:6380/2',
+      REDIS_KEY_PREFIX: 'ff-test:',
+      HTTP_HOST: '0.0.0.0',
+      HTTP_PORT: '8080',
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_ROOT: 'http://127.0.0.1:8081/',
+      TELEGRAM_MODE: 'webhook',
+      TELEGRAM_WEBHOOK_URL: WEBHOOK_URL,
+      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      USER_HASH_SECRET: SECRET,
+      GAME_TIME_SCALE: '0.5',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toEqual({
+      temporal: {
+        address: 'temporal:7233',
+        namespace: 'farms',
+        cliPath: '/opt/temporal/bin/temporal',
+        devPort: 17233,
+        uiPort: 18233,
+      },
+      dataDir: '/var/lib/farmflow',
+      redis: { url: 'rediss://user:pass@redis.example.com:6380/2', keyPrefix: 'ff-test:' },
+      http: { host: '0.0.0.0', port: 8080 },
+      telegram: {
+        token: TOKEN,
+        apiRoot: 'http://127.0.0.1:8081',
+        mode: 'webhook',
+        webhookUrl: WEBHOOK_URL,
+        webhookSecret: WEBHOOK_SECRET,
+      },
+      userHashSecret: SECRET,
+      gameTimeScale: 0.5,
+      logLevel: 'debug',
+    } satisfies Config);
+  });
+
+  it('CONFIG_VARIABLES lists exactly the variables read above', () => {
+    expect([...CONFIG_VARIABLES].sort()).toEqual(
+      [
+        'DATA_DIR',
+        'GAME_TIME_SCALE',
+        'HTTP_HOST',
+        'HTTP_PORT',
+        'LOG_LEVEL',
+        'REDIS_KEY_PREFIX',
+        'REDIS_URL',
+        'TELEGRAM_API_ROOT',
+        'TELEGRAM_BOT_TOKEN',
+        'TELEGRAM_MODE',
+        'TELEGRAM_WEBHOOK_SECRET',
+        'TELEGRAM_WEBHOOK_URL',
+        'TEMPORAL_ADDRESS',
+        'TEMPORAL_CLI_PATH',
+        'TEMPORAL_DEV_PORT',
+        'TEMPORAL_NAMESPACE',
+        'TEMPORAL_UI_PORT',
+        'USER_HASH_SECRET',
+      ].sort(),
+    );
+  });
+});
+
+describe('config: invalid values are rejected with a message naming the variable', () => {
+  it.each(['HTTP_PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT'])('%s: bad ports', (variable) => {
+    for (const value of ['0', '-1', '65536', '80.5', 'abc', '3000abc']) {
+      expectRejected(variable, value);
+    }
+    expect(parseConfig({ HTTP_PORT: '1' }).http.port).toBe(1);
+    expect(parseConfig({ HTTP_PORT: '65535' }).http.port).toBe(65535);
+  });
+
+  it('TEMPORAL_ADDRESS must be host:port', () => {
+    for (const value of [
+      'localhost',
+      'localhost:',
+      ':7233',
+      'localhost:port',
+      'http://localhost:7233',
+      'temporal host:7233',
+    ]) {
+      expectRejected('TEMPORAL_ADDRESS', value);
+    }
+    expect(problemsOf({ TEMPORAL_ADDRESS: 'localhost' })).toEqual([
+      'TEMPORAL_ADDRESS: must be host:port, e.g. 127.0.0.1:7233',
+    ]);
+    expect(parseConfig({ TEMPORAL_ADDRESS: '10.0.0.5:7233' }).temporal.address).toBe(
+      '10.0.0.5:7233',
+    );
+  });
+
+  it('REDIS_URL must be a redis:// or rediss:// URL', () => {
+    for (const value of ['127.0.0.1:6379', 'http://127.0.0.1:6379', 'redis:/x', 'REDIS']) {
+      expectRejected('REDIS_URL', value);
+    }
+    expect(problemsOf({ REDIS_URL: '127.0.0.1:6379' })).toEqual([
+      'REDIS_URL: must start with redis:// or rediss://',
+    ]);
+  });
+
+  it('TELEGRAM_BOT_TOKEN must look like a token from @BotFather', () => {
+    for (const value of ['abc', '123456789', ':secret', 'bot123:secret', '123:sec ret', '123:']) {
+      expectRejected('TELEGRAM_BOT_TOKEN', value, { USER_HASH_SECRET: SECRET });
+    }
+    expect(problemsOf({ TELEGRAM_BOT_TOKEN: 'abc', USER_HASH_SECRET: SECRET })[0]).toMatch(
+      /@BotFather/,
+    );
+  });
+
+  it('GAME_TIME_SCALE must be a positive number up to 1000', () => {
+    for (const value of ['0', '-1', 'abc', '1001', 'Infinity', 'NaN']) {
+      expectRejected('GAME_TIME_SCALE', value);
+    }
+    expect(parseConfig({ GAME_TIME_SCALE: '0.001' }).gameTimeScale).toBe(0.001);
+    expect(parseConfig({ GAME_TIME_SCALE: '1000' }).gameTimeScale).toBe(1000);
+  });
+
+  it('LOG_LEVEL must be a pino level', () => {
+    for (const value of ['verbose', 'INFO', 'warning', '30']) expectRejected('LOG_LEVEL', value);
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) {
+      expect(parseConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    }
+  });
+
+  it('TELEGRAM_WEBHOOK_SECRET must be 1-256 characters Telegram accepts', () => {
+    const webhook = { TELEGRAM_WEBHOOK_URL: WEBHOOK_URL };
+    for (const value of ['has space', 'bad!char', 'ümlaut', 'x'.repeat(257)]) {
+      expectRejected('TELEGRAM_WEBHOOK_SECRET', value, webhook);
+    }
+    expect(
+      parseConfig({ ...webhook, TELEGRAM_WEBHOOK_SECRET: 'x'.repeat(256) }).telegram.webhookSecret,
+    ).toHaveLength(256);
+  });
+
+  it('TELEGRAM_WEBHOOK_URL must be an http(s) URL', () => {
+    for (const value of ['farm.example.com/telegram', 'ftp://farm.example.com/telegram']) {
+      expectRejected('TELEGRAM_WEBHOOK_URL', value, { TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    }
+  });
+
+  it('TELEGRAM_API_ROOT must be a URL, and loses trailing slashes', () => {
+    expectRejected('TELEGRAM_API_ROOT', 'api.telegram.org');
+    expect(parseConfig({ TELEGRAM_API_ROOT: 'http://127.0.0.1:8081//' }).telegram.apiRoot).toBe(
+      'http://127.0.0.1:8081',
+    );
+  });
+
+  it('TELEGRAM_MODE must be webhook or polling', () => {
+    expectRejected('TELEGRAM_MODE', 'push');
+    expectRejected('TELEGRAM_MODE', 'Polling');
+  });
+
+  it('USER_HASH_SECRET must be at least 16 characters', () => {
+    expect(problemsOf({ USER_HASH_SECRET: 'short' })).toEqual([
+      'USER_HASH_SECRET: must be at least 16 characters',
+    ]);
+    expect(parseConfig({ USER_HASH_SECRET: 'x'.repeat(16) }).userHashSecret).toBe('x'.repeat(16));
+  });
+
+  it('reports every problem at once, and the error message lists them', () => {
+    const env = { HTTP_PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'localhost' };
+    const problems = problemsOf(env);
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'HTTP_PORT',
+      'LOG_LEVEL',
+      'REDIS_URL',
+    ]);
+    expect(() => parseConfig(env)).toThrow(/^Invalid configuration:\n {2}- /);
+    try {
+      parseConfig(env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).name).toBe('ConfigError');
+      for (const problem of problems) expect((err as Error).message).toContain(problem);
+    }
+  });
+});
+
+describe('config: USER_HASH_SECRET', () => {
+  it('is required when TELEGRAM_BOT_TOKEN is set', () => {
+    const problems = problemsOf({ TELEGRAM_BOT_TOKEN: TOKEN });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^USER_HASH_SECRET: required when TELEGRAM_BOT_TOKEN is set/);
+  });
+
+  it('is used when given with a token', () => {
+    const config = parseConfig({ TELEGRAM_BOT_TOKEN: TOKEN, USER_HASH_SECRET: SECRET });
+    expect(config.telegram.token).toBe(TOKEN);
+    expect(config.userHashSecret).toBe(SECRET);
+  });
+
+  it('falls back to one fixed development secret without a token', () => {
+    const first = parseConfig({}).userHashSecret;
+    expect(parseConfig({ HTTP_PORT: '4000' }).userHashSecret).toBe(first);
+    expect(first).not.toBe(SECRET);
+  });
+});
+
+describe('config: Telegram mode', () => {
+  it('is polling when no webhook URL is set', () => {
+    expect(parseConfig({ TELEGRAM_BOT_TOKEN: TOKEN, USER_HASH_SECRET: SECRET }).telegram.mode).toBe(
+      'polling',
+    );
+  });
+
+  it('is inferred as webhook from TELEGRAM_WEBHOOK_URL, which then needs a secret', () => {
+    expect(problemsOf({ TELEGRAM_WEBHOOK_URL: WEBHOOK_URL })).toEqual([
+      'TELEGRAM_WEBHOOK_SECRET: required in webhook mode',
+    ]);
+    const config = parseConfig({
+      TELEGRAM_WEBHOOK_URL: WEBHOOK_URL,
+      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    });
+    expect(config.telegram).toMatchObject({
+      mode: 'webhook',
+      webhookUrl: WEBHOOK_URL,
+      webhookSecret: WEBHOOK_SECRET,
+    });
+  });
+
+  it('TELEGRAM_MODE=webhook needs both the URL and the secret', () => {
+    expect(problemsOf({ TELEGRAM_MODE: 'webhook' }).sort()).toEqual([
+      'TELEGRAM_WEBHOOK_SECRET: required in webhook mode',
+      'TELEGRAM_WEBHOOK_URL: required when TELEGRAM_MODE is webhook',
+    ]);
+    expect(
+      problemsOf({ TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET }),
+    ).toEqual(['TELEGRAM_WEBHOOK_URL: required when TELEGRAM_MODE is webhook']);
+  });
+
+  it('TELEGRAM_MODE=polling wins over a webhook URL and needs no secret', () => {
+    const config = parseConfig({ TELEGRAM_MODE: 'polling', TELEGRAM_WEBHOOK_URL: WEBHOOK_URL });
+    expect(config.telegram.mode).toBe('polling');
+  });
+
+  it('reports the missing hash secret and webhook secret together', () => {
+    expect(
+      problemsOf({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: WEBHOOK_URL })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['TELEGRAM_WEBHOOK_SECRET', 'USER_HASH_SECRET']);
+  });
+});
+
+describe('config: empty values', () => {
+  it('an empty or blank string is the same as unset, for every variable', () => {
+    for (const blank of ['', '   ']) {
+      const env = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, blank]));
+      expect(parseConfig(env)).toEqual(DEFAULTS);
+    }
+  });
+
+  it('an empty TELEGRAM_BOT_TOKEN needs no USER_HASH_SECRET', () => {
+    expect(parseConfig({ TELEGRAM_BOT_TOKEN: '' }).telegram.token).toBeUndefined();
+  });
+
+  it('an empty TELEGRAM_WEBHOOK_URL does not switch to webhook mode', () => {
+    expect(parseConfig({ TELEGRAM_WEBHOOK_URL: '' }).telegram.mode).toBe('polling');
+  });
+
+  it('loadTemporalCliPath treats an empty TEMPORAL_CLI_PATH as unset', () => {
+    expect(loadTemporalCliPath({ TEMPORAL_CLI_PATH: '' })).toBeUndefined();
+    expect(loadTemporalCliPath({})).toBeUndefined();
+    expect(loadTemporalCliPath({ TEMPORAL_CLI_PATH: '/opt/temporal' })).toBe('/opt/temporal');
+  });
+
+  it('loadTemporalCliPath ignores the rest of the configuration, even when invalid', () => {
+    expect(loadTemporalCliPath({ TEMPORAL_CLI_PATH: '/opt/temporal', HTTP_PORT: 'abc' })).toBe(
+      '/opt/temporal',
+    );
+  });
+});
+
+describe('config: the caller sets the default game time scale', () => {
+  it('is 1 without a default', () => {
+    expect(parseConfig({}).gameTimeScale).toBe(1);
+  });
+
+  it('uses the entry point default when GAME_TIME_SCALE is unset or empty', () => {
+    expect(parseConfig({}, { gameTimeScale: 0.01 }).gameTimeScale).toBe(0.01);
+    expect(parseConfig({ GAME_TIME_SCALE: '' }, { gameTimeScale: 0.01 }).gameTimeScale).toBe(0.01);
+  });
+
+  it('GAME_TIME_SCALE wins over the entry point default', () => {
+    expect(parseConfig({ GAME_TIME_SCALE: '1' }, { gameTimeScale: 0.01 }).gameTimeScale).toBe(1);
+    expect(parseConfig({ GAME_TIME_SCALE: '2.5' }, { gameTimeScale: 0.01 }).gameTimeScale).toBe(
+      2.5,
+    );
+  });
+});
+
+describe('config: .env.example', () => {
+  const text = readFileSync(resolve(__dirname, '../../.env.example'), 'utf8');
+  // Every `KEY=` in the file, commented out or not, anywhere on a line.
+  const assigned = [...text.matchAll(/(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]*)=/g)].map((m) => m[1]!);
+
+  it('mentions every variable the configuration reads', () => {
+    const missing = CONFIG_VARIABLES.filter((name) => !assigned.includes(name));
+    expect(missing).toEqual([]);
+  });
+
+  it('mentions no variable the configuration does not read, and each one once', () => {
+    const known: readonly string[] = CONFIG_VARIABLES;
+    expect(assigned.filter((name) => !known.includes(name))).toEqual([]);
+    expect(assigned.filter((name, i) => assigned.indexOf(name) !== i)).toEqual([]);
+  });
+
+  it('copied to .env it changes nothing: every line is commented out', () => {
+    const active = text
+      .split('\n')
+      .filter((line) => line.trim() && !line.trimStart().startsWith('#'));
+    expect(active).toEqual([]);
+  });
+
+  it('uncommented as a whole, it still gives the defaults', () => {
+    const env = Object.fromEntries(
+      [...text.matchAll(/^#\s*([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+    );
+    expect(Object.keys(env).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    expect(parseConfig(env)).toEqual(DEFAULTS);
+    expect(parseConfig(env, { gameTimeScale: 0.01 }).gameTimeScale).toBe(0.01);
+  });
+});
