@@ -1,0 +1,126 @@
+/**
+ * `npm start` as a user runs it: brings up a dev server on a SQLite file, answers /healthz, prints
+ * its addresses, stops cleanly on SIGTERM with no child left, and keeps the data for the next run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../temporal-dev/server';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startLocal(env: Record<string, string>): Started {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForHealth(port: number, started: Started) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (started.child.exitCode !== null) throw new Error(`npm start exited:\n${started.output()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`npm start did not become healthy:\n${started.output()}`);
+}
+
+function childPids(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return children ? children.split(/\s+/).map(Number) : [];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'farmflow-local-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts everything, stops cleanly, and keeps the game data across restarts', async () => {
+    const [devPort, uiPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const env = {
+      DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(devPort),
+      TEMPORAL_UI_PORT: String(uiPort),
+      HTTP_PORT: String(httpPort),
+      TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+      REDIS_KEY_PREFIX: inject('redisKeyPrefix'),
+      LOG_LEVEL: 'warn',
+    };
+    const address = `127.0.0.1:${devPort}`;
+    const workflowId = `persisted-${Date.now()}`;
+
+    const first = startLocal(env);
+    await waitForHealth(httpPort, first);
+    expect(first.output()).toContain(`http://127.0.0.1:${httpPort}`);
+    expect(first.output()).toContain(`Web UI: http://127.0.0.1:${uiPort}`);
+    const devServerPids = childPids(first.child.pid!);
+    expect(devServerPids.length).toBeGreaterThan(0);
+
+    // A workflow nobody runs stays open: it must still be there after a restart.
+    const connection = await Connection.connect({ address });
+    await new Client({ connection }).workflow.start('NobodyRunsThis', {
+      taskQueue: 'nobody-polls-this',
+      workflowId,
+    });
+    await connection.close();
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    for (const pid of devServerPids) expect(isAlive(pid)).toBe(false);
+
+    const second = startLocal(env);
+    try {
+      await waitForHealth(httpPort, second);
+      const again = await Connection.connect({ address });
+      const description = await new Client({ connection: again }).workflow
+        .getHandle(workflowId)
+        .describe();
+      expect(description.status.name).toBe('RUNNING');
+      await again.close();
+    } finally {
+      second.child.kill('SIGINT');
+      expect(await second.exited).toBe(0);
+    }
+  }, 120_000);
+
+  it('stops with one clear message when Redis is unreachable', async () => {
+    const started = startLocal({
+      DATA_DIR: dataDir,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+      HTTP_PORT: String(await freePort()),
+    });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toContain('Cannot reach Redis at redis://127.0.0.1:');
+    expect(started.output()).toContain('set REDIS_URL');
+  });
+});

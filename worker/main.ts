@@ -1,0 +1,52 @@
+/** `npm run start:worker`: the production worker process (farms and their activities). */
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { TASK_QUEUES } from '../common/temporal';
+import { loadConfig } from '../config';
+import { createShutdown } from '../lifecycle';
+import { createLogger, installTemporalRuntime } from '../logging';
+import { connectRedis } from '../store/redis';
+import { createWorker } from '.';
+import { loadWorkflowBundle } from './bundle';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel).child({ process: 'worker' });
+  installTemporalRuntime(logger);
+  const shutdown = createShutdown(logger);
+  const address = config.temporal.address;
+  if (!address) {
+    logger.fatal(
+      'TEMPORAL_ADDRESS is not set: the worker needs a Temporal server (npm start runs one locally)',
+    );
+    return shutdown.run(2);
+  }
+  try {
+    const redis = await connectRedis(config.redis.url, logger);
+    shutdown.add('redis', () => redis.close());
+    const connection = await NativeConnection.connect({ address });
+    shutdown.add('temporal connection', () => connection.close());
+    const worker = await createWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: TASK_QUEUES.game,
+      workflowBundle: await loadWorkflowBundle(logger),
+      activities: createActivities({
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        userHashSecret: config.userHashSecret,
+      }),
+    });
+    const done = worker.run();
+    shutdown.add('worker', async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    });
+    await done;
+  } catch (err) {
+    logger.fatal({ err }, 'worker failed');
+    await shutdown.run(1);
+  }
+}
+
+void main();
