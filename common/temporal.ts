@@ -1,9 +1,11 @@
 /**
  * The contract between workflows, activities, the bot and tests: search attributes, task queues,
- * workflow ids and message definitions. Imports nothing beyond the Temporal SDK, so workflow code
- * can use it.
+ * workflow ids, and the farm's messages with their input and output types. Imports nothing beyond
+ * the Temporal SDK (and types of the pure game rules), so workflow code can use it.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ActionEvent, FarmAction, FarmState, Grant, WorldState } from '../game';
 
 /** The player's support code; every per-player workflow carries it. */
 export const USER_HASH_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
@@ -15,6 +17,120 @@ export const USER_HASH_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
 export const USER_HASH_HEADER = 'farmflow-user-hash';
 
 export const TASK_QUEUES = {
-  /** Long-lived farms and their ordinary activities. */
+  /** Long-lived farms and their ordinary activities (worker processes). */
   game: 'farmflow-game',
+  /** Per-message workflows, polled by the process that starts them so they start eagerly. */
+  mainMenu: 'farmflow-main-menu',
 } as const;
+
+/** Workflow types, as the workflow functions are exported. */
+export const WORKFLOW_TYPES = {
+  gameFarm: 'GameFarmWorkflow',
+  mainMenuQuery: 'MainMenuQueryWorkflow',
+  mainMenuMessage: 'MainMenuMessageWorkflow',
+} as const;
+
+export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
+/** `unique` comes from the Telegram update id, so a redelivered update maps to the same id. */
+export const mainMenuWorkflowId = (userHash: string, unique: string) =>
+  `main-menu-${userHash}-${unique}`;
+
+// ---------------------------------------------------------------- GameFarmWorkflow
+
+export interface GameFarmInput {
+  userHash: string;
+  /** Fixed at creation; every duration of this farm is multiplied by it. */
+  timeScale: number;
+  /** The Telegram chat id, encrypted: no raw Telegram id enters Temporal. */
+  sealedChatId: string;
+  /** Carried across continue-as-new; absent on the farm's first run. */
+  carried?: FarmCarriedState;
+  /** Continue-as-new after this many history events (tests force it low). */
+  maxHistoryEvents?: number;
+}
+
+export interface ReadyCrop {
+  plotId: number;
+  cropId: string;
+  readyAtMs: number;
+  /** When the farm's timer saw it ready (workflow time): the hook for "your corn is ready". */
+  recordedAtMs: number;
+}
+
+/** Everything a farm knows; continue-as-new carries it whole. */
+export interface FarmCarriedState {
+  farm: FarmState;
+  /** Crops whose timer fired, until harvested. */
+  readyCrops: ReadyCrop[];
+  /** grantId → issue time; ids inside the grant window, so a redelivery never credits twice. */
+  appliedGrants: Record<string, number>;
+  /** actionId → when applied and what it did, kept for the action window. */
+  recentActions: Record<string, { atMs: number; event: ActionEvent }>;
+  registered: boolean;
+}
+
+export interface FarmSnapshot {
+  userHash: string;
+  farm: FarmState;
+  readyCrops: ReadyCrop[];
+  /** The farm's clock when the snapshot was taken. */
+  asOfMs: number;
+}
+
+export interface FarmActionInput {
+  /** Idempotency key: the per-message workflow id. */
+  actionId: string;
+  action: FarmAction;
+  /** Read from Redis by the caller, so the farm's handlers stay free of I/O. */
+  world: WorldState;
+}
+
+export interface FarmActionResult {
+  event: ActionEvent;
+  snapshot: FarmSnapshot;
+}
+
+export const plantCropUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>('plantCrop');
+export const harvestCropUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>('harvestCrop');
+export const sellCropUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>('sellCrop');
+export const buyPlotUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>('buyPlot');
+export const claimDailyBonusUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>(
+  'claimDailyBonus',
+);
+/** Creates the farm if needed (update-with-start) and answers its snapshot; changes nothing. */
+export const openFarmUpdate = defineUpdate<FarmSnapshot, []>('openFarm');
+
+/** One update per action type; the caller picks by `action.type`. */
+export const ACTION_UPDATES = {
+  plant: plantCropUpdate,
+  harvest: harvestCropUpdate,
+  sell: sellCropUpdate,
+  buyPlot: buyPlotUpdate,
+  claimDailyBonus: claimDailyBonusUpdate,
+} as const;
+
+export const getFarmQuery = defineQuery<FarmSnapshot>('getFarm');
+/** For support and registry rebuilds: the sealed chat id, never the raw one. */
+export const getSealedChatIdQuery = defineQuery<string>('getSealedChatId');
+
+export type GrantRewardInput = Grant;
+export const grantRewardSignal = defineSignal<[GrantRewardInput]>('grantReward');
+
+// ---------------------------------------------------------------- per-message workflows
+
+export interface MainMenuQueryInput {
+  userHash: string;
+  sealedChatId: string;
+}
+
+export interface MainMenuMessageInput {
+  userHash: string;
+  sealedChatId: string;
+  action: FarmAction;
+}
+
+/** What the bot renders. */
+export type MainMenuScreen =
+  | { kind: 'farm'; snapshot: FarmSnapshot; world: WorldState }
+  | { kind: 'actionDone'; event: ActionEvent; snapshot: FarmSnapshot; world: WorldState }
+  | { kind: 'actionRefused'; reason: string; snapshot: FarmSnapshot; world: WorldState };

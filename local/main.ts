@@ -4,17 +4,18 @@
  * in this process.
  */
 import { join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, createMainMenuActivities } from '../activities';
 import { buildApp } from '../bot/app';
+import { TASK_QUEUES } from '../common/temporal';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
 import { connectRedis, redactUrl } from '../store/redis';
 import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
-import { createGameWorker } from '../worker';
+import { createWorker } from '../worker';
 import { bundleWorkflows } from '../worker/bundle';
 
 async function main() {
@@ -46,26 +47,49 @@ async function main() {
       uiUrl = server.uiUrl;
     }
 
-    const nativeConnection = await NativeConnection.connect({ address });
-    shutdown.add('worker connection', () => nativeConnection.close());
-    const connection = await Connection.connect({ address });
-    shutdown.add('client connection', () => connection.close());
+    const connection = await NativeConnection.connect({ address });
+    shutdown.add('temporal connection', () => connection.close());
+    // Built on the workers' connection, so per-message workflows start eagerly on this process.
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const workflowBundle = await bundleWorkflows(logger);
 
-    const worker = await createGameWorker({
-      connection: nativeConnection,
-      namespace: config.temporal.namespace,
-      workflowBundle: await bundleWorkflows(logger),
-      activities: createActivities({ redis, keyPrefix: config.redis.keyPrefix, logger }),
-    });
-    const workerDone = worker.run();
-    shutdown.add('worker', async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerDone;
-    });
-    workerDone.catch((err: unknown) => {
-      logger.fatal({ err }, 'worker failed');
-      void shutdown.run(1);
-    });
+    const workers = await Promise.all([
+      createWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: TASK_QUEUES.game,
+        workflowBundle,
+        activities: createActivities({
+          redis,
+          keyPrefix: config.redis.keyPrefix,
+          userHashSecret: config.userHashSecret,
+        }),
+      }),
+      createWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: TASK_QUEUES.mainMenu,
+        workflowBundle,
+        activities: createMainMenuActivities({
+          client,
+          redis,
+          keyPrefix: config.redis.keyPrefix,
+          timeScale: config.gameTimeScale,
+          farmTaskQueue: TASK_QUEUES.game,
+        }),
+      }),
+    ]);
+    for (const worker of workers) {
+      const done = worker.run();
+      shutdown.add(`worker ${worker.options.taskQueue}`, async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await done;
+      });
+      done.catch((err: unknown) => {
+        logger.fatal({ err }, 'worker failed');
+        void shutdown.run(1);
+      });
+    }
 
     const app = await buildApp({
       logger,

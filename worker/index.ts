@@ -1,21 +1,23 @@
-/** The game worker: farms and their activities on the game task queue. */
+/**
+ * A farmflow worker: the game queue (farms, their activities) runs in worker processes; the
+ * main-menu queue (per-message workflows, local activities) runs in the process that starts them.
+ */
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { TASK_QUEUES } from '../common/temporal';
 import { activityLogInterceptors } from '../logging';
 
-export interface GameWorkerDeps {
+export interface WorkerDeps {
   connection: NativeConnection;
   namespace: string;
   workflowBundle: WorkflowBundleOption;
   activities: object;
-  taskQueue?: string;
+  taskQueue: string;
 }
 
-export function createGameWorker(deps: GameWorkerDeps): Promise<Worker> {
+export function createWorker(deps: WorkerDeps): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
-    taskQueue: deps.taskQueue ?? TASK_QUEUES.game,
+    taskQueue: deps.taskQueue,
     workflowBundle: deps.workflowBundle,
     activities: deps.activities,
     interceptors: { activity: [activityLogInterceptors] },

@@ -1,2 +1,3 @@
 /** Every workflow type the game's workers run; the exported names are the workflow types. */
-export {};
+export { GameFarmWorkflow } from './farm';
+export { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from './main-menu';

@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createLogger, installTemporalRuntime, type Logger } from '../../logging';
-import { createGameWorker } from '../../worker';
+import { createWorker } from '../../worker';
 
 export interface TestTemporal {
   address: string;
@@ -51,7 +51,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
     nativeConnection,
     client,
     async startWorker(activities, queue = taskQueue) {
-      const worker = await createGameWorker({
+      const worker = await createWorker({
         connection: nativeConnection,
         namespace,
         taskQueue: queue,

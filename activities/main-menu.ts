@@ -1,0 +1,124 @@
+/**
+ * Local activities of the per-message workflows: they run in the process that started the
+ * workflow (eagerly, on the same connection), read world state from Redis, and reach the player's
+ * farm through an update or a query.
+ */
+import {
+  type Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  ACTION_UPDATES,
+  type FarmActionInput,
+  type FarmActionResult,
+  type FarmSnapshot,
+  farmWorkflowId,
+  getFarmQuery,
+  openFarmUpdate,
+  USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
+} from '../common/temporal';
+import type { FarmAction, WorldState } from '../game';
+import type { RedisClient } from '../store/redis';
+import { createWorldStore } from '../store/world';
+import type { GameFarmWorkflow } from '../workflows';
+
+export interface MainMenuActivityDeps {
+  client: Client;
+  redis: RedisClient;
+  keyPrefix: string;
+  /** Fixed into a farm when it is created. */
+  timeScale: number;
+  farmTaskQueue: string;
+  /** Passed to new farms; tests force continue-as-new with a low value. */
+  farmMaxHistoryEvents?: number;
+}
+
+export interface PlayerRef {
+  userHash: string;
+  sealedChatId: string;
+}
+
+export interface ApplyFarmActionInput extends PlayerRef {
+  actionId: string;
+  action: FarmAction;
+}
+
+export type ApplyFarmActionResult =
+  | { ok: true; result: FarmActionResult; world: WorldState }
+  | { ok: false; reason: string; snapshot: FarmSnapshot; world: WorldState };
+
+export function createMainMenuActivities(deps: MainMenuActivityDeps) {
+  const world = createWorldStore(deps.redis, deps.keyPrefix);
+
+  /** First contact creates the farm; USE_EXISTING makes a second farm for one player impossible. */
+  const startFarm = ({ userHash, sealedChatId }: PlayerRef) =>
+    new WithStartWorkflowOperation<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
+      workflowId: farmWorkflowId(userHash),
+      taskQueue: deps.farmTaskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [
+        {
+          userHash,
+          sealedChatId,
+          timeScale: deps.timeScale,
+          maxHistoryEvents: deps.farmMaxHistoryEvents,
+        },
+      ],
+      typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
+    });
+
+  const readSnapshot = async (player: PlayerRef): Promise<FarmSnapshot> => {
+    try {
+      return await deps.client.workflow
+        .getHandle(farmWorkflowId(player.userHash))
+        .query(getFarmQuery);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      return deps.client.workflow.executeUpdateWithStart(openFarmUpdate, {
+        startWorkflowOperation: startFarm(player),
+      });
+    }
+  };
+
+  return {
+    async readFarm(player: PlayerRef): Promise<{ snapshot: FarmSnapshot; world: WorldState }> {
+      const [snapshot, currentWorld] = await Promise.all([readSnapshot(player), world.read()]);
+      return { snapshot, world: currentWorld };
+    },
+
+    /**
+     * Sends the action with the per-message workflow id as update id and action id: if this
+     * activity runs again after the farm applied the action, the farm answers from memory.
+     */
+    async applyFarmAction(input: ApplyFarmActionInput): Promise<ApplyFarmActionResult> {
+      const currentWorld = await world.read();
+      const update = ACTION_UPDATES[input.action.type];
+      const args: [FarmActionInput] = [
+        { actionId: input.actionId, action: input.action, world: currentWorld },
+      ];
+      try {
+        const result = await deps.client.workflow.executeUpdateWithStart(update, {
+          startWorkflowOperation: startFarm(input),
+          updateId: input.actionId,
+          args,
+        });
+        return { ok: true, result, world: currentWorld };
+      } catch (err) {
+        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === 'ActionRefused') {
+          return {
+            ok: false,
+            reason: cause.message,
+            snapshot: await readSnapshot(input),
+            world: currentWorld,
+          };
+        }
+        throw err;
+      }
+    },
+  };
+}

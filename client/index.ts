@@ -1,0 +1,92 @@
+/**
+ * What the bot calls: one function per kind of player intent. Each starts the per-message
+ * workflow for one Telegram update and returns the screen to show; Temporal stays behind it.
+ */
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowOptions,
+} from '@temporalio/client';
+import {
+  mainMenuWorkflowId,
+  type MainMenuScreen,
+  TASK_QUEUES,
+  USER_HASH_SEARCH_ATTRIBUTE,
+} from '../common/temporal';
+import type { FarmAction } from '../game';
+import { encryptChatId, userHash as deriveUserHash } from '../identity';
+import type { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from '../workflows';
+
+export interface GameClientDeps {
+  /** Built on the NativeConnection of a worker in this process that polls `taskQueue`, for eager start. */
+  client: Client;
+  userHashSecret: string;
+  taskQueue?: string;
+}
+
+export interface Player {
+  telegramUserId: number;
+  chatId: number;
+}
+
+export type Intent = { type: 'show' } | { type: 'act'; action: FarmAction };
+
+export interface IntentResult {
+  screen: MainMenuScreen;
+  userHash: string;
+  /** The update was handled before (Telegram redelivered it): nothing was applied again. */
+  duplicate: boolean;
+}
+
+export function createGameClient(deps: GameClientDeps) {
+  const taskQueue = deps.taskQueue ?? TASK_QUEUES.mainMenu;
+
+  return {
+    userHashOf: (telegramUserId: number) => deriveUserHash(telegramUserId, deps.userHashSecret),
+
+    /**
+     * `unique` identifies the incoming update (Telegram's update_id): the same update always maps
+     * to the same workflow id, which REJECT_DUPLICATE never reuses, so a redelivery is answered
+     * from the first run's result instead of being applied again.
+     */
+    async handleIntent(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
+      const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
+      const sealedChatId = encryptChatId(player.chatId, deps.userHashSecret);
+      const workflowId = mainMenuWorkflowId(userHash, unique);
+      const options: WorkflowOptions = {
+        workflowId,
+        taskQueue,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
+        requestEagerStart: true,
+      };
+      try {
+        const screen =
+          intent.type === 'show'
+            ? await deps.client.workflow.execute<typeof MainMenuQueryWorkflow>(
+                'MainMenuQueryWorkflow',
+                {
+                  ...options,
+                  args: [{ userHash, sealedChatId }],
+                },
+              )
+            : await deps.client.workflow.execute<typeof MainMenuMessageWorkflow>(
+                'MainMenuMessageWorkflow',
+                {
+                  ...options,
+                  args: [{ userHash, sealedChatId, action: intent.action }],
+                },
+              );
+        return { screen, userHash, duplicate: false };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        const screen = await deps.client.workflow
+          .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
+          .result();
+        return { screen, userHash, duplicate: true };
+      }
+    },
+  };
+}
+
+export type GameClient = ReturnType<typeof createGameClient>;

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MainMenuScreen } from '../../common/temporal';
+import { CROPS, sellPrice, NEUTRAL_WORLD } from '../../game';
+import { createPlayerRegistry } from '../../store/players';
+import { newPlayer, nextUpdateId, sleepMs, startTestGame, type TestGame } from '../support/game';
+
+function expectDone(screen: MainMenuScreen) {
+  if (screen.kind !== 'actionDone')
+    throw new Error(`expected actionDone, got ${JSON.stringify(screen)}`);
+  return screen;
+}
+
+describe('a full game loop through the per-message workflows', () => {
+  let g: TestGame;
+  beforeAll(async () => {
+    g = await startTestGame();
+  });
+  afterAll(() => g.close());
+
+  it('creates the farm on first contact, then plants, harvests, sells and buys a plot', async () => {
+    const player = newPlayer();
+    const act = (action: Parameters<TestGame['game']['handleIntent']>[1]) =>
+      g.game.handleIntent(player, action, nextUpdateId());
+
+    const first = await act({ type: 'show' });
+    expect(first.screen.kind).toBe('farm');
+    const start = first.screen.snapshot.farm;
+    expect(start.coins).toBeGreaterThan(0);
+    expect(start.timeScale).toBe(0.001);
+
+    const registry = createPlayerRegistry(g.redis, g.keyPrefix);
+    await expect
+      .poll(() => registry.get(first.userHash))
+      .toMatchObject({ chatId: player.chatId, active: true });
+
+    const planted = expectDone(
+      (await act({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } })).screen,
+    );
+    expect(planted.event).toMatchObject({
+      type: 'planted',
+      plotId: 0,
+      cropId: 'wheat',
+      coinsSpent: CROPS.wheat.seedPrice,
+    });
+    expect(planted.snapshot.farm.coins).toBe(start.coins - CROPS.wheat.seedPrice);
+
+    await sleepMs(planted.event.type === 'planted' ? planted.event.readyAtMs - Date.now() + 50 : 0);
+    const harvested = expectDone(
+      (await act({ type: 'act', action: { type: 'harvest', plotId: 0 } })).screen,
+    );
+    expect(harvested.event).toMatchObject({
+      type: 'harvested',
+      cropId: 'wheat',
+      quantity: CROPS.wheat.yield,
+    });
+    expect(harvested.snapshot.farm.plots[0]?.crop).toBeNull();
+
+    const sold = expectDone(
+      (
+        await act({
+          type: 'act',
+          action: { type: 'sell', cropId: 'wheat', quantity: CROPS.wheat.yield },
+        })
+      ).screen,
+    );
+    const earned = CROPS.wheat.yield * sellPrice('wheat', NEUTRAL_WORLD);
+    expect(sold.event).toMatchObject({ type: 'sold', coinsEarned: earned });
+    expect(sold.snapshot.farm.coins).toBe(start.coins - CROPS.wheat.seedPrice + earned);
+
+    const bonus = expectDone(
+      (await act({ type: 'act', action: { type: 'claimDailyBonus' } })).screen,
+    );
+    expect(bonus.event.type).toBe('dailyBonusClaimed');
+    const again = await act({ type: 'act', action: { type: 'claimDailyBonus' } });
+    expect(again.screen).toMatchObject({ kind: 'actionRefused' });
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * The per-message workflows: one per incoming message or button press, id
+ * `main-menu-<userHash>-<update>`, carrying UserHash so support finds every message of a player.
+ * They run on a worker in the process that starts them and do their work in local activities:
+ * a message costs an eager start plus one farm update.
+ */
+import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { createMainMenuActivities } from '../activities/main-menu';
+import type { MainMenuMessageInput, MainMenuQueryInput, MainMenuScreen } from '../common/temporal';
+
+const { readFarm, applyFarmAction } = proxyLocalActivities<
+  ReturnType<typeof createMainMenuActivities>
+>({
+  startToCloseTimeout: '5s',
+  retry: {
+    initialInterval: '50ms',
+    backoffCoefficient: 2,
+    maximumInterval: '1s',
+    maximumAttempts: 10,
+  },
+});
+
+export async function MainMenuQueryWorkflow(input: MainMenuQueryInput): Promise<MainMenuScreen> {
+  const { snapshot, world } = await readFarm({
+    userHash: input.userHash,
+    sealedChatId: input.sealedChatId,
+  });
+  return { kind: 'farm', snapshot, world };
+}
+
+export async function MainMenuMessageWorkflow(
+  input: MainMenuMessageInput,
+): Promise<MainMenuScreen> {
+  const outcome = await applyFarmAction({
+    actionId: workflowInfo().workflowId,
+    userHash: input.userHash,
+    sealedChatId: input.sealedChatId,
+    action: input.action,
+  });
+  return outcome.ok
+    ? {
+        kind: 'actionDone',
+        event: outcome.result.event,
+        snapshot: outcome.result.snapshot,
+        world: outcome.world,
+      }
+    : {
+        kind: 'actionRefused',
+        reason: outcome.reason,
+        snapshot: outcome.snapshot,
+        world: outcome.world,
+      };
+}
