@@ -21,7 +21,7 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../common/temporal';
-import type { FarmAction, WorldState } from '../game';
+import { type FarmAction, validateAction, type WorldState } from '../game';
 import type { RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import type { GameFarmWorkflow } from '../workflows';
@@ -96,10 +96,18 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps) {
      */
     async applyFarmAction(input: ApplyFarmActionInput): Promise<ApplyFarmActionResult> {
       const currentWorld = await world.read();
-      const update = ACTION_UPDATES[input.action.type];
-      const args: [FarmActionInput] = [
-        { actionId: input.actionId, action: input.action, world: currentWorld },
-      ];
+      // Untrusted input: a malformed action is refused here, before it costs a farm update.
+      const action = validateAction(input.action);
+      if ('reason' in action) {
+        return {
+          ok: false,
+          reason: action.reason,
+          snapshot: await readSnapshot(input),
+          world: currentWorld,
+        };
+      }
+      const update = ACTION_UPDATES[action.type];
+      const args: [FarmActionInput] = [{ actionId: input.actionId, action, world: currentWorld }];
       try {
         const result = await deps.client.workflow.executeUpdateWithStart(update, {
           startWorkflowOperation: startFarm(input),

@@ -36,7 +36,13 @@ const REDACT = [
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   return pino(
-    { level, base: { service: 'farmflow' }, redact: { paths: REDACT, censor: '[redacted]' } },
+    {
+      level,
+      base: { service: 'farmflow' },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      // The SDK passes failures as `error`; serialize them like `err` (message, stack, cause).
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    },
     destination,
   );
 }
