@@ -1,0 +1,137 @@
+/**
+ * `npm run record:histories`: plays one full session on a fresh in-memory dev server (new farm,
+ * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new) and
+ * writes the histories to test/fixtures/histories/, which CI replays against the current
+ * workflow code. Refresh them only for changes that keep old histories replayable (see README).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities, createMainMenuActivities } from '../activities';
+import { createGameClient } from '../client';
+import { farmWorkflowId, grantRewardSignal } from '../common/temporal';
+import { loadTemporalCliPath, parseConfig } from '../config';
+import { createLogger, installTemporalRuntime } from '../logging';
+import { connectRedis } from '../store/redis';
+import { ensureTemporalCli } from '../temporal-dev/cli';
+import { startDevServer } from '../temporal-dev/server';
+import { createWorker } from '../worker';
+import { bundleWorkflows } from '../worker/bundle';
+
+const OUT_DIR = join(__dirname, '..', 'test', 'fixtures', 'histories');
+const SECRET = 'record-histories-secret-0123456789';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main() {
+  const logger = createLogger('warn');
+  installTemporalRuntime(logger);
+  const cliPath = await ensureTemporalCli({
+    configuredPath: loadTemporalCliPath(),
+    say: (line) => process.stderr.write(`${line}\n`),
+  });
+  const server = await startDevServer({
+    cliPath,
+    port: 0,
+    uiPort: null,
+    logFile: join(tmpdir(), `farmflow-record-${process.pid}.log`),
+  });
+  const keyPrefix = `farmflow-record:${randomUUID().slice(0, 8)}:`;
+  const redis = await connectRedis(parseConfig(process.env).redis.url, logger);
+  const connection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const workflowBundle = await bundleWorkflows(logger);
+  const workers = [
+    await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: 'record-game',
+      workflowBundle,
+      activities: createActivities({ redis, keyPrefix, userHashSecret: SECRET }),
+    }),
+    await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: 'record-menu',
+      workflowBundle,
+      activities: createMainMenuActivities({
+        client,
+        redis,
+        keyPrefix,
+        timeScale: 0.001,
+        farmTaskQueue: 'record-game',
+        farmMaxHistoryEvents: 60,
+      }),
+    }),
+  ];
+  const running = workers.map((w) => w.run());
+
+  try {
+    const game = createGameClient({ client, userHashSecret: SECRET, taskQueue: 'record-menu' });
+    const player = { telegramUserId: 424242, chatId: 424242 };
+    const userHash = game.userHashOf(player.telegramUserId);
+    let n = 0;
+    const play = async (intent: Parameters<typeof game.handleIntent>[1]) =>
+      (await game.handleIntent(player, intent, `rec-${(n += 1)}`)).screen;
+
+    const opened = await play({ type: 'show' });
+    const farm = client.workflow.getHandle(farmWorkflowId(userHash));
+    const grant = {
+      grantId: 'record-grant',
+      issuedAtMs: Date.now(),
+      coins: 300,
+      xp: 30,
+      reason: 'record',
+    };
+    await farm.signal(grantRewardSignal, grant);
+    await farm.signal(grantRewardSignal, grant);
+    await play({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
+    await sleep(200);
+    await play({ type: 'act', action: { type: 'harvest', plotId: 0 } });
+    const sold = await play({
+      type: 'act',
+      action: { type: 'sell', cropId: 'wheat', quantity: 2 },
+    });
+    await play({ type: 'act', action: { type: 'buyPlot' } });
+    await play({ type: 'act', action: { type: 'claimDailyBonus' } });
+    await play({ type: 'act', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
+    const firstRunId = (await farm.describe()).runId;
+    while ((await farm.describe()).runId === firstRunId) {
+      await play({ type: 'act', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
+      await sleep(130);
+      await play({ type: 'act', action: { type: 'harvest', plotId: 2 } });
+    }
+    await sleep(1000); // the corn ripens in the second run
+    await play({ type: 'act', action: { type: 'harvest', plotId: 1 } });
+    if (opened.kind !== 'farm' || sold.kind !== 'actionDone')
+      throw new Error('the session went wrong');
+
+    rmSync(OUT_DIR, { recursive: true, force: true });
+    mkdirSync(OUT_DIR, { recursive: true });
+    const write = async (name: string, workflowId: string, runId?: string) => {
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      writeFileSync(join(OUT_DIR, `${name}.json`), `${historyToJSON(history)}\n`);
+    };
+    await write('game-farm-first-run', farmWorkflowId(userHash), firstRunId);
+    await write('game-farm-second-run', farmWorkflowId(userHash), (await farm.describe()).runId);
+    await write('main-menu-query', `main-menu-${userHash}-rec-1`);
+    await write('main-menu-message-sell', `main-menu-${userHash}-rec-4`);
+    process.stdout.write(`histories written to ${OUT_DIR}\n`);
+  } finally {
+    for (const w of workers) w.shutdown();
+    await Promise.all(running);
+    await connection.close();
+    for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*` }))
+      if (keys.length) await redis.del(keys);
+    await redis.close();
+    await server.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`farmflow: recording failed: ${String(err)}\n`);
+  process.exit(1);
+});
