@@ -8,11 +8,11 @@ import { execFile, spawn } from 'node:child_process';
 import {
   accessSync,
   constants,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   renameSync,
   rmSync,
+  statSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -31,6 +31,8 @@ export interface CliSource {
   /** Where progress goes; the build takes minutes, so silence would look like a hang. */
   say: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Where Go's official installer puts it, for shells whose PATH lacks it. */
+  goFallbacks?: string[];
 }
 
 export class TemporalCliError extends Error {
@@ -40,7 +42,7 @@ export class TemporalCliError extends Error {
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile();
   } catch {
     return false;
   }
@@ -54,14 +56,12 @@ function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return join(base, 'farmflow', 'temporal-cli', `v${TEMPORAL_CLI_VERSION}`);
 }
 
-async function checkGo(env: NodeJS.ProcessEnv): Promise<string> {
-  const go =
-    findOnPath('go', env) ??
-    (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+async function checkGo(env: NodeJS.ProcessEnv, fallbacks: string[]): Promise<string> {
+  const go = findOnPath('go', env) ?? fallbacks.find(isExecutable);
   const need = `Go ${MIN_GO.join('.')} or newer`;
   if (!go) {
     throw new TemporalCliError(
@@ -69,7 +69,14 @@ async function checkGo(env: NodeJS.ProcessEnv): Promise<string> {
         'or point TEMPORAL_CLI_PATH at an existing `temporal` binary.',
     );
   }
-  const { stdout } = await execFileAsync(go, ['env', 'GOVERSION'], { env });
+  let stdout = '';
+  try {
+    ({ stdout } = await execFileAsync(go, ['env', 'GOVERSION'], { env }));
+  } catch (err) {
+    throw new TemporalCliError(
+      `${go} does not run (${(err as Error).message}); reinstall Go ${MIN_GO.join('.')}+.`,
+    );
+  }
   const match = /^go(\d+)\.(\d+)/.exec(stdout.trim());
   const [major, minor] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
   if (major < MIN_GO[0] || (major === MIN_GO[0] && minor < MIN_GO[1])) {
@@ -81,8 +88,13 @@ async function checkGo(env: NodeJS.ProcessEnv): Promise<string> {
   return go;
 }
 
-async function build(target: string, say: (line: string) => void, env: NodeJS.ProcessEnv) {
-  const go = await checkGo(env);
+async function build(
+  target: string,
+  say: (line: string) => void,
+  env: NodeJS.ProcessEnv,
+  goFallbacks: string[],
+) {
+  const go = await checkGo(env, goFallbacks);
   const dir = cacheDir(env);
   mkdirSync(dir, { recursive: true });
   // Build into a private folder and rename: a concurrent build or an interrupted one never
@@ -145,6 +157,7 @@ export async function ensureTemporalCli({
   configuredPath,
   say,
   env = process.env,
+  goFallbacks = ['/usr/local/go/bin/go'],
 }: CliSource): Promise<string> {
   if (configuredPath) {
     if (!isExecutable(configuredPath)) {
@@ -156,7 +169,7 @@ export async function ensureTemporalCli({
   if (onPath) return onPath;
 
   const target = join(cacheDir(env), 'temporal');
-  if (!existsSync(target)) await build(target, say, env);
+  if (!isExecutable(target)) await build(target, say, env, goFallbacks);
   return target;
 }
 

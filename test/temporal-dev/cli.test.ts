@@ -1,7 +1,7 @@
 /**
  * ensureTemporalCli against throwaway folders: a temp XDG_CACHE_HOME and a PATH of temp folders
  * holding only the fake `go` and `temporal` scripts a test puts there. No test builds the real CLI:
- * the machine's Go is hidden (below), so a build can only ever reach a fake `go`.
+ * the machine's Go is kept out of reach (no Go fallbacks), so a build can only reach a fake `go`.
  */
 import {
   chmodSync,
@@ -15,35 +15,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   cacheDir,
   ensureTemporalCli,
   TEMPORAL_CLI_VERSION,
   TemporalCliError,
 } from '../../temporal-dev/cli';
-
-/**
- * checkGo falls back to this fixed path when `go` is not on PATH, and no environment can hide it.
- * Making it look absent here is what lets "Go is not installed" be tested on a machine with Go,
- * and keeps a missing fake from ever starting a real 3-minute build.
- */
-const SYSTEM_GO = '/usr/local/go/bin/go';
-
-vi.mock('node:fs', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs')>();
-  return {
-    ...actual,
-    accessSync: (path: import('node:fs').PathLike, mode?: number) => {
-      if (String(path) === SYSTEM_GO) {
-        throw Object.assign(new Error(`ENOENT: hidden by the test, access '${SYSTEM_GO}'`), {
-          code: 'ENOENT',
-        });
-      }
-      actual.accessSync(path, mode);
-    },
-  };
-});
 
 let root: string;
 let bin: string;
@@ -106,9 +84,9 @@ describe('temporal-dev/cli: where the binary comes from', () => {
   it('returns a configured executable path as it is', async () => {
     const configured = script(join(root, 'opt', 'my-temporal'), 'exit 0');
     script(join(bin, 'temporal'), 'exit 0');
-    await expect(ensureTemporalCli({ configuredPath: configured, say, env })).resolves.toBe(
-      configured,
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: configured, say, env }),
+    ).resolves.toBe(configured);
     expect(said).toEqual([]);
   });
 
@@ -116,16 +94,24 @@ describe('temporal-dev/cli: where the binary comes from', () => {
     const plain = script(join(root, 'opt', 'temporal'), 'exit 0', 0o644);
     // A working `temporal` on PATH must not paper over the configuration mistake.
     script(join(bin, 'temporal'), 'exit 0');
-    const attempt = ensureTemporalCli({ configuredPath: plain, say, env });
+    const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: plain, say, env });
     await expect(attempt).rejects.toThrow(TemporalCliError);
     await expect(attempt).rejects.toThrow(`TEMPORAL_CLI_PATH=${plain} is not an executable file.`);
   });
 
+  it('refuses a folder as the configured path', async () => {
+    const folder = join(root, 'opt');
+    mkdirSync(folder, { recursive: true });
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: folder, say, env }),
+    ).rejects.toThrow(`TEMPORAL_CLI_PATH=${folder} is not an executable file.`);
+  });
+
   it('refuses a configured path that does not exist', async () => {
     const missing = join(root, 'nowhere', 'temporal');
-    await expect(ensureTemporalCli({ configuredPath: missing, say, env })).rejects.toThrow(
-      `TEMPORAL_CLI_PATH=${missing} is not an executable file.`,
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: missing, say, env }),
+    ).rejects.toThrow(`TEMPORAL_CLI_PATH=${missing} is not an executable file.`);
   });
 
   it('uses a `temporal` on PATH, the first one that is executable', async () => {
@@ -135,42 +121,42 @@ describe('temporal-dev/cli: where the binary comes from', () => {
     script(join(used, 'temporal'), 'exit 0');
     script(join(root, 'bin-c', 'temporal'), 'exit 0');
     env.PATH = ['', skipped, used, join(root, 'bin-c'), bin].join(':');
-    await expect(ensureTemporalCli({ configuredPath: undefined, say, env })).resolves.toBe(
-      join(used, 'temporal'),
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env }),
+    ).resolves.toBe(join(used, 'temporal'));
     expect(said).toEqual([]);
   });
 
   it('prefers a `temporal` on PATH to the cached build', async () => {
     script(cachedPath(), 'exit 0');
     script(join(bin, 'temporal'), 'exit 0');
-    await expect(ensureTemporalCli({ configuredPath: undefined, say, env })).resolves.toBe(
-      join(bin, 'temporal'),
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env }),
+    ).resolves.toBe(join(bin, 'temporal'));
   });
 
   it('returns an already cached binary without building', async () => {
     script(cachedPath(), 'exit 0');
     // No go on PATH and the system Go hidden: a build attempt would throw "Go is not installed".
-    await expect(ensureTemporalCli({ configuredPath: undefined, say, env })).resolves.toBe(
-      cachedPath(),
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env }),
+    ).resolves.toBe(cachedPath());
     expect(said).toEqual([]);
   });
 
   it('does not build when a fake go is on PATH and the binary is cached', async () => {
     const go = fakeGo('go1.25.0');
     script(cachedPath(), 'exit 0');
-    await expect(ensureTemporalCli({ configuredPath: undefined, say, env })).resolves.toBe(
-      cachedPath(),
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env }),
+    ).resolves.toBe(cachedPath());
     expect(go.calls()).toEqual([]);
   });
 });
 
 describe('temporal-dev/cli: building needs Go 1.25', () => {
   it('says Go is not installed, what to install and the alternative', async () => {
-    const attempt = ensureTemporalCli({ configuredPath: undefined, say, env });
+    const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
     await expect(attempt).rejects.toThrow(TemporalCliError);
     const message = await attempt.catch((err: Error) => err.message);
     expect(message).toMatch(/Go is not installed/);
@@ -185,7 +171,7 @@ describe('temporal-dev/cli: building needs Go 1.25', () => {
     'refuses %s, naming the Go it found and what it needs',
     async (version) => {
       const go = fakeGo(version);
-      const attempt = ensureTemporalCli({ configuredPath: undefined, say, env });
+      const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
       await expect(attempt).rejects.toThrow(TemporalCliError);
       const message = await attempt.catch((err: Error) => err.message);
       expect(message).toContain(`Temporal CLI v${TEMPORAL_CLI_VERSION} needs Go 1.25 or newer`);
@@ -198,7 +184,7 @@ describe('temporal-dev/cli: building needs Go 1.25', () => {
 
   it('reports a failed go install with its output and leaves no staging folder', async () => {
     const go = fakeGo('go1.25.0', 'echo "go: module lookup disabled" >&2; exit 1');
-    const attempt = ensureTemporalCli({ configuredPath: undefined, say, env });
+    const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
     await expect(attempt).rejects.toThrow(TemporalCliError);
     const message = await attempt.catch((err: Error) => err.message);
     expect(message).toContain('go install of the Temporal CLI failed (exit 1)');
@@ -217,9 +203,9 @@ describe('temporal-dev/cli: building needs Go 1.25', () => {
         'exit 0',
       ].join('\n'),
     );
-    await expect(ensureTemporalCli({ configuredPath: undefined, say, env })).resolves.toBe(
-      cachedPath(),
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env }),
+    ).resolves.toBe(cachedPath());
     const [call] = go.calls();
     expect(call).toMatch(
       /^install -trimpath -ldflags=-s -w -X github.com\/temporalio\/cli\/temporalcli.Version=1\.5\.1 github.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1 \| /,
@@ -233,9 +219,9 @@ describe('temporal-dev/cli: building needs Go 1.25', () => {
 
     // The next call finds the cached binary and does not build again.
     said = [];
-    await expect(ensureTemporalCli({ configuredPath: undefined, say, env })).resolves.toBe(
-      cachedPath(),
-    );
+    await expect(
+      ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env }),
+    ).resolves.toBe(cachedPath());
     expect(go.calls()).toHaveLength(1);
     expect(said).toEqual([]);
   });
