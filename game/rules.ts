@@ -59,6 +59,11 @@ export const MAX_SELL_QUANTITY = 10_000;
  */
 export const MAX_MULTIPLIER = 100;
 
+/** Plots are stored from 0; players count them from 1, and every message shows that number. */
+export function plotNumber(plotId: number): number {
+  return plotId + 1;
+}
+
 export function newFarm(nowMs: number, timeScale: number): FarmState {
   return {
     timeScale: sanitizeTimeScale(timeScale),
@@ -201,9 +206,9 @@ export function applyAction(
 
 function plant(state: FarmState, plotId: number, cropId: CropId, nowMs: number): ActionResult {
   const plot = findPlot(state, plotId);
-  if (!plot) return reject(`No such plot ${plotId}.`);
+  if (!plot) return reject(`No such plot ${plotNumber(plotId)}.`);
   if (plot.crop) {
-    return reject(`Plot ${plotId} is already growing ${lowerName(plot.crop.cropId)}.`);
+    return reject(`Plot ${plotNumber(plotId)} is already growing ${lowerName(plot.crop.cropId)}.`);
   }
   const crop = CROPS[cropId];
   if (levelForXp(state.xp) < crop.unlockLevel) {
@@ -225,11 +230,12 @@ function plant(state: FarmState, plotId: number, cropId: CropId, nowMs: number):
 
 function harvest(state: FarmState, plotId: number, nowMs: number): ActionResult {
   const plot = findPlot(state, plotId);
-  if (!plot) return reject(`No such plot ${plotId}.`);
-  if (!plot.crop) return reject(`Nothing to harvest on plot ${plotId}.`);
+  if (!plot) return reject(`No such plot ${plotNumber(plotId)}.`);
+  if (!plot.crop) return reject(`Nothing to harvest on plot ${plotNumber(plotId)}.`);
   const { cropId } = plot.crop;
   const crop = CROPS[cropId];
-  if (!isReady(plot.crop, nowMs)) return reject(`${crop.name} on plot ${plotId} is not ready yet.`);
+  if (!isReady(plot.crop, nowMs))
+    return reject(`${crop.name} on plot ${plotNumber(plotId)} is not ready yet.`);
   const next = cloneFarm(state);
   next.plots = next.plots.map((p) => (p.id === plotId ? { id: p.id, crop: null } : p));
   next.inventory[cropId] = (next.inventory[cropId] ?? 0) + crop.yield;

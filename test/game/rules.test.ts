@@ -380,7 +380,7 @@ describe('applyAction: plant', () => {
   });
 
   it('rejects a plot that does not exist', () => {
-    expectRejected(act(farm(), { type: 'plant', plotId: 9, cropId: 'wheat' }), 'No such plot 9.');
+    expectRejected(act(farm(), { type: 'plant', plotId: 9, cropId: 'wheat' }), 'No such plot 10.');
     expectRejected(
       act(farm(), { type: 'plant', plotId: STARTING_PLOTS, cropId: 'wheat' }),
       `No such plot ${STARTING_PLOTS}.`,
@@ -392,7 +392,7 @@ describe('applyAction: plant', () => {
     const state = withCrop(farm({ xp: xpForLevel(3) }), 3, 'corn');
     expectRejected(
       act(state, { type: 'plant', plotId: 3, cropId: 'wheat' }),
-      'Plot 3 is already growing corn.',
+      'Plot 4 is already growing corn.',
     );
   });
 
@@ -400,7 +400,7 @@ describe('applyAction: plant', () => {
     const state = withCrop(farm(), 1, 'wheat');
     expectRejected(
       act(state, { type: 'plant', plotId: 1, cropId: 'wheat' }, T0 + DAY_MS),
-      'Plot 1 is already growing wheat.',
+      'Plot 2 is already growing wheat.',
     );
   });
 
@@ -444,11 +444,11 @@ describe('applyAction: plant', () => {
 
 describe('applyAction: harvest', () => {
   it('rejects an empty plot', () => {
-    expectRejected(act(farm(), { type: 'harvest', plotId: 2 }), 'Nothing to harvest on plot 2.');
+    expectRejected(act(farm(), { type: 'harvest', plotId: 2 }), 'Nothing to harvest on plot 3.');
   });
 
   it('rejects a plot that does not exist', () => {
-    expectRejected(act(farm(), { type: 'harvest', plotId: 9 }), 'No such plot 9.');
+    expectRejected(act(farm(), { type: 'harvest', plotId: 9 }), 'No such plot 10.');
   });
 
   it('rejects a crop that is not ready, up to the last millisecond', () => {
@@ -456,11 +456,11 @@ describe('applyAction: harvest', () => {
     const readyAtMs = state.plots[2]!.crop!.readyAtMs;
     expectRejected(
       act(state, { type: 'harvest', plotId: 2 }, T0),
-      'Corn on plot 2 is not ready yet.',
+      'Corn on plot 3 is not ready yet.',
     );
     expectRejected(
       act(state, { type: 'harvest', plotId: 2 }, readyAtMs - 1),
-      'Corn on plot 2 is not ready yet.',
+      'Corn on plot 3 is not ready yet.',
     );
     expectOk(act(state, { type: 'harvest', plotId: 2 }, readyAtMs));
   });
@@ -504,7 +504,7 @@ describe('applyAction: harvest', () => {
     const first = expectOk(act(state, { type: 'harvest', plotId: 0 }, T0 + DAY_MS));
     expectRejected(
       act(first.state, { type: 'harvest', plotId: 0 }, T0 + DAY_MS),
-      'Nothing to harvest on plot 0.',
+      'Nothing to harvest on plot 1.',
     );
   });
 
@@ -876,7 +876,7 @@ describe('a small full game loop', () => {
 
     expectRejected(
       act(state, { type: 'harvest', plotId: 0 }, T0 + 600),
-      'Wheat on plot 0 is not ready yet.',
+      'Wheat on plot 1 is not ready yet.',
     );
     expect(isReady(state.plots[0]!.crop!, T0 + 600)).toBe(false);
     expect(isReady(state.plots[0]!.crop!, planted.event.readyAtMs)).toBe(true);
