@@ -383,9 +383,9 @@ describe('applyAction: plant', () => {
     expectRejected(act(farm(), { type: 'plant', plotId: 9, cropId: 'wheat' }), 'No such plot 10.');
     expectRejected(
       act(farm(), { type: 'plant', plotId: STARTING_PLOTS, cropId: 'wheat' }),
-      `No such plot ${STARTING_PLOTS}.`,
+      `No such plot ${STARTING_PLOTS + 1}.`,
     );
-    expectRejected(act(farm(), { type: 'plant', plotId: -1, cropId: 'wheat' }), 'No such plot -1.');
+    expectRejected(act(farm(), { type: 'plant', plotId: -1, cropId: 'wheat' }), 'No such plot 0.');
   });
 
   it('rejects a plot that is already growing something', () => {
