@@ -1,12 +1,17 @@
 /** The bot's HTTP server: one encapsulated plugin per concern. */
 import fastify from 'fastify';
 import type { Logger } from '../logging';
+import type { Bot } from 'grammy';
+import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
+import { webhookRoutes } from './routes/webhook';
 
 export interface AppDeps {
   logger: Logger;
   /** Readiness: each check resolves when its dependency answers. */
   readinessChecks: Record<string, DependencyCheck>;
+  /** In webhook mode: the bot that handles POST /telegram/webhook, and the secret it checks. */
+  webhook?: { bot: Bot<BotContext>; secret: string };
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -14,5 +19,6 @@ export async function buildApp(deps: AppDeps) {
     loggerInstance: deps.logger.child({ component: 'http' }),
   });
   await app.register(healthRoutes, { checks: deps.readinessChecks });
+  if (deps.webhook) await app.register(webhookRoutes, deps.webhook);
   return app;
 }

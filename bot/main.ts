@@ -1,36 +1,46 @@
-/** `npm run start:bot`: the production bot process (HTTP server; Telegram updates arrive here). */
-import { Connection } from '@temporalio/client';
+/**
+ * `npm run start:bot`: the production bot process. Hosts the per-message workflows' worker, the
+ * Telegram bot (webhook or long polling) and the HTTP server; farms run in worker processes.
+ */
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
-import { createLogger } from '../logging';
+import { createLogger, installTemporalRuntime } from '../logging';
 import { connectRedis } from '../store/redis';
-import { buildApp } from './app';
+import { loadWorkflowBundle } from '../worker/bundle';
+import { startBotService } from './service';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel).child({ process: 'bot' });
+  installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
-  const address = config.temporal.address;
-  if (!address) {
+  if (!config.temporal.address) {
     logger.fatal(
       'TEMPORAL_ADDRESS is not set: the bot needs a Temporal server (npm start runs one locally)',
+    );
+    return shutdown.run(2);
+  }
+  if (!config.telegram.token) {
+    logger.fatal(
+      'TELEGRAM_BOT_TOKEN is not set: the bot process needs a bot token (npm start plays locally without one)',
     );
     return shutdown.run(2);
   }
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
-    const connection = await Connection.connect({ address });
+    const connection = await NativeConnection.connect({ address: config.temporal.address });
     shutdown.add('temporal connection', () => connection.close());
-    const app = await buildApp({
+    const service = await startBotService({
+      config,
       logger,
-      readinessChecks: {
-        temporal: () => connection.healthService.check({}),
-        redis: () => redis.ping(),
-      },
+      redis,
+      connection,
+      workflowBundle: await loadWorkflowBundle(logger),
     });
-    await app.listen({ host: config.http.host, port: config.http.port });
-    shutdown.add('http server', () => app.close());
+    shutdown.add('bot', () => service.stop());
+    logger.info({ url: service.url, mode: config.telegram.mode }, 'bot process ready');
   } catch (err) {
     logger.fatal({ err }, 'bot failed to start');
     await shutdown.run(1);

@@ -4,10 +4,9 @@
  * in this process.
  */
 import { join, resolve } from 'node:path';
-import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities, createMainMenuActivities } from '../activities';
-import { buildApp } from '../bot/app';
+import { createActivities } from '../activities';
+import { startBotService } from '../bot/service';
 import { TASK_QUEUES } from '../common/temporal';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
@@ -49,63 +48,38 @@ async function main() {
 
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
-    // Built on the workers' connection, so per-message workflows start eagerly on this process.
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowBundle = await bundleWorkflows(logger);
 
-    const workers = await Promise.all([
-      createWorker({
-        connection,
-        namespace: config.temporal.namespace,
-        taskQueue: TASK_QUEUES.game,
-        workflowBundle,
-        activities: createActivities({
-          redis,
-          keyPrefix: config.redis.keyPrefix,
-          userHashSecret: config.userHashSecret,
-        }),
+    const gameWorker = await createWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: TASK_QUEUES.game,
+      workflowBundle,
+      activities: createActivities({
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        userHashSecret: config.userHashSecret,
       }),
-      createWorker({
-        connection,
-        namespace: config.temporal.namespace,
-        taskQueue: TASK_QUEUES.mainMenu,
-        workflowBundle,
-        activities: createMainMenuActivities({
-          client,
-          redis,
-          keyPrefix: config.redis.keyPrefix,
-          timeScale: config.gameTimeScale,
-          farmTaskQueue: TASK_QUEUES.game,
-        }),
-      }),
-    ]);
-    for (const worker of workers) {
-      const done = worker.run();
-      shutdown.add(`worker ${worker.options.taskQueue}`, async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await done;
-      });
-      done.catch((err: unknown) => {
-        logger.fatal({ err }, 'worker failed');
-        void shutdown.run(1);
-      });
-    }
-
-    const app = await buildApp({
-      logger,
-      readinessChecks: {
-        temporal: () => connection.healthService.check({}),
-        redis: () => redis.ping(),
-      },
     });
-    await app.listen({ host: config.http.host, port: config.http.port });
-    shutdown.add('http server', () => app.close());
+    const gameWorkerDone = gameWorker.run();
+    shutdown.add('game worker', async () => {
+      if (gameWorker.getState() === 'RUNNING') gameWorker.shutdown();
+      await gameWorkerDone;
+    });
+    gameWorkerDone.catch((err: unknown) => {
+      logger.fatal({ err }, 'game worker failed');
+      void shutdown.run(1);
+    });
+
+    const service = await startBotService({ config, logger, redis, connection, workflowBundle });
+    shutdown.add('bot', () => service.stop());
 
     say(
       [
         '',
         'farmflow is running (Ctrl-C stops everything).',
-        `  Game HTTP server:  http://${config.http.host}:${config.http.port}  (health: /healthz, /readyz)`,
+        `  Game HTTP server:  ${service.url}  (health: /healthz, /readyz)`,
+        `  Telegram bot:      ${config.telegram.token ? `${config.telegram.mode} via ${config.telegram.apiRoot}` : 'off (set TELEGRAM_BOT_TOKEN)'}`,
         `  Temporal:          ${address}${uiUrl ? `  (Web UI: ${uiUrl}, filter: UserHash = "<support code>")` : ''}`,
         `  Redis:             ${redactUrl(config.redis.url)}  (keys under "${config.redis.keyPrefix}")`,
         `  Game time scale:   ${config.gameTimeScale}`,

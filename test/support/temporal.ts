@@ -28,15 +28,17 @@ export interface RunningWorker {
 let runtimeInstalled = false;
 
 /** The Runtime is per process; a test that inspects log lines installs it with its own logger first. */
-export function installTestRuntime(logger: Logger = createLogger('warn')) {
+export function installTestRuntime(logger: Logger = createLogger('error')) {
   if (runtimeInstalled) return;
   installTemporalRuntime(logger);
   runtimeInstalled = true;
 }
 
-export async function connectTestTemporal(): Promise<TestTemporal> {
+/** `address`: another server than the run's shared one (a test that stops its server). */
+export async function connectTestTemporal(
+  address = inject('temporalAddress'),
+): Promise<TestTemporal> {
   installTestRuntime();
-  const address = inject('temporalAddress');
   const namespace = 'default';
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });

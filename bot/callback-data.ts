@@ -1,0 +1,83 @@
+/**
+ * Button payloads: compact, versioned, validated. Telegram allows 64 bytes of callback data and
+ * sends back whatever a button carried, so every press is parsed as untrusted input; a payload
+ * from an older version or a tampered one parses to null and gets a polite answer.
+ */
+import { type CropId, isCropId, MAX_PLOTS, MAX_SELL_QUANTITY } from '../game';
+
+const VERSION = '1';
+
+export type ButtonPress =
+  | { kind: 'farm' }
+  | { kind: 'help' }
+  | { kind: 'leaderboard' }
+  | { kind: 'choosePlot'; plotId: number }
+  | { kind: 'plant'; plotId: number; cropId: CropId }
+  | { kind: 'harvest'; plotId: number }
+  | { kind: 'sell'; cropId: CropId; quantity: number }
+  | { kind: 'buyPlot' }
+  | { kind: 'dailyBonus' };
+
+const CODES = {
+  farm: 'f',
+  help: 'q',
+  leaderboard: 'l',
+  choosePlot: 'c',
+  plant: 'p',
+  harvest: 'h',
+  sell: 's',
+  buyPlot: 'b',
+  dailyBonus: 'd',
+} as const satisfies Record<ButtonPress['kind'], string>;
+
+export function encodeButton(press: ButtonPress): string {
+  const parts: (string | number)[] = [VERSION, CODES[press.kind]];
+  if ('plotId' in press) parts.push(press.plotId);
+  if ('cropId' in press) parts.push(press.cropId);
+  if ('quantity' in press) parts.push(press.quantity);
+  return parts.join(':');
+}
+
+const plotId = (raw: string | undefined) => {
+  if (raw === undefined || !/^\d{1,2}$/.test(raw)) return null;
+  const id = Number(raw);
+  return id < MAX_PLOTS ? id : null;
+};
+
+export function parseButton(data: string | undefined): ButtonPress | null {
+  if (!data || data.length > 64) return null;
+  const [version, code, a, b, ...rest] = data.split(':');
+  if (version !== VERSION || rest.length > 0) return null;
+  switch (code) {
+    case CODES.farm:
+    case CODES.help:
+    case CODES.leaderboard:
+    case CODES.buyPlot:
+    case CODES.dailyBonus: {
+      if (a !== undefined) return null;
+      const kind = (Object.keys(CODES) as ButtonPress['kind'][]).find((k) => CODES[k] === code)!;
+      return { kind } as ButtonPress;
+    }
+    case CODES.choosePlot:
+    case CODES.harvest: {
+      const id = plotId(a);
+      if (id === null || b !== undefined) return null;
+      return code === CODES.harvest
+        ? { kind: 'harvest', plotId: id }
+        : { kind: 'choosePlot', plotId: id };
+    }
+    case CODES.plant: {
+      const id = plotId(a);
+      return id !== null && isCropId(b) ? { kind: 'plant', plotId: id, cropId: b } : null;
+    }
+    case CODES.sell: {
+      if (!isCropId(a) || b === undefined || !/^\d{1,5}$/.test(b)) return null;
+      const quantity = Number(b);
+      return quantity >= 1 && quantity <= MAX_SELL_QUANTITY
+        ? { kind: 'sell', cropId: a, quantity }
+        : null;
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,31 @@
+/** The bot's one Context type: grammY's, plus the services every feature needs. */
+import type { Context } from 'grammy';
+import type { GameClient, Intent, IntentResult, Player } from '../client';
+import type { Logger } from '../logging';
+import type { PlayerRegistry } from '../store/players';
+import type { RedisClient } from '../store/redis';
+import type { ButtonPress } from './callback-data';
+
+export interface BotServices {
+  game: GameClient;
+  players: PlayerRegistry;
+  redis: RedisClient;
+  keyPrefix: string;
+  logger: Logger;
+  /** How long a press may take before the player sees "working…" first. */
+  workingAfterMs: number;
+}
+
+export type BotContext = Context & {
+  services: BotServices;
+  /** The pressed button, parsed and validated; null for unknown or tampered callback data. */
+  button: ButtonPress | null;
+};
+
+/** The player behind a private-chat update; farmflow is played in private chats only. */
+export function playerOf(ctx: BotContext): Player | null {
+  if (ctx.chat?.type !== 'private' || !ctx.from || ctx.from.is_bot) return null;
+  return { telegramUserId: ctx.from.id, chatId: ctx.chat.id };
+}
+
+export type { Intent, IntentResult };

@@ -1,0 +1,33 @@
+/** Buttons that change the farm: plant, harvest, sell, buy a plot, claim the daily bonus. */
+import { Composer } from 'grammy';
+import type { FarmAction } from '../../game';
+import type { ButtonPress } from '../callback-data';
+import type { BotContext } from '../context';
+import { answerButton, runIntent } from '../reply';
+
+function actionOf(press: ButtonPress | null): FarmAction | null {
+  switch (press?.kind) {
+    case 'plant':
+      return { type: 'plant', plotId: press.plotId, cropId: press.cropId };
+    case 'harvest':
+      return { type: 'harvest', plotId: press.plotId };
+    case 'sell':
+      return { type: 'sell', cropId: press.cropId, quantity: press.quantity };
+    case 'buyPlot':
+      return { type: 'buyPlot' };
+    case 'dailyBonus':
+      return { type: 'claimDailyBonus' };
+    default:
+      return null;
+  }
+}
+
+export const actionsFeature = new Composer<BotContext>();
+
+actionsFeature.chatType('private').filter(
+  (ctx) => actionOf(ctx.button) !== null,
+  async (ctx) => {
+    await answerButton(ctx);
+    await runIntent(ctx, { type: 'act', action: actionOf(ctx.button)! }, 'edit');
+  },
+);

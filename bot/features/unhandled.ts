@@ -1,0 +1,32 @@
+/**
+ * Last in line: whatever no feature took. Callback queries are always answered (Telegram shows a
+ * spinner until they are); a private message gets a hint; groups get one polite pointer on
+ * commands; everything else (channel posts, edits, inline queries, unknown kinds) gets silence.
+ */
+import { Composer } from 'grammy';
+import type { BotContext } from '../context';
+import { answerButton, runIntent } from '../reply';
+import { STALE_BUTTON_TEXT } from '../render';
+
+export const unhandledFeature = new Composer<BotContext>();
+
+unhandledFeature.on('callback_query', async (ctx) => {
+  if (ctx.chat?.type !== 'private') {
+    await answerButton(ctx);
+    return;
+  }
+  await answerButton(ctx, STALE_BUTTON_TEXT);
+  if (ctx.callbackQuery.message) await runIntent(ctx, { type: 'show' }, 'edit');
+});
+
+unhandledFeature
+  .chatType('private')
+  .on('message', (ctx) =>
+    ctx.reply('🌻 I understand the buttons below my messages, /farm and /help.'),
+  );
+
+unhandledFeature
+  .chatType(['group', 'supergroup'])
+  .on('message::bot_command', (ctx) =>
+    ctx.reply('🌻 farmflow is played in a private chat with me.'),
+  );

@@ -1,0 +1,193 @@
+/**
+ * Screens as Telegram shows them: HTML text plus an inline keyboard. Pure functions of the data a
+ * per-message workflow returned, so a redelivered update renders exactly the same reply.
+ */
+import { InlineKeyboard } from 'grammy';
+import type { FarmSnapshot, MainMenuScreen } from '../common/temporal';
+import {
+  type ActionEvent,
+  availableCrops,
+  canClaimDailyBonus,
+  CROPS,
+  cropQuantityText,
+  type CropId,
+  dailyBonusCoins,
+  growDurationMs,
+  levelForXp,
+  MAX_PLOTS,
+  nextDailyBonusAtMs,
+  nextPlotPrice,
+  plotNumber,
+  sellPrice,
+  type WorldState,
+  xpForLevel,
+} from '../game';
+import { encodeButton } from './callback-data';
+
+export interface Rendered {
+  text: string;
+  keyboard: InlineKeyboard;
+}
+
+export const escapeHtml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** "4m 10s", "1h 5m", "12s": what a player needs to know, not milliseconds. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+}
+
+function describeEvent(event: ActionEvent, snapshot: FarmSnapshot): string {
+  switch (event.type) {
+    case 'planted':
+      return `🌱 Planted ${CROPS[event.cropId].name.toLowerCase()} on plot ${plotNumber(event.plotId)}: ready in ${formatDuration(event.readyAtMs - snapshot.asOfMs)}.`;
+    case 'harvested':
+      return (
+        `🧺 Harvested ${cropQuantityText(event.cropId, event.quantity)} (+${event.xpGained} XP).` +
+        (event.levelUp ? ` 🎉 Level ${levelForXp(snapshot.farm.xp)}!` : '')
+      );
+    case 'sold':
+      return `💰 Sold ${cropQuantityText(event.cropId, event.quantity)} for ${event.coinsEarned} 🪙.`;
+    case 'plotBought':
+      return `➕ Bought plot ${plotNumber(event.plotId)} for ${event.coinsSpent} 🪙.`;
+    case 'dailyBonusClaimed':
+      return `🎁 Daily bonus: +${event.coinsEarned} 🪙.`;
+  }
+}
+
+export function farmScreen(snapshot: FarmSnapshot, world: WorldState, notice?: string): Rendered {
+  const { farm, asOfMs } = snapshot;
+  const level = levelForXp(farm.xp);
+  const lines: string[] = [];
+  if (notice) lines.push(notice, '');
+  lines.push(
+    `🌻 <b>Your farm</b> · level ${level} · ${farm.coins} 🪙 · ${farm.xp}/${xpForLevel(level + 1)} XP`,
+  );
+  const worldBits = [];
+  if (world.marketMultiplier !== 1) worldBits.push(`market ×${world.marketMultiplier}`);
+  if (world.eventName) worldBits.push(`${escapeHtml(world.eventName)} ×${world.eventMultiplier}`);
+  if (worldBits.length) lines.push(`📈 ${worldBits.join(' · ')}`);
+  lines.push('');
+
+  const keyboard = new InlineKeyboard();
+  for (const plot of farm.plots) {
+    const n = plotNumber(plot.id);
+    if (!plot.crop) {
+      lines.push(`${n}. empty`);
+      keyboard
+        .text(`🌱 Plant on ${n}`, encodeButton({ kind: 'choosePlot', plotId: plot.id }))
+        .row();
+    } else if (plot.crop.readyAtMs <= asOfMs) {
+      const crop = CROPS[plot.crop.cropId];
+      lines.push(`${n}. ${crop.emoji} ${crop.name.toLowerCase()}: ready!`);
+      keyboard
+        .text(
+          `🧺 Harvest ${crop.emoji} on ${n}`,
+          encodeButton({ kind: 'harvest', plotId: plot.id }),
+        )
+        .row();
+    } else {
+      const crop = CROPS[plot.crop.cropId];
+      const left = formatDuration(plot.crop.readyAtMs - asOfMs);
+      lines.push(`${n}. ${crop.emoji} ${crop.name.toLowerCase()}: ready in ${left}`);
+      keyboard.text(`⏳ ${crop.emoji} on ${n}: ${left}`, encodeButton({ kind: 'farm' })).row();
+    }
+  }
+
+  const stock = (Object.entries(farm.inventory) as [CropId, number][]).filter(([, n]) => n > 0);
+  if (stock.length) {
+    lines.push(
+      '',
+      `🏚 Barn: ${stock.map(([id, n]) => `${CROPS[id].emoji} ${cropQuantityText(id, n)}`).join(', ')}`,
+    );
+    for (const [cropId, quantity] of stock) {
+      const earn = quantity * sellPrice(cropId, world);
+      keyboard
+        .text(
+          `💰 Sell ${cropQuantityText(cropId, quantity)} (${earn} 🪙)`,
+          encodeButton({ kind: 'sell', cropId, quantity }),
+        )
+        .row();
+    }
+  }
+
+  if (farm.plots.length < MAX_PLOTS) {
+    keyboard.text(
+      `➕ Plot (${nextPlotPrice(farm.plots.length)} 🪙)`,
+      encodeButton({ kind: 'buyPlot' }),
+    );
+  }
+  if (canClaimDailyBonus(farm, asOfMs)) {
+    keyboard.text(
+      `🎁 Bonus (+${dailyBonusCoins(farm, world)})`,
+      encodeButton({ kind: 'dailyBonus' }),
+    );
+  } else {
+    const next = nextDailyBonusAtMs(farm, asOfMs);
+    if (next) lines.push('', `🎁 Next daily bonus in ${formatDuration(next - asOfMs)}.`);
+  }
+  keyboard
+    .row()
+    .text('🏆 Leaders', encodeButton({ kind: 'leaderboard' }))
+    .text('🔄 Refresh', encodeButton({ kind: 'farm' }))
+    .text('❓ Help', encodeButton({ kind: 'help' }));
+  return { text: lines.join('\n'), keyboard };
+}
+
+export function plantMenu(snapshot: FarmSnapshot, plotId: number): Rendered {
+  const level = levelForXp(snapshot.farm.xp);
+  const keyboard = new InlineKeyboard();
+  for (const crop of availableCrops(level)) {
+    const grow = formatDuration(growDurationMs(crop.id, snapshot.farm.timeScale));
+    keyboard
+      .text(
+        `${crop.emoji} ${crop.name}: ${crop.seedPrice} 🪙, ${grow}`,
+        encodeButton({ kind: 'plant', plotId, cropId: crop.id }),
+      )
+      .row();
+  }
+  keyboard.text('« Back', encodeButton({ kind: 'farm' }));
+  return {
+    text: `🌱 What to plant on plot ${plotNumber(plotId)}? You have ${snapshot.farm.coins} 🪙.`,
+    keyboard,
+  };
+}
+
+export function screenReply(screen: MainMenuScreen): Rendered {
+  switch (screen.kind) {
+    case 'farm':
+      return farmScreen(screen.snapshot, screen.world);
+    case 'actionDone':
+      return farmScreen(
+        screen.snapshot,
+        screen.world,
+        describeEvent(screen.event, screen.snapshot),
+      );
+    case 'actionRefused':
+      return farmScreen(screen.snapshot, screen.world, `⚠️ ${escapeHtml(screen.reason)}`);
+  }
+}
+
+export function helpText(userHash: string): string {
+  return [
+    '<b>farmflow</b>: plant crops, wait until they are ready, harvest, sell, grow your farm.',
+    '',
+    '🌱 Tap an empty plot to plant (seeds cost coins).',
+    '🧺 Harvest when a crop is ready, 💰 sell the harvest, ➕ buy more plots.',
+    '🎁 Claim a bonus every day. Higher levels unlock better crops.',
+    '',
+    '/farm shows your farm, /help this message.',
+    '',
+    `Your support code: <code>${userHash}</code>`,
+    'Tell it to support if something goes wrong: it finds everything you did, and nothing else about you.',
+  ].join('\n');
+}
+
+export const WORKING_TEXT = '⏳ Working on it…';
+export const SLOW_DOWN_TEXT = '🐢 Easy there! One thing at a time, please.';
+export const STALE_BUTTON_TEXT = 'That button is no longer valid. Here is your farm.';

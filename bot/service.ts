@@ -1,0 +1,163 @@
+/**
+ * Everything the bot process runs, for `npm run start:bot`, `npm start` and the tests: the worker
+ * for the per-message workflows (so they start eagerly on this process's connection), the grammY
+ * bot on Telegram's Bot API (webhook or long polling), and the HTTP server.
+ */
+import { Client } from '@temporalio/client';
+import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Bot } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
+import { createMainMenuActivities } from '../activities';
+import { createGameClient, type GameClient } from '../client';
+import { TASK_QUEUES } from '../common/temporal';
+import type { Config } from '../config';
+import type { Logger } from '../logging';
+import { createPlayerRegistry } from '../store/players';
+import type { RedisClient } from '../store/redis';
+import { createWorker } from '../worker';
+import { buildApp } from './app';
+import { createBot } from './bot';
+import type { BotContext } from './context';
+import { installOutgoing } from './outgoing';
+
+/** Update kinds the bot handles; Telegram does not send the others at all. */
+export const ALLOWED_UPDATES = [
+  'message',
+  'edited_message',
+  'callback_query',
+  'my_chat_member',
+] as const;
+
+export interface BotServiceDeps {
+  config: Config;
+  logger: Logger;
+  redis: RedisClient;
+  connection: NativeConnection;
+  workflowBundle: WorkflowBundleOption;
+  botInfo?: UserFromGetMe;
+  /** Tests run on task queues of their own. */
+  taskQueues?: { mainMenu: string; farm: string };
+  farmMaxHistoryEvents?: number;
+  workingAfterMs?: number;
+}
+
+export interface BotService {
+  game: GameClient;
+  bot: Bot<BotContext> | undefined;
+  /** Where the HTTP server listens. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startBotService(deps: BotServiceDeps): Promise<BotService> {
+  const { config, logger, redis, connection } = deps;
+  const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, farm: TASK_QUEUES.game };
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: queues.mainMenu,
+    workflowBundle: deps.workflowBundle,
+    activities: createMainMenuActivities({
+      client,
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      timeScale: config.gameTimeScale,
+      farmTaskQueue: queues.farm,
+      farmMaxHistoryEvents: deps.farmMaxHistoryEvents,
+    }),
+  });
+  const workerDone = worker.run();
+  workerDone.catch((err: unknown) => logger.fatal({ err }, 'main-menu worker failed'));
+  const stopWorker = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerDone;
+  };
+
+  const game = createGameClient({
+    client,
+    userHashSecret: config.userHashSecret,
+    taskQueue: queues.mainMenu,
+  });
+  const players = createPlayerRegistry(redis, config.redis.keyPrefix);
+  const readinessChecks = {
+    temporal: () => connection.healthService.check({}),
+    redis: () => redis.ping(),
+  };
+  const isUnavailable = async () => {
+    const checks = Object.values(readinessChecks).map((check) =>
+      Promise.race([
+        check(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000)),
+      ]),
+    );
+    return (await Promise.allSettled(checks)).some((r) => r.status === 'rejected');
+  };
+
+  let bot: Bot<BotContext> | undefined;
+  const { telegram } = config;
+  try {
+    if (telegram.token) {
+      bot = createBot({
+        token: telegram.token,
+        apiRoot: telegram.apiRoot,
+        botInfo: deps.botInfo,
+        isUnavailable,
+        services: {
+          game,
+          players,
+          redis,
+          keyPrefix: config.redis.keyPrefix,
+          logger: logger.child({ component: 'bot' }),
+          workingAfterMs: deps.workingAfterMs ?? 1000,
+        },
+      });
+      installOutgoing(bot.api, {
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        logger,
+        onBlocked: async (chatId: number) => players.setActive(game.userHashOf(chatId), false),
+      });
+      await bot.init();
+    }
+
+    const webhook =
+      bot && telegram.mode === 'webhook' ? { bot, secret: telegram.webhookSecret! } : undefined;
+    const app = await buildApp({ logger, readinessChecks, webhook });
+    const url = await app.listen({ host: config.http.host, port: config.http.port });
+
+    if (bot && telegram.mode === 'webhook') {
+      // Every bot process registers the same URL and secret; none deletes it on shutdown.
+      await bot.api.setWebhook(telegram.webhookUrl!, {
+        secret_token: telegram.webhookSecret!,
+        allowed_updates: [...ALLOWED_UPDATES],
+      });
+      logger.info({ mode: 'webhook' }, 'telegram bot ready');
+    } else if (bot) {
+      // Long polling confirms an update when it fetches the next batch: a failed one is not
+      // redelivered, so log it (webhook mode answers 503 and Telegram redelivers instead).
+      bot.catch((err) =>
+        logger.error({ err: err.error, updateId: err.ctx.update.update_id }, 'update lost'),
+      );
+      await bot.api.deleteWebhook();
+      void bot.start({
+        allowed_updates: [...ALLOWED_UPDATES],
+        onStart: () => logger.info({ mode: 'polling' }, 'telegram bot ready'),
+      });
+    }
+
+    return {
+      game,
+      bot,
+      url,
+      async stop() {
+        if (bot?.isRunning()) await bot.stop();
+        await app.close();
+        await stopWorker();
+      },
+    };
+  } catch (err) {
+    await stopWorker();
+    throw err;
+  }
+}

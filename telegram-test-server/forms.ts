@@ -1,0 +1,47 @@
+/**
+ * Form bodies. Multipart is parsed by hand: grammY writes its parts tersely
+ * (`content-disposition:form-data;name="x";filename=a.csv`), which undici's strict FormData
+ * parser refuses and Telegram accepts.
+ */
+import type { Params } from './validation';
+
+export function formParams(contentType: string, body: Buffer): Params {
+  if (!/^multipart\/form-data/i.test(contentType)) {
+    return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  }
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (!boundary) throw new Error('multipart body without a boundary');
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const params: Params = {};
+  for (let at = body.indexOf(delimiter); at !== -1;) {
+    const partStart = at + delimiter.length + 2; // past the delimiter and its CRLF
+    const next = body.indexOf(delimiter, partStart);
+    if (next === -1) break;
+    const part = body.subarray(partStart, next - 2); // less the CRLF before the next delimiter
+    const headerEnd = part.indexOf('\r\n\r\n');
+    const headers = part.subarray(0, headerEnd).toString('utf8');
+    const content = part.subarray(headerEnd + 4);
+    const disposition = /content-disposition:([^\r\n]*)/i.exec(headers)?.[1] ?? '';
+    const name = dispositionParam(disposition, 'name');
+    const fileName = dispositionParam(disposition, 'filename');
+    if (name !== undefined) {
+      // An upload is kept as what a Message says of it, not its bytes.
+      params[name] =
+        fileName === undefined
+          ? content.toString('utf8')
+          : {
+              file_name: fileName,
+              mime_type:
+                /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1] ?? 'application/octet-stream',
+              file_size: content.length,
+            };
+    }
+    at = next;
+  }
+  return params;
+}
+
+function dispositionParam(disposition: string, key: string): string | undefined {
+  const match = new RegExp(`(?:^|;)\\s*${key}=(?:"([^"]*)"|([^;]*))`, 'i').exec(disposition);
+  return match ? (match[1] ?? match[2]!.trim()) : undefined;
+}

@@ -1,0 +1,190 @@
+/**
+ * Everything Telegram and players throw at the bot: floods, stickers, edits, groups, channels,
+ * membership changes, inline queries, tampered and stale buttons, over-long texts, unknown update
+ * kinds. Each gets a polite answer or silence and a 200, never a crash, a 5xx or a failed workflow.
+ */
+import type { Update } from 'grammy/types';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userHash } from '../../identity';
+import { createPlayerRegistry } from '../../store/players';
+import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
+import { sleepMs, TEST_SECRET } from '../support/game';
+import { lastMessage, press } from '../support/telegram';
+
+describe('the bot under abuse', () => {
+  let b: TestBot;
+  beforeAll(async () => {
+    b = await startTestBot({ mode: 'webhook' });
+  });
+  afterAll(async () => {
+    // No workflow of any test player failed.
+    const failed = [];
+    for await (const wf of b.t.client.workflow.list({ query: 'ExecutionStatus = "Failed"' }))
+      failed.push(wf.workflowId);
+    expect(failed).toEqual([]);
+    await b.close();
+  });
+
+  const userMessage = (user: { id: number; first_name: string }, extra: Record<string, unknown>) =>
+    ({
+      message: {
+        message_id: Math.floor(Math.random() * 1e6),
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: user.id, type: 'private', first_name: user.first_name },
+        from: { ...user, is_bot: false },
+        ...extra,
+      },
+    }) as unknown as Omit<Update, 'update_id'>;
+
+  it('slows a flooding player politely without slowing anyone else', async () => {
+    const flooder = newTelegramUser();
+    const other = newTelegramUser();
+    const flood = Array.from({ length: 50 }, (_, i) => b.api.sendText(flooder, `hello ${i}`));
+    const otherStart = b.api.sendText(other, '/start');
+    const statuses = (await Promise.all([...flood, otherStart])).map((d) => d.status);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect(lastMessage(b.api, other.id).text).toMatch(/Your farm/);
+
+    const replies = b.api.messages(flooder.id).map((m) => m.text);
+    expect(replies.filter((t) => /Easy there/.test(t))).toHaveLength(1);
+    expect(replies.length).toBeLessThan(15);
+  });
+
+  it('answers stickers, photos and over-long texts with a hint, and ignores edits', async () => {
+    const user = newTelegramUser();
+    const sticker = await b.api.deliver(
+      userMessage(user, {
+        sticker: {
+          file_id: 's',
+          file_unique_id: 's',
+          type: 'regular',
+          width: 1,
+          height: 1,
+          is_animated: false,
+          is_video: false,
+        },
+      }),
+    );
+    const photo = await b.api.deliver(
+      userMessage(user, { photo: [{ file_id: 'p', file_unique_id: 'p', width: 1, height: 1 }] }),
+    );
+    const long = await b.api.sendText(user, 'x'.repeat(4096));
+    expect([sticker.status, photo.status, long.status]).toEqual([200, 200, 200]);
+    expect(b.api.messages(user.id).map((m) => m.text)).toEqual(
+      Array(3).fill(expect.stringMatching(/buttons/)),
+    );
+
+    const edited = await b.api.deliver({
+      edited_message: { ...userMessage(user, { text: 'changed', edit_date: 1 }).message! },
+    } as Omit<Update, 'update_id'>);
+    expect(edited.status).toBe(200);
+    expect(b.api.messages(user.id)).toHaveLength(3);
+  });
+
+  it('points groups to a private chat on commands and stays silent otherwise; ignores channel posts', async () => {
+    const user = newTelegramUser();
+    const group = { id: -1_000_000_000 - user.id, type: 'group' as const, title: 'Farmers' };
+    expect((await b.api.sendText(user, '/start', group)).status).toBe(200);
+    expect(b.api.messages(group.id).map((m) => m.text)).toEqual([
+      expect.stringMatching(/private chat/),
+    ]);
+    expect((await b.api.sendText(user, 'hi all', group)).status).toBe(200);
+    expect(b.api.messages(group.id)).toHaveLength(1);
+
+    const channel = { id: -1_001_000_000 - user.id, type: 'channel', title: 'News' };
+    const post = await b.api.deliver({
+      channel_post: { message_id: 1, date: 0, chat: channel, text: '/start', sender_chat: channel },
+    } as unknown as Omit<Update, 'update_id'>);
+    // Not in the bot's allowed_updates: Telegram does not even send it; if it did, a 200.
+    expect([200, undefined]).toContain(post.status);
+    expect(b.api.messages(channel.id)).toEqual([]);
+  });
+
+  it('marks a player inactive when they block the bot and active again when they unblock it', async () => {
+    const user = newTelegramUser();
+    await b.api.sendText(user, '/start');
+    const registry = createPlayerRegistry(b.redis, b.keyPrefix);
+    const hash = userHash(user.id, TEST_SECRET);
+    await expect.poll(() => registry.get(hash)).toMatchObject({ active: true });
+    expect((await b.api.blockChat(user.id)).status).toBe(200);
+    await expect.poll(() => registry.get(hash)).toMatchObject({ active: false });
+    expect((await b.api.unblockChat(user.id)).status).toBe(200);
+    await expect.poll(() => registry.get(hash)).toMatchObject({ active: true });
+  });
+
+  it('answers tampered and unknown buttons, and buttons of old messages still work', async () => {
+    const user = newTelegramUser();
+    await b.api.sendText(user, '/start');
+    const first = lastMessage(b.api, user.id);
+    for (const data of ['1:p:0:banana', '9:f', '1:h:99', '1:s:wheat:-1', '{"x":1}', '1:f:extra']) {
+      const delivery = await b.api.deliver({
+        callback_query: {
+          id: `cq-${Math.random()}`,
+          chat_instance: 'ci',
+          from: { ...user, is_bot: false },
+          message: first.message,
+          data,
+        },
+      } as unknown as Omit<Update, 'update_id'>);
+      expect(delivery.status, data).toBe(200);
+    }
+    const staleAnswers = b.api.calls.filter(
+      (c) => c.method === 'answerCallbackQuery' && /no longer valid/.test(String(c.params.text)),
+    );
+    expect(staleAnswers.length).toBeGreaterThanOrEqual(6);
+
+    await sleepMs(2100); // past the per-player flood window those presses used up
+    await b.api.sendText(user, '/farm');
+    expect(lastMessage(b.api, user.id).message_id).not.toBe(first.message_id);
+    // The first message's keyboard is still shown: its buttons keep working.
+    const plant = first
+      .reply_markup!.inline_keyboard.flat()
+      .find((x) => /Plant on 2/.test(x.text))!;
+    const old = await b.api.pressButton(
+      user,
+      { chat_id: user.id, message_id: first.message_id },
+      (plant as { callback_data: string }).callback_data,
+    );
+    expect(old.status).toBe(200);
+    expect(b.api.messages(user.id)[0]?.text).toMatch(/What to plant on plot 2/);
+  });
+
+  it('ignores inline queries and update kinds it does not know', async () => {
+    const user = newTelegramUser();
+    const inline = await b.api.deliver({
+      inline_query: { id: 'iq', from: { ...user, is_bot: false }, query: 'corn', offset: '' },
+    } as unknown as Omit<Update, 'update_id'>);
+    const unknown = await b.api.deliver({ quantum_entanglement: { spin: 'up' } } as unknown as Omit<
+      Update,
+      'update_id'
+    >);
+    expect([inline.status ?? 200, unknown.status ?? 200]).toEqual([200, 200]);
+    await sleepMs(50);
+    expect(b.api.messages(user.id)).toEqual([]);
+  });
+
+  it('a slow operation shows "working…" first, then the result in the same message', async () => {
+    const slow = await startTestBot({ mode: 'webhook', workingAfterMs: 0 });
+    try {
+      const user = newTelegramUser();
+      await slow.api.sendText(user, '/start');
+      const messages = slow.api.messages(user.id);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]?.text).toMatch(/Your farm/);
+      expect(
+        slow.api.calls.some(
+          (c) => c.method === 'sendMessage' && /Working/.test(String(c.params.text)),
+        ),
+      ).toBe(true);
+
+      await press(slow.api, user, /Bonus/);
+      const edits = slow.api.calls
+        .filter((c) => c.method === 'editMessageText')
+        .map((c) => String(c.params.text));
+      expect(edits.at(-2)).toMatch(/Working/);
+      expect(edits.at(-1)).toMatch(/Daily bonus/);
+    } finally {
+      await slow.close();
+    }
+  });
+});

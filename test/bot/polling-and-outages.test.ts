@@ -1,0 +1,66 @@
+/**
+ * Long polling as the alternative to the webhook, and the webhook's answer when Temporal is
+ * unreachable: 503, so that Telegram delivers the update again, which then succeeds.
+ */
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { type DevServer, freePort, startDevServer } from '../../temporal-dev/server';
+import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
+import { lastMessage, press } from '../support/telegram';
+
+describe('long polling', () => {
+  let b: TestBot;
+  afterAll(() => b?.close());
+
+  it('plays through getUpdates, with no webhook set', async () => {
+    b = await startTestBot({ mode: 'polling' });
+    expect(b.api.calls.some((c) => c.method === 'deleteWebhook')).toBe(true);
+    const user = newTelegramUser();
+    await b.api.sendText(user, '/start');
+    await b.api.waitForCall(
+      (c) => c.method === 'sendMessage' && c.params.chat_id === user.id,
+      10_000,
+    );
+    expect(lastMessage(b.api, user.id).text).toMatch(/Your farm/);
+    await press(b.api, user, /Bonus/);
+    await b.api.waitForCall(
+      (c) => c.method === 'editMessageText' && /Daily bonus/.test(String(c.params.text)),
+      10_000,
+    );
+  });
+});
+
+describe('the webhook when Temporal is unreachable', () => {
+  let server: DevServer;
+  let b: TestBot;
+  afterAll(async () => {
+    await b?.close();
+    await server?.stop();
+  });
+
+  it('answers 503 so Telegram redelivers, and the redelivery succeeds once Temporal is back', async () => {
+    const port = await freePort();
+    const start = () =>
+      startDevServer({
+        cliPath: inject('temporalCliPath'),
+        port,
+        uiPort: null,
+        dbFile: join(tmpdir(), `farmflow-outage-${process.pid}-${port}.sqlite`),
+        logFile: join(tmpdir(), `farmflow-outage-${process.pid}.log`),
+      });
+    server = await start();
+    b = await startTestBot({ mode: 'webhook', temporalAddress: server.address });
+    const user = newTelegramUser();
+    expect((await b.api.sendText(user, '/start')).status).toBe(200);
+
+    await server.stop();
+    const during = await b.api.sendText(user, '/farm');
+    expect(during.status).toBe(503);
+
+    server = await start();
+    const after = await b.api.redeliver(during.updateId);
+    expect(after.status).toBe(200);
+    expect(b.api.messages(user.id)).toHaveLength(2);
+  }, 120_000);
+});

@@ -1,0 +1,97 @@
+/**
+ * The bot as it runs in production, for one test file: the bot service (per-message worker,
+ * grammY, fastify) and a farm worker on the run's dev server, talking to the local test Bot API
+ * server. Telegram itself is the one thing mocked here: it cannot be reached from this machine.
+ */
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities';
+import { type BotService, startBotService } from '../../bot/service';
+import { parseConfig } from '../../config';
+import { createLogger } from '../../logging';
+import { connectRedis, type RedisClient } from '../../store/redis';
+import { startTestBotApi, type TestBotApi } from '../../telegram-test-server';
+import { freePort } from '../../temporal-dev/server';
+import { REDIS_URL } from './constants';
+import { TEST_SECRET, TEST_TIME_SCALE } from './game';
+import { connectTestTemporal, type RunningWorker, type TestTemporal } from './temporal';
+
+export const BOT_TOKEN = '123456:test-token-for-the-local-bot-api';
+export const WEBHOOK_SECRET = 'test-webhook-secret';
+
+export interface TestBot {
+  api: TestBotApi;
+  service: BotService;
+  t: TestTemporal;
+  redis: RedisClient;
+  keyPrefix: string;
+  webhookUrl: string;
+  farmWorker: RunningWorker;
+  close(): Promise<void>;
+}
+
+export interface TestBotOptions {
+  mode: 'webhook' | 'polling';
+  /** Telegram's limits on the test Bot API server; on by default, as in production. */
+  limits?: false;
+  workingAfterMs?: number;
+  temporalAddress?: string;
+}
+
+export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
+  const api = await startTestBotApi({ token: BOT_TOKEN, limits: options.limits });
+  const t = await connectTestTemporal(options.temporalAddress);
+  const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
+  const logger = createLogger('warn');
+  const redis = await connectRedis(REDIS_URL, logger);
+  const httpPort = await freePort();
+  const webhookUrl = `http://127.0.0.1:${httpPort}/telegram/webhook`;
+  const config = parseConfig({
+    TEMPORAL_ADDRESS: t.address,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: keyPrefix,
+    HTTP_PORT: String(httpPort),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    TELEGRAM_API_ROOT: api.url,
+    TELEGRAM_MODE: options.mode,
+    TELEGRAM_WEBHOOK_URL: options.mode === 'webhook' ? webhookUrl : undefined,
+    TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    USER_HASH_SECRET: TEST_SECRET,
+    GAME_TIME_SCALE: String(TEST_TIME_SCALE),
+  });
+  const farmWorker = await t.startWorker(
+    createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+    t.taskQueue,
+  );
+  const service = await startBotService({
+    config,
+    logger,
+    redis,
+    connection: t.nativeConnection,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    workingAfterMs: options.workingAfterMs,
+  });
+  return {
+    api,
+    service,
+    t,
+    redis,
+    keyPrefix,
+    webhookUrl,
+    farmWorker,
+    async close() {
+      await service.stop();
+      await t.close();
+      await api.close();
+      await redis.close();
+    },
+  };
+}
+
+let nextUser = 100_000 + Math.floor(Math.random() * 1e8);
+/** A new Telegram user each call (private chat id = user id, as Telegram has it). */
+export function newTelegramUser() {
+  nextUser += 1;
+  return { id: nextUser, first_name: `Farmer ${nextUser}` };
+}
