@@ -90,7 +90,7 @@ export class UpdateFeed {
   }
 
   async add(payload: Omit<Update, 'update_id'>): Promise<DeliveryResult> {
-    const update = { update_id: this.nextId++, ...payload } as Update;
+    const update = { update_id: this.nextId++, ...payload };
     lastIssuedUpdateId = Math.max(lastIssuedUpdateId, update.update_id);
     this.all.set(update.update_id, update);
     const kind = Object.keys(payload)[0] ?? '';
@@ -173,7 +173,7 @@ export class UpdateFeed {
     this.webhook = webhook;
     this.lastError = undefined;
     const waiting = [...this.pending];
-    this.track(
+    void this.track(
       (async () => {
         for (const update of waiting) {
           if (this.webhook !== webhook) return;
@@ -262,9 +262,7 @@ function webhookFailure(error: unknown): string {
 function parseWebhookReply(body: string): Record<string, unknown> | undefined {
   try {
     const reply: unknown = JSON.parse(body);
-    return typeof reply === 'object' && reply !== null && 'method' in reply
-      ? (reply as Record<string, unknown>)
-      : undefined;
+    return typeof reply === 'object' && reply !== null && 'method' in reply ? reply : undefined;
   } catch {
     return undefined;
   }

@@ -29,11 +29,8 @@ export type Params = Record<string, unknown>;
 export function stringParam(params: Params, name: string): string | undefined {
   const value = params[name];
   if (value === undefined || value === null) return undefined;
-  return typeof value === 'string'
-    ? value
-    : typeof value === 'object'
-      ? JSON.stringify(value)
-      : String(value);
+  // Parameters arrive as JSON: numbers, booleans and objects stringify as Telegram reads them.
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** Like the Bot API's `to_integer`: a leading integer, 0 when there is none. */

@@ -1,0 +1,151 @@
+/**
+ * The whole game in one process for a benchmark, wired like the tests and `npm start`: a tuned
+ * in-memory dev server (unless TEMPORAL_ADDRESS is set), one NativeConnection, a farm worker, a
+ * main-menu worker whose Client shares the connection (so per-message workflows start eagerly),
+ * and a worker for the baseline workflows. Task queues, the UserHash secret and the Redis key
+ * prefix are the run's own, so benchmark players never meet real ones.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createActivities, createMainMenuActivities } from '../activities';
+import { createGameClient, type GameClient } from '../client';
+import type { Config } from '../config';
+import type { Shutdown } from '../lifecycle';
+import type { Logger } from '../logging';
+import { connectRedis, type RedisClient } from '../store/redis';
+import { ensureTemporalCli } from '../temporal-dev/cli';
+import { startDevServer } from '../temporal-dev/server';
+import { createWorker } from '../worker';
+import { bundleWorkflows } from '../worker/bundle';
+import { createBaselineActivities } from './activities';
+
+const BENCH_WORKFLOWS_PATH = join(__dirname, 'workflows.ts');
+
+export type MainMenuActivities = ReturnType<typeof createMainMenuActivities>;
+
+export interface BenchGameOptions {
+  config: Config;
+  logger: Logger;
+  shutdown: Shutdown;
+  say: (line: string) => void;
+  /** Fixed into every farm the benchmark creates. */
+  timeScale: number;
+  /** Wraps the main-menu activities, e.g. to time them. */
+  wrapMainMenuActivities?: (activities: MainMenuActivities) => MainMenuActivities;
+}
+
+export interface BenchGame {
+  /** Where the server is and what it is, for the report. */
+  server: string;
+  namespace: string;
+  redis: RedisClient;
+  keyPrefix: string;
+  userHashSecret: string;
+  /** On the workers' NativeConnection: starts eagerly on any of the run's task queues. */
+  eagerClient: Client;
+  /** On a connection of its own, as a process without a worker would have. */
+  plainClient: Client;
+  game: GameClient;
+  baselineTaskQueue: string;
+}
+
+export async function startBenchGame(options: BenchGameOptions): Promise<BenchGame> {
+  const { config, logger, shutdown, say } = options;
+  const run = randomUUID().slice(0, 8);
+  const namespace = config.temporal.namespace;
+
+  const bundling = bundleWorkflows(logger, BENCH_WORKFLOWS_PATH);
+  let address = config.temporal.address;
+  let server = `TEMPORAL_ADDRESS=${address}`;
+  if (!address) {
+    const cliPath = await ensureTemporalCli({ configuredPath: config.temporal.cliPath, say });
+    const dir = mkdtempSync(join(tmpdir(), 'farmflow-bench-'));
+    const dev = await startDevServer({
+      cliPath,
+      port: 0,
+      uiPort: null,
+      logFile: join(dir, 'temporal.log'),
+      namespace,
+    });
+    // Only now: when the server fails to start, its log stays for the error message to point at.
+    shutdown.add('temporary folder', async () => rmSync(dir, { recursive: true, force: true }));
+    shutdown.add('temporal dev server', () => dev.stop());
+    address = dev.address;
+    server = `tuned in-memory dev server at ${address}`;
+  }
+  const workflowBundle = await bundling;
+
+  const keyPrefix = `farmflow-bench:${run}:`;
+  const redis = await connectRedis(config.redis.url, logger);
+  shutdown.add('redis', () => redis.close());
+  shutdown.add('benchmark redis keys', async () => {
+    for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await redis.del(keys);
+    }
+  });
+
+  const connection = await NativeConnection.connect({ address });
+  shutdown.add('temporal connection', () => connection.close());
+  const plainConnection = await Connection.connect({ address });
+  shutdown.add('plain temporal connection', () => plainConnection.close());
+  const eagerClient = new Client({ connection, namespace });
+  const plainClient = new Client({ connection: plainConnection, namespace });
+
+  const userHashSecret = `farmflow-bench-${randomUUID()}`;
+  const queues = {
+    farm: `farmflow-bench-${run}-game`,
+    mainMenu: `farmflow-bench-${run}-main-menu`,
+    baseline: `farmflow-bench-${run}-baseline`,
+  };
+  const mainMenuActivities = createMainMenuActivities({
+    client: eagerClient,
+    redis,
+    keyPrefix,
+    timeScale: options.timeScale,
+    farmTaskQueue: queues.farm,
+  });
+  const workers = await Promise.all(
+    [
+      {
+        taskQueue: queues.farm,
+        activities: createActivities({ redis, keyPrefix, userHashSecret }),
+      },
+      {
+        taskQueue: queues.mainMenu,
+        activities: options.wrapMainMenuActivities?.(mainMenuActivities) ?? mainMenuActivities,
+      },
+      { taskQueue: queues.baseline, activities: createBaselineActivities() },
+    ].map(({ taskQueue, activities }) =>
+      createWorker({ connection, namespace, taskQueue, workflowBundle, activities }),
+    ),
+  );
+  for (const worker of workers) runUntilShutdown(worker, shutdown);
+
+  return {
+    server,
+    namespace,
+    redis,
+    keyPrefix,
+    userHashSecret,
+    eagerClient,
+    plainClient,
+    game: createGameClient({ client: eagerClient, userHashSecret, taskQueue: queues.mainMenu }),
+    baselineTaskQueue: queues.baseline,
+  };
+}
+
+function runUntilShutdown(worker: Worker, shutdown: Shutdown) {
+  const done = worker.run();
+  shutdown.add(`worker ${worker.options.taskQueue}`, async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await done;
+  });
+  done.catch((err: unknown) => {
+    process.stderr.write(`bench: worker ${worker.options.taskQueue} failed: ${String(err)}\n`);
+    void shutdown.run(1);
+  });
+}
