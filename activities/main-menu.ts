@@ -10,10 +10,15 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { EarlyAnswers } from '../client/early-answers';
 import {
+  actionScreen,
   ACTION_UPDATES,
+  type ApplyFarmActionResult,
+  farmScreen,
+  type MainMenuScreen,
   type FarmActionInput,
-  type FarmActionResult,
   type FarmSnapshot,
   farmWorkflowId,
   getFarmQuery,
@@ -35,6 +40,8 @@ export interface MainMenuActivityDeps {
   farmTaskQueue: string;
   /** Passed to new farms; tests force continue-as-new with a low value. */
   farmMaxHistoryEvents?: number;
+  /** Hands each screen to a caller waiting in this process as soon as it is known. */
+  earlyAnswers?: EarlyAnswers;
 }
 
 export interface PlayerRef {
@@ -46,10 +53,6 @@ export interface ApplyFarmActionInput extends PlayerRef {
   actionId: string;
   action: FarmAction;
 }
-
-export type ApplyFarmActionResult =
-  | { ok: true; result: FarmActionResult; world: WorldState }
-  | { ok: false; reason: string; snapshot: FarmSnapshot; world: WorldState };
 
 export function createMainMenuActivities(deps: MainMenuActivityDeps) {
   const world = createWorldStore(deps.redis, deps.keyPrefix);
@@ -84,10 +87,22 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps) {
     }
   };
 
+  /**
+   * The workflow's result is this screen, computed the same way; handing it to a caller in this
+   * process now saves the wait for the workflow task that completes the workflow. A retry of this
+   * activity reaches the same farm answer (the farm remembers the action id).
+   */
+  const answerEarly = (screen: MainMenuScreen) => {
+    const workflowId = Context.current().info.workflowExecution?.workflowId;
+    if (workflowId) deps.earlyAnswers?.publish(workflowId, screen);
+  };
+
   return {
     async readFarm(player: PlayerRef): Promise<{ snapshot: FarmSnapshot; world: WorldState }> {
       const [snapshot, currentWorld] = await Promise.all([readSnapshot(player), world.read()]);
-      return { snapshot, world: currentWorld };
+      const read = { snapshot, world: currentWorld };
+      answerEarly(farmScreen(read));
+      return read;
     },
 
     /**
@@ -95,38 +110,44 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps) {
      * activity runs again after the farm applied the action, the farm answers from memory.
      */
     async applyFarmAction(input: ApplyFarmActionInput): Promise<ApplyFarmActionResult> {
-      const currentWorld = await world.read();
-      // Untrusted input: a malformed action is refused here, before it costs a farm update.
-      const action = validateAction(input.action);
-      if ('reason' in action) {
+      const outcome = await applyOnce(input);
+      answerEarly(actionScreen(outcome));
+      return outcome;
+    },
+  };
+
+  async function applyOnce(input: ApplyFarmActionInput): Promise<ApplyFarmActionResult> {
+    const currentWorld = await world.read();
+    // Untrusted input: a malformed action is refused here, before it costs a farm update.
+    const action = validateAction(input.action);
+    if ('reason' in action) {
+      return {
+        ok: false,
+        reason: action.reason,
+        snapshot: await readSnapshot(input),
+        world: currentWorld,
+      };
+    }
+    const update = ACTION_UPDATES[action.type];
+    const args: [FarmActionInput] = [{ actionId: input.actionId, action, world: currentWorld }];
+    try {
+      const result = await deps.client.workflow.executeUpdateWithStart(update, {
+        startWorkflowOperation: startFarm(input),
+        updateId: input.actionId,
+        args,
+      });
+      return { ok: true, result, world: currentWorld };
+    } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === 'ActionRefused') {
         return {
           ok: false,
-          reason: action.reason,
+          reason: cause.message,
           snapshot: await readSnapshot(input),
           world: currentWorld,
         };
       }
-      const update = ACTION_UPDATES[action.type];
-      const args: [FarmActionInput] = [{ actionId: input.actionId, action, world: currentWorld }];
-      try {
-        const result = await deps.client.workflow.executeUpdateWithStart(update, {
-          startWorkflowOperation: startFarm(input),
-          updateId: input.actionId,
-          args,
-        });
-        return { ok: true, result, world: currentWorld };
-      } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure && cause.type === 'ActionRefused') {
-          return {
-            ok: false,
-            reason: cause.message,
-            snapshot: await readSnapshot(input),
-            world: currentWorld,
-          };
-        }
-        throw err;
-      }
-    },
-  };
+      throw err;
+    }
+  }
 }

@@ -9,6 +9,7 @@ import type { Bot } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { createMainMenuActivities } from '../activities';
 import { createGameClient, type GameClient } from '../client';
+import { createEarlyAnswers } from '../client/early-answers';
 import { TASK_QUEUES } from '../common/temporal';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
@@ -53,6 +54,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   const { config, logger, redis, connection } = deps;
   const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, farm: TASK_QUEUES.game };
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  const earlyAnswers = createEarlyAnswers();
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -65,6 +67,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       timeScale: config.gameTimeScale,
       farmTaskQueue: queues.farm,
       farmMaxHistoryEvents: deps.farmMaxHistoryEvents,
+      earlyAnswers,
     }),
   });
   const workerDone = worker.run();
@@ -78,6 +81,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     client,
     userHashSecret: config.userHashSecret,
     taskQueue: queues.mainMenu,
+    earlyAnswers,
   });
   const players = createPlayerRegistry(redis, config.redis.keyPrefix);
   const readinessChecks = {

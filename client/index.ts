@@ -14,6 +14,7 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
 } from '../common/temporal';
 import type { FarmAction } from '../game';
+import type { EarlyAnswers } from './early-answers';
 import { encryptChatId, userHash as deriveUserHash } from '../identity';
 import type { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from '../workflows';
 
@@ -22,6 +23,8 @@ export interface GameClientDeps {
   client: Client;
   userHashSecret: string;
   taskQueue?: string;
+  /** Shared with this process's main-menu activities: answers without waiting for completion. */
+  earlyAnswers?: EarlyAnswers;
 }
 
 export interface Player {
@@ -60,23 +63,28 @@ export function createGameClient(deps: GameClientDeps) {
         typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
         requestEagerStart: true,
       };
+      // Registered before the start: an eager start may run the local activity at once.
+      const early = deps.earlyAnswers?.wait(workflowId);
       try {
-        const screen =
+        const handle =
           intent.type === 'show'
-            ? await deps.client.workflow.execute<typeof MainMenuQueryWorkflow>(
+            ? await deps.client.workflow.start<typeof MainMenuQueryWorkflow>(
                 'MainMenuQueryWorkflow',
                 {
                   ...options,
                   args: [{ userHash, sealedChatId }],
                 },
               )
-            : await deps.client.workflow.execute<typeof MainMenuMessageWorkflow>(
+            : await deps.client.workflow.start<typeof MainMenuMessageWorkflow>(
                 'MainMenuMessageWorkflow',
                 {
                   ...options,
                   args: [{ userHash, sealedChatId, action: intent.action }],
                 },
               );
+        const screen = await (early
+          ? Promise.race([early.screen, handle.result()])
+          : handle.result());
         return { screen, userHash, duplicate: false };
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -84,6 +92,8 @@ export function createGameClient(deps: GameClientDeps) {
           .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
           .result();
         return { screen, userHash, duplicate: true };
+      } finally {
+        early?.cancel();
       }
     },
   };

@@ -129,8 +129,37 @@ export interface MainMenuMessageInput {
   action: FarmAction;
 }
 
+/** What the per-message workflow's local activity got from the farm. */
+export type ApplyFarmActionResult =
+  | { ok: true; result: FarmActionResult; world: WorldState }
+  | { ok: false; reason: string; snapshot: FarmSnapshot; world: WorldState };
+
 /** What the bot renders. */
 export type MainMenuScreen =
   | { kind: 'farm'; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionDone'; event: ActionEvent; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionRefused'; reason: string; snapshot: FarmSnapshot; world: WorldState };
+
+export const farmScreen = (read: {
+  snapshot: FarmSnapshot;
+  world: WorldState;
+}): MainMenuScreen => ({
+  kind: 'farm',
+  snapshot: read.snapshot,
+  world: read.world,
+});
+
+export const actionScreen = (outcome: ApplyFarmActionResult): MainMenuScreen =>
+  outcome.ok
+    ? {
+        kind: 'actionDone',
+        event: outcome.result.event,
+        snapshot: outcome.result.snapshot,
+        world: outcome.world,
+      }
+    : {
+        kind: 'actionRefused',
+        reason: outcome.reason,
+        snapshot: outcome.snapshot,
+        world: outcome.world,
+      };

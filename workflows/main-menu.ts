@@ -6,7 +6,13 @@
  */
 import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { createMainMenuActivities } from '../activities/main-menu';
-import type { MainMenuMessageInput, MainMenuQueryInput, MainMenuScreen } from '../common/temporal';
+import {
+  actionScreen,
+  farmScreen,
+  type MainMenuMessageInput,
+  type MainMenuQueryInput,
+  type MainMenuScreen,
+} from '../common/temporal';
 
 const { readFarm, applyFarmAction } = proxyLocalActivities<
   ReturnType<typeof createMainMenuActivities>
@@ -21,11 +27,7 @@ const { readFarm, applyFarmAction } = proxyLocalActivities<
 });
 
 export async function MainMenuQueryWorkflow(input: MainMenuQueryInput): Promise<MainMenuScreen> {
-  const { snapshot, world } = await readFarm({
-    userHash: input.userHash,
-    sealedChatId: input.sealedChatId,
-  });
-  return { kind: 'farm', snapshot, world };
+  return farmScreen(await readFarm({ userHash: input.userHash, sealedChatId: input.sealedChatId }));
 }
 
 export async function MainMenuMessageWorkflow(
@@ -37,17 +39,5 @@ export async function MainMenuMessageWorkflow(
     sealedChatId: input.sealedChatId,
     action: input.action,
   });
-  return outcome.ok
-    ? {
-        kind: 'actionDone',
-        event: outcome.result.event,
-        snapshot: outcome.result.snapshot,
-        world: outcome.world,
-      }
-    : {
-        kind: 'actionRefused',
-        reason: outcome.reason,
-        snapshot: outcome.snapshot,
-        world: outcome.world,
-      };
+  return actionScreen(outcome);
 }

@@ -9,10 +9,12 @@ import {
   type FarmSnapshot,
   getFarmQuery,
   grantRewardSignal,
+  mainMenuWorkflowId,
   type MainMenuScreen,
 } from '../../common/temporal';
 import { CROPS, type FarmAction, NEUTRAL_WORLD, sellPrice } from '../../game';
 import type { Player } from '../../client';
+import type { MainMenuMessageWorkflow } from '../../workflows';
 import { newPlayer, nextUpdateId, sleepMs, startTestGame, type TestGame } from '../support/game';
 
 describe('GameFarmWorkflow', () => {
@@ -240,13 +242,21 @@ describe('a farm call retried after the farm applied it', () => {
     const handle = g.eagerClient.workflow.getHandle(farmWorkflowId(userHash));
     const before: FarmSnapshot = await handle.query(getFarmQuery);
 
+    const unique = nextUpdateId();
     const sold = await g.game.handleIntent(
       player,
       { type: 'act', action: { type: 'sell', cropId: 'wheat', quantity: 1 } },
-      nextUpdateId(),
+      unique,
     );
-    expect(failures).toBe(1);
     expect(sold.screen).toMatchObject({ kind: 'actionDone', event: { type: 'sold', quantity: 1 } });
+    // The workflow retried the failed activity and completed with the same answer.
+    const completed = await g.eagerClient.workflow
+      .getHandle<typeof MainMenuMessageWorkflow>(mainMenuWorkflowId(userHash, unique))
+      .result();
+    expect(failures).toBe(1);
+    expect(completed.kind === 'actionDone' && completed.event).toEqual(
+      sold.screen.kind === 'actionDone' && sold.screen.event,
+    );
     const after: FarmSnapshot = await handle.query(getFarmQuery);
     expect(after.farm.inventory.wheat).toBe((before.farm.inventory.wheat ?? 0) - 1);
     expect(after.farm.coins).toBe(before.farm.coins + sellPrice('wheat', NEUTRAL_WORLD));

@@ -8,6 +8,7 @@ import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createActivities, createMainMenuActivities } from '../../activities';
 import { createGameClient, type GameClient } from '../../client';
+import { createEarlyAnswers } from '../../client/early-answers';
 import { createLogger } from '../../logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { REDIS_URL } from './constants';
@@ -51,7 +52,9 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
       createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
       farmTaskQueue,
     );
+  const earlyAnswers = createEarlyAnswers();
   let menuActivities = createMainMenuActivities({
+    earlyAnswers,
     client: eagerClient,
     redis,
     keyPrefix,
@@ -65,6 +68,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
   const farmWorker = await startFarmWorker();
   await t.startWorker(menuActivities, menuTaskQueue);
   const game = createGameClient({
+    earlyAnswers,
     client: eagerClient,
     userHashSecret: TEST_SECRET,
     taskQueue: menuTaskQueue,
