@@ -69,7 +69,7 @@ async function checkGo(env: NodeJS.ProcessEnv, fallbacks: string[]): Promise<str
         'or point TEMPORAL_CLI_PATH at an existing `temporal` binary.',
     );
   }
-  let stdout = '';
+  let stdout: string;
   try {
     ({ stdout } = await execFileAsync(go, ['env', 'GOVERSION'], { env }));
   } catch (err) {
