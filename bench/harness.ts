@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities, createMainMenuActivities } from '../activities';
 import { createGameClient, type GameClient } from '../client';
+import { createEarlyAnswers } from '../client/early-answers';
 import type { Config } from '../config';
 import type { Shutdown } from '../lifecycle';
 import type { Logger } from '../logging';
@@ -101,7 +102,10 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
     mainMenu: `farmflow-bench-${run}-main-menu`,
     baseline: `farmflow-bench-${run}-baseline`,
   };
+  // As in the bot process: screens go from the local activity straight to the waiting caller.
+  const earlyAnswers = createEarlyAnswers();
   const mainMenuActivities = createMainMenuActivities({
+    earlyAnswers,
     client: eagerClient,
     redis,
     keyPrefix,
@@ -133,7 +137,12 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
     userHashSecret,
     eagerClient,
     plainClient,
-    game: createGameClient({ client: eagerClient, userHashSecret, taskQueue: queues.mainMenu }),
+    game: createGameClient({
+      client: eagerClient,
+      userHashSecret,
+      taskQueue: queues.mainMenu,
+      earlyAnswers,
+    }),
     baselineTaskQueue: queues.baseline,
   };
 }
