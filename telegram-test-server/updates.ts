@@ -245,8 +245,9 @@ export class UpdateFeed {
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
+    const settled = () => this.inflight.delete(work);
     this.inflight.add(work);
-    void work.finally(() => this.inflight.delete(work));
+    void work.then(settled, settled);
     return work;
   }
 }
