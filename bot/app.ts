@@ -5,6 +5,7 @@ import type { Bot } from 'grammy';
 import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
+import { type WebChatOptions, webChatRoutes } from '../web-chat/plugin';
 
 export interface AppDeps {
   logger: Logger;
@@ -12,6 +13,8 @@ export interface AppDeps {
   readinessChecks: Record<string, DependencyCheck>;
   /** In webhook mode: the bot that handles POST /telegram/webhook, and the secret it checks. */
   webhook?: { bot: Bot<BotContext>; secret: string };
+  /** Local play only: the web chat page and its API over the local Bot API server. */
+  webChat?: WebChatOptions;
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -20,5 +23,6 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(healthRoutes, { checks: deps.readinessChecks });
   if (deps.webhook) await app.register(webhookRoutes, deps.webhook);
+  if (deps.webChat) await app.register(webChatRoutes, deps.webChat);
   return app;
 }

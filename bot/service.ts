@@ -15,6 +15,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
+import type { WebChatOptions } from '../web-chat/plugin';
 import { createWorker } from '../worker';
 import { buildApp } from './app';
 import { createBot } from './bot';
@@ -40,6 +41,8 @@ export interface BotServiceDeps {
   taskQueues?: { mainMenu: string; farm: string };
   farmMaxHistoryEvents?: number;
   workingAfterMs?: number;
+  /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
+  webChat?: WebChatOptions;
 }
 
 export interface BotService {
@@ -127,7 +130,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
 
     const webhook =
       bot && telegram.mode === 'webhook' ? { bot, secret: telegram.webhookSecret! } : undefined;
-    const app = await buildApp({ logger, readinessChecks, webhook });
+    const app = await buildApp({ logger, readinessChecks, webhook, webChat: deps.webChat });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
 
     if (bot && telegram.mode === 'webhook') {

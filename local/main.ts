@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole game on one machine. Starts a Temporal dev server on a SQLite file in the
  * data folder (unless TEMPORAL_ADDRESS points at one), then the worker and the bot's HTTP server
- * in this process.
+ * in this process. Without TELEGRAM_BOT_TOKEN the bot talks to a local Bot API server instead of
+ * Telegram, and the HTTP server serves a web chat page to play it in a browser.
  */
 import { join, resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
@@ -16,6 +17,7 @@ import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
 import { createWorker } from '../worker';
 import { bundleWorkflows } from '../worker/bundle';
+import { startLocalTelegram } from './telegram';
 
 async function main() {
   const config = loadConfig({ gameTimeScale: 0.01 });
@@ -71,15 +73,26 @@ async function main() {
       void shutdown.run(1);
     });
 
-    const service = await startBotService({ config, logger, redis, connection, workflowBundle });
+    // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
+    const local = config.telegram.token ? undefined : await startLocalTelegram(config);
+    if (local) shutdown.add('local Bot API server', () => local.close());
+    const service = await startBotService({
+      config: local?.config ?? config,
+      logger,
+      redis,
+      connection,
+      workflowBundle,
+      webChat: local && { players: local.players },
+    });
     shutdown.add('bot', () => service.stop());
 
     say(
       [
         '',
         'farmflow is running (Ctrl-C stops everything).',
+        ...(local ? ['', `  Play in your browser: ${service.url}/`, ''] : []),
         `  Game HTTP server:  ${service.url}  (health: /healthz, /readyz)`,
-        `  Telegram bot:      ${config.telegram.token ? `${config.telegram.mode} via ${config.telegram.apiRoot}` : 'off (set TELEGRAM_BOT_TOKEN)'}`,
+        `  Telegram bot:      ${local ? `local Bot API server at ${local.api.url} (set TELEGRAM_BOT_TOKEN for Telegram)` : `${config.telegram.mode} via ${config.telegram.apiRoot}`}`,
         `  Temporal:          ${address}${uiUrl ? `  (Web UI: ${uiUrl}, filter: UserHash = "<support code>")` : ''}`,
         `  Redis:             ${redactUrl(config.redis.url)}  (keys under "${config.redis.keyPrefix}")`,
         `  Game time scale:   ${config.gameTimeScale}`,

@@ -58,6 +58,8 @@ export interface RecordedCall {
   viaWebhookReply?: true;
 }
 
+export type CallListener = (call: RecordedCall, chatId: number | undefined) => void;
+
 /** A simulated user. */
 export type UserLike = Partial<Omit<User, 'is_bot'>> & { id: number };
 
@@ -96,6 +98,13 @@ export interface TestBotApi {
   unblockChat(chatId: number): Promise<DeliveryResult>;
   /** The bot's messages in a chat as it shows them now, after edits and deletions. */
   messages(chatId: number): ChatMessage[];
+  /** What users wrote in a chat, oldest first. */
+  userMessages(chatId: number): Message[];
+  /**
+   * Calls the listener with every call as it is recorded, and the chat it concerns when there is
+   * one (a callback answer concerns the chat of the pressed message). Returns the unsubscribe.
+   */
+  onCall(listener: CallListener): () => void;
   /** The first call, made or yet to come, that satisfies the predicate. Default timeout 5 s. */
   waitForCall(
     predicate: (call: RecordedCall, index: number) => boolean,
@@ -120,13 +129,29 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
   const openCallbackQueries = new Set<string>();
   const calls: RecordedCall[] = [];
   const waiters = new Set<CallWaiter>();
+  const listeners = new Set<CallListener>();
+  /** The chat of each callback query's message, until the query is answered. */
+  const callbackQueryChats = new Map<string, number>();
   let callbackQueryCount = 0;
+
+  const chatOf = ({ method, params, response }: RecordedCall): number | undefined => {
+    if (method === 'answerCallbackQuery') {
+      const id = String(params.callback_query_id);
+      const chatId = callbackQueryChats.get(id);
+      if (response.ok) callbackQueryChats.delete(id);
+      return chatId;
+    }
+    const chatId = Number(params.chat_id);
+    return Number.isSafeInteger(chatId) ? chatId : undefined;
+  };
 
   const record = (call: RecordedCall) => {
     const index = calls.push(call) - 1;
     for (const waiter of waiters) {
       if (waiter.matches(call, index)) waiter.resolve(call);
     }
+    const chatId = chatOf(call);
+    for (const listener of listeners) listener(call, chatId);
   };
 
   const feed = new UpdateFeed(options.firstUpdateId, async (reply) => {
@@ -269,7 +294,11 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
         }
       }
     }
-    if (update.callback_query) openCallbackQueries.add(update.callback_query.id);
+    if (update.callback_query) {
+      openCallbackQueries.add(update.callback_query.id);
+      const chatId = update.callback_query.message?.chat.id;
+      if (chatId !== undefined) callbackQueryChats.set(update.callback_query.id, chatId);
+    }
   };
 
   const deliver = async (update: Omit<Update, 'update_id'>) => {
@@ -337,6 +366,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
       }
       const id = `${bot.id}${String(++callbackQueryCount).padStart(9, '0')}`;
       openCallbackQueries.add(id);
+      callbackQueryChats.set(id, chat_id);
       return feed.add({
         callback_query: {
           id,
@@ -353,6 +383,15 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
     blockChat: async (chatId) => chatMemberChange(chatId, true),
     unblockChat: async (chatId) => chatMemberChange(chatId, false),
     messages: (chatId) => chats.find(chatId)?.shown() ?? [],
+    userMessages: (chatId) =>
+      [...(chats.find(chatId)?.messages.values() ?? [])]
+        .filter((stored) => !stored.byBot)
+        .map((stored) => stored.message)
+        .sort((a, b) => a.message_id - b.message_id),
+    onCall: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
 
     waitForCall: (predicate, timeoutMs = 5000) => {
       const index = calls.findIndex(predicate);

@@ -1,0 +1,203 @@
+/**
+ * The web chat page in headless Chromium against local play as `npm start` runs it: a whole round
+ * of the game, two players in two tabs, and the bot's messages rendered as Telegram shows them.
+ */
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium, launchChromium, startWebChatStack, type WebChatStack } from './support';
+
+const WAIT_MS = 10_000;
+
+/** The chat's bot messages, the newest last. */
+const botMessages = (page: Page) => page.locator('#chat .from-bot');
+const lastBotText = (page: Page) => botMessages(page).last().locator('.text');
+
+async function waitForText(locator: Locator, pattern: RegExp) {
+  await expect
+    .poll(async () => (await locator.textContent({ timeout: WAIT_MS })) ?? '', {
+      timeout: WAIT_MS,
+    })
+    .toMatch(pattern);
+}
+
+/** The coins the farm screen shows: "🌻 Your farm · level 1 · 57 🪙 · …". */
+async function coins(page: Page): Promise<number> {
+  const text = (await lastBotText(page).textContent()) ?? '';
+  const match = /Your farm · level \d+ · (\d+) 🪙/.exec(text);
+  if (!match) throw new Error(`no farm screen in: ${text}`);
+  return Number(match[1]);
+}
+
+/** A button of the newest bot message: the screen the player is looking at. */
+const button = (page: Page, name: RegExp) => botMessages(page).last().getByRole('button', { name });
+
+/** The Telegram user id of the page's player number `index + 1`, as the page keeps it. */
+async function playerId(page: Page, index: number): Promise<number> {
+  // A string runs in the page: this project's TypeScript has no DOM types.
+  const players = await page.evaluate<string | null>("localStorage.getItem('farmflow.players')");
+  return (JSON.parse(players ?? '[]') as { id: number }[])[index]!.id;
+}
+
+describe('playing in the browser', () => {
+  let stack: WebChatStack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let first: Page;
+
+  // Long enough for root to install a missing Chromium from Debian's packages.
+  beforeAll(async () => {
+    browser = await launchChromium();
+    stack = await startWebChatStack();
+    context = await browser.newContext({ viewport: { width: 900, height: 800 } });
+  }, 600_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('fails, naming the package, when Chromium is missing and cannot be installed', async () => {
+    await expect(ensureChromium('/nonexistent/chromium', { install: false })).rejects.toThrow(
+      "/nonexistent/chromium is missing: the browser tests need Debian's chromium package (apt-get install chromium)",
+    );
+  });
+
+  it('serves the page at / with a policy that allows no inline script', async () => {
+    const response = await fetch(`${stack.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('plays a round: /start, plant wheat, wait for it, harvest, sell, and coins change', async () => {
+    first = await context.newPage();
+    const errors: string[] = [];
+    first.on('pageerror', (error) => errors.push(error.message));
+    await first.goto(`${stack.url}/`);
+    await expect.poll(() => first.url()).toMatch(/#player-1$/);
+
+    // A new chat shows Telegram's Start button; it sends /start.
+    await first.getByRole('button', { name: /^start$/i }).click();
+    await waitForText(first.locator('#chat .from-player').first(), /^\/start/);
+    await waitForText(lastBotText(first), /Your farm · level 1 · 50 🪙/);
+    expect(await first.locator('#welcome').isHidden()).toBe(true);
+    const farmMessage = await botMessages(first).last().getAttribute('data-message-id');
+
+    await button(first, /Plant on 1/).click();
+    await waitForText(lastBotText(first), /What to plant on plot 1/);
+    await button(first, /Wheat/).click();
+    await waitForText(lastBotText(first), /Planted wheat on plot 1/);
+    expect(await coins(first)).toBe(45);
+
+    // Wheat grows in 120 ms at this time scale; Refresh shows it ready.
+    await expect
+      .poll(
+        async () => {
+          await button(first, /Refresh/).click();
+          return button(first, /Harvest/).count();
+        },
+        { timeout: WAIT_MS, interval: 500 },
+      )
+      .toBe(1);
+    await button(first, /Harvest/).click();
+    await waitForText(lastBotText(first), /Harvested 3 wheat/);
+    await button(first, /Sell 3 wheat/).click();
+    await waitForText(lastBotText(first), /Sold 3 wheat for 12 🪙/);
+    expect(await coins(first)).toBe(57);
+
+    // Every press edited the one farm message in place, as Telegram shows it.
+    expect(await botMessages(first).count()).toBe(1);
+    expect(await botMessages(first).last().getAttribute('data-message-id')).toBe(farmMessage);
+    await expect
+      .poll(() => botMessages(first).last().locator('.meta').textContent())
+      .toMatch(/edited/);
+    // Bold as the bot's HTML said, as an element and not as markup text.
+    expect(await lastBotText(first).locator('strong').first().textContent()).toBe('Your farm');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a callback answer as a toast, and typed commands as the player wrote them', async () => {
+    await button(first, /Leaders/).click();
+    await waitForText(first.getByRole('status'), /leaderboard opens soon/);
+
+    await first.getByRole('textbox', { name: 'Message to the bot' }).fill('/help');
+    await first.getByRole('textbox', { name: 'Message to the bot' }).press('Enter');
+    await waitForText(lastBotText(first), /Your support code: \w+/);
+    expect(await first.locator('#chat .from-player').last().textContent()).toMatch(/^\/help/);
+    expect(await lastBotText(first).locator('code').count()).toBe(1);
+
+    // A /command in the bot's text is tappable and sends itself.
+    await lastBotText(first).getByRole('button', { name: '/farm' }).click();
+    await waitForText(first.locator('#chat .from-player').last(), /^\/farm/);
+    await waitForText(lastBotText(first), /Your farm · level 1 · 57 🪙/);
+  });
+
+  it('gives two players in two tabs two farms that do not see each other', async () => {
+    const second = await context.newPage();
+    await second.goto(`${stack.url}/#player-2`);
+    await second.getByRole('button', { name: /^start$/i }).click();
+    await waitForText(lastBotText(second), /Your farm · level 1 · 50 🪙/);
+    await button(second, /Bonus/).click();
+    await waitForText(lastBotText(second), /Daily bonus: \+50/);
+    expect(await coins(second)).toBe(100);
+
+    expect(await playerId(second, 1)).not.toBe(await playerId(second, 0));
+    const secondChat = (await second.locator('#chat').textContent()) ?? '';
+    expect(secondChat).not.toMatch(/Sold 3 wheat|Harvested|\/help/);
+    expect(await second.getByRole('link', { name: 'Player 2' }).getAttribute('aria-current')).toBe(
+      'page',
+    );
+
+    // The first tab still shows the first player's farm, unchanged by the second's bonus.
+    await button(first, /Refresh/).click();
+    await waitForText(lastBotText(first), /Your farm · level 1 · 57 🪙/);
+    expect((await first.locator('#chat').textContent()) ?? '').not.toMatch(/Daily bonus/);
+    await second.close();
+  });
+
+  it('renders only the Telegram HTML subset, escaping the rest, and shows edits in place', async () => {
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/#player-3`);
+    await expect.poll(() => page.locator('#welcome').isVisible()).toBe(true);
+    const chatId = await playerId(page, 2);
+
+    const sent = (await stack.callAsBot('sendMessage', {
+      chat_id: chatId,
+      parse_mode: 'HTML',
+      text:
+        '<b>bold</b> &lt;img src=x onerror="window.pwned=1"&gt; <i>it <u>u</u></i>\n' +
+        '<a href="javascript:window.pwned=1">bad link</a> <a href="https://example.com/">good link</a>',
+    })) as { message_id: number };
+    const message = page.locator(`[data-message-id="${sent.message_id}"]`);
+    await waitForText(message, /bold <img src=x onerror="window.pwned=1"> it u/);
+    const text = message.locator('.text');
+    expect(await text.locator('strong').textContent()).toBe('bold');
+    expect(await text.locator('em > u').textContent()).toBe('u');
+    expect(await page.locator('#chat img').count()).toBe(0);
+    expect(await text.locator('a').count()).toBe(1);
+    expect(await text.locator('a').getAttribute('href')).toBe('https://example.com/');
+    expect(await text.locator('a').getAttribute('rel')).toBe('noopener noreferrer');
+    expect(await page.evaluate('typeof window.pwned')).toBe('undefined');
+
+    // The bot's "working…" state, then the result in the same message.
+    await stack.callAsBot('editMessageText', {
+      chat_id: chatId,
+      message_id: sent.message_id,
+      text: '⏳ Working on it…',
+    });
+    await waitForText(message.locator('.text'), /^⏳ Working on it…$/);
+    await stack.callAsBot('editMessageText', {
+      chat_id: chatId,
+      message_id: sent.message_id,
+      text: 'Done: <code>42</code>',
+      parse_mode: 'HTML',
+      reply_markup: { inline_keyboard: [[{ text: 'Docs', url: 'https://temporal.io/' }]] },
+    });
+    await waitForText(message.locator('.text'), /^Done: 42$/);
+    expect(await message.locator('.text code').textContent()).toBe('42');
+    expect(await page.getByRole('link', { name: /Docs/ }).getAttribute('href')).toBe(
+      'https://temporal.io/',
+    );
+    expect(await page.locator('#chat .message').count()).toBe(1);
+    await page.close();
+  });
+});

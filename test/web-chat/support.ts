@@ -1,0 +1,124 @@
+/**
+ * Local play as `npm start` wires it, for one test file: the local Bot API server and its players
+ * (local/telegram.ts), the bot service in webhook mode serving the web chat page, and a farm
+ * worker, on the run's dev server under a Redis key prefix of the file's own; plus headless
+ * Chromium to open the page with.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { type Browser, chromium } from 'playwright-core';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities';
+import { type BotService, startBotService } from '../../bot/service';
+import { parseConfig } from '../../config';
+import { type LocalTelegram, LOCAL_BOT_TOKEN, startLocalTelegram } from '../../local/telegram';
+import { createLogger } from '../../logging';
+import { connectRedis } from '../../store/redis';
+import { freePort } from '../../temporal-dev/server';
+import { REDIS_URL } from '../support/constants';
+import { TEST_SECRET, TEST_TIME_SCALE } from '../support/game';
+import { connectTestTemporal } from '../support/temporal';
+
+export interface WebChatStack {
+  /** The page: http://127.0.0.1:PORT */
+  url: string;
+  local: LocalTelegram;
+  service: BotService;
+  /** Calls a Bot API method as the bot does, for messages the game never sends. */
+  callAsBot(method: string, params: Record<string, unknown>): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function startWebChatStack(): Promise<WebChatStack> {
+  const t = await connectTestTemporal();
+  const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
+  const logger = createLogger('warn');
+  const redis = await connectRedis(REDIS_URL, logger);
+  const config = parseConfig({
+    TEMPORAL_ADDRESS: t.address,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: keyPrefix,
+    HTTP_PORT: String(await freePort()),
+    USER_HASH_SECRET: TEST_SECRET,
+    GAME_TIME_SCALE: String(TEST_TIME_SCALE),
+  });
+  const local = await startLocalTelegram(config);
+  await t.startWorker(
+    createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+    t.taskQueue,
+  );
+  const service = await startBotService({
+    config: local.config,
+    logger,
+    redis,
+    connection: t.nativeConnection,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    webChat: { players: local.players },
+  });
+  return {
+    url: service.url,
+    local,
+    service,
+    async callAsBot(method, params) {
+      const response = await fetch(`${local.api.url}/bot${LOCAL_BOT_TOKEN}/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+      });
+      const body = (await response.json()) as { ok: boolean; result?: unknown };
+      if (!body.ok) throw new Error(`${method} failed: ${JSON.stringify(body)}`);
+      return body.result;
+    },
+    async close() {
+      await service.stop();
+      await local.close();
+      await t.close();
+      await redis.close();
+    },
+  };
+}
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+const INSTALL_CHROMIUM =
+  'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium';
+
+/**
+ * Debian's Chromium at `path`. When it is missing, root installs the package (as `.ci/run` does)
+ * and anyone else gets an error naming it: a browser test that quietly does not run is a defect.
+ */
+export async function ensureChromium(
+  path = CHROMIUM_PATH,
+  { install = process.getuid?.() === 0 }: { install?: boolean } = {},
+): Promise<string> {
+  if (existsSync(path)) return path;
+  const missing = `${path} is missing: the browser tests need Debian's chromium package (apt-get install chromium)`;
+  if (!install) throw new Error(missing);
+  try {
+    await promisify(execFile)('sh', ['-c', INSTALL_CHROMIUM], { timeout: 600_000 });
+  } catch (err) {
+    throw new Error(`${missing}; installing it failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!existsSync(path)) throw new Error(`${missing}; the package installed no ${path}`);
+  return path;
+}
+
+/** Headless, as root in a container and offline: no sandbox, no GPU, no calls home. */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: await ensureChromium(),
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--headless',
+    ],
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * The web chat: `GET /` serves a page where a person plays as one or several simulated Telegram
+ * users, and `/play/api/*` is the JSON API it calls, over the local Bot API server's user side.
+ * Registered only when the bot runs against that local server (`npm start` without a token).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  GoneError,
+  MAX_PLAYER_ID,
+  MAX_TEXT_LENGTH,
+  type PlayerApi,
+} from '../telegram-test-server/player-api';
+
+export interface WebChatOptions {
+  players: PlayerApi;
+}
+
+const PUBLIC_DIR = join(__dirname, 'public');
+const STATIC_FILES = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/play/app.mjs': { file: 'app.mjs', type: 'text/javascript; charset=utf-8' },
+  '/play/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+/** The page runs only its own script and style, talks only to this server, and is never framed. */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Long polls answer before common proxies and browsers give up on an idle request. */
+const LONG_POLL_MS = 25_000;
+
+const userId = { type: 'integer', minimum: 1, maximum: MAX_PLAYER_ID } as const;
+/** Telegram's first_name: 1-64 characters. */
+const name = { type: 'string', minLength: 1, maxLength: 64, pattern: '\\S' } as const;
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' } },
+  required: ['error'],
+} as const;
+const deliverySchema = {
+  type: 'object',
+  properties: { updateId: { type: 'integer' }, delivered: { type: 'boolean' } },
+  required: ['updateId', 'delivered'],
+} as const;
+
+const chatSchema = {
+  type: 'object',
+  required: ['version', 'messages', 'notices'],
+  properties: {
+    version: { type: 'integer' },
+    messages: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['messageId', 'from', 'text', 'entities', 'keyboard', 'date', 'edited'],
+        properties: {
+          messageId: { type: 'integer' },
+          from: { type: 'string', enum: ['bot', 'player'] },
+          text: { type: 'string' },
+          entities: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['type', 'offset', 'length'],
+              properties: {
+                type: { type: 'string' },
+                offset: { type: 'integer' },
+                length: { type: 'integer' },
+                url: { type: 'string' },
+                language: { type: 'string' },
+              },
+            },
+          },
+          keyboard: {
+            type: 'array',
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['text'],
+                properties: {
+                  text: { type: 'string' },
+                  data: { type: 'string' },
+                  url: { type: 'string' },
+                },
+              },
+            },
+          },
+          date: { type: 'integer' },
+          edited: { type: 'boolean' },
+        },
+      },
+    },
+    notices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['version', 'kind', 'text', 'alert'],
+        properties: {
+          version: { type: 'integer' },
+          kind: { type: 'string', enum: ['answer', 'delivery'] },
+          text: { type: 'string' },
+          alert: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
+
+interface SendBody {
+  userId: number;
+  name: string;
+  text: string;
+}
+
+interface PressBody {
+  userId: number;
+  name: string;
+  messageId: number;
+  data: string;
+}
+
+export const webChatRoutes: FastifyPluginAsync<WebChatOptions> = async (app, { players }) => {
+  const closing = new AbortController();
+  // Long polls would otherwise hold the server's close for up to LONG_POLL_MS.
+  app.addHook('preClose', async () => closing.abort());
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+
+  for (const [url, { file, type }] of Object.entries(STATIC_FILES)) {
+    const body = await readFile(join(PUBLIC_DIR, file));
+    app.get(url, { logLevel: 'warn' }, async (_request, reply) =>
+      reply.type(type).header('cache-control', 'no-cache').send(body),
+    );
+  }
+
+  app.post<{ Body: SendBody }>(
+    '/play/api/send',
+    {
+      logLevel: 'warn',
+      schema: {
+        body: {
+          type: 'object',
+          required: ['userId', 'name', 'text'],
+          additionalProperties: false,
+          properties: {
+            userId,
+            name,
+            // Telegram clients send no message without a visible character.
+            text: { type: 'string', minLength: 1, maxLength: MAX_TEXT_LENGTH, pattern: '\\S' },
+          },
+        },
+        response: { 200: deliverySchema },
+      },
+    },
+    async (request) => {
+      const { userId: id, name: playerName, text } = request.body;
+      return players.send({ id, name: playerName.trim() }, text);
+    },
+  );
+
+  app.post<{ Body: PressBody }>(
+    '/play/api/press',
+    {
+      logLevel: 'warn',
+      schema: {
+        body: {
+          type: 'object',
+          required: ['userId', 'name', 'messageId', 'data'],
+          additionalProperties: false,
+          properties: {
+            userId,
+            name,
+            messageId: { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 },
+            // Telegram's callback_data: 1-64 bytes.
+            data: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+        },
+        response: { 200: deliverySchema, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { userId: id, name: playerName, messageId, data } = request.body;
+      try {
+        return await players.press({ id, name: playerName.trim() }, messageId, data);
+      } catch (err) {
+        if (err instanceof GoneError) return reply.code(409).send({ error: err.message });
+        throw err;
+      }
+    },
+  );
+
+  app.get<{ Params: { userId: number }; Querystring: { after?: number } }>(
+    '/play/api/chat/:userId',
+    {
+      logLevel: 'warn',
+      schema: {
+        params: {
+          type: 'object',
+          required: ['userId'],
+          properties: { userId },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { after: { type: 'integer', minimum: 0 } },
+        },
+        response: { 200: chatSchema },
+      },
+    },
+    async (request, reply) => {
+      const gone = new AbortController();
+      reply.raw.on('close', () => gone.abort());
+      const view = await players.chat(request.params.userId, {
+        after: request.query.after,
+        waitMs: LONG_POLL_MS,
+        signal: AbortSignal.any([closing.signal, gone.signal]),
+      });
+      return reply.header('cache-control', 'no-store').send(view);
+    },
+  );
+};
