@@ -41,10 +41,41 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       base: { service: 'farmflow' },
       redact: { paths: REDACT, censor: '[redacted]' },
       // The SDK passes failures as `error`; serialize them like `err` (message, stack, cause).
-      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      serializers: { err: serializeError, error: serializeError },
     },
     destination,
   );
+}
+
+/**
+ * Error properties that carry a whole Telegram exchange: grammY's BotError keeps the update's
+ * context (the bot token, user and chat ids, the message text) and GrammyError the call's
+ * payload (chat_id, text). Redaction paths cannot reach them at every depth, so they are dropped.
+ */
+const ERROR_FIELDS_DROPPED = ['ctx', 'payload'];
+
+function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const serialized: Record<string, unknown> = pino.stdSerializers.err(err);
+  dropFields(err, serialized, new WeakSet());
+  return serialized;
+}
+
+/**
+ * Drops the fields from a serialized error and from the errors nested in it (cause, BotError's
+ * error), which the serializer made afresh; other nested objects are the caller's, left as they are.
+ */
+function dropFields(original: Error, serialized: Record<string, unknown>, seen: WeakSet<Error>) {
+  if (seen.has(original)) return;
+  seen.add(original);
+  for (const field of ERROR_FIELDS_DROPPED) delete serialized[field];
+  const source = original as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(source), 'cause'])) {
+    const nested = source[key];
+    const copy = serialized[key];
+    if (nested instanceof Error && typeof copy === 'object' && copy !== null && copy !== nested)
+      dropFields(nested, copy as Record<string, unknown>, seen);
+  }
 }
 
 const PINO_LEVEL: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
