@@ -2,6 +2,7 @@
  * What the bot calls: one function per kind of player intent. Each starts the per-message
  * workflow for one Telegram update and returns the screen to show; Temporal stays behind it.
  */
+import pLimit from 'p-limit';
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
@@ -25,6 +26,12 @@ export interface GameClientDeps {
   taskQueue?: string;
   /** Shared with this process's main-menu activities: answers without waiting for completion. */
   earlyAnswers?: EarlyAnswers;
+  /**
+   * Intents in flight at once; the rest wait their turn here, first come first served. Keep it
+   * below the local worker's workflow task slots: a start that finds no free slot is not eager and
+   * waits in Temporal's task queue, where under load newer eager starts keep overtaking it.
+   */
+  maxInFlight?: number;
 }
 
 export interface Player {
@@ -43,6 +50,7 @@ export interface IntentResult {
 
 export function createGameClient(deps: GameClientDeps) {
   const taskQueue = deps.taskQueue ?? TASK_QUEUES.mainMenu;
+  const admit = pLimit(deps.maxInFlight ?? Number.POSITIVE_INFINITY);
 
   return {
     userHashOf: (telegramUserId: number) => deriveUserHash(telegramUserId, deps.userHashSecret),
@@ -52,51 +60,55 @@ export function createGameClient(deps: GameClientDeps) {
      * to the same workflow id, which REJECT_DUPLICATE never reuses, so a redelivery is answered
      * from the first run's result instead of being applied again.
      */
-    async handleIntent(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
-      const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
-      const sealedChatId = encryptChatId(player.chatId, deps.userHashSecret);
-      const workflowId = mainMenuWorkflowId(userHash, unique);
-      const options: WorkflowOptions = {
-        workflowId,
-        taskQueue,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
-        requestEagerStart: true,
-      };
-      // Registered before the start: an eager start may run the local activity at once.
-      const early = deps.earlyAnswers?.wait(workflowId);
-      try {
-        const handle =
-          intent.type === 'show'
-            ? await deps.client.workflow.start<typeof MainMenuQueryWorkflow>(
-                'MainMenuQueryWorkflow',
-                {
-                  ...options,
-                  args: [{ userHash, sealedChatId }],
-                },
-              )
-            : await deps.client.workflow.start<typeof MainMenuMessageWorkflow>(
-                'MainMenuMessageWorkflow',
-                {
-                  ...options,
-                  args: [{ userHash, sealedChatId, action: intent.action }],
-                },
-              );
-        const screen = await (early
-          ? Promise.race([early.screen, handle.result()])
-          : handle.result());
-        return { screen, userHash, duplicate: false };
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        const screen = await deps.client.workflow
-          .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
-          .result();
-        return { screen, userHash, duplicate: true };
-      } finally {
-        early?.cancel();
-      }
+    handleIntent(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
+      return admit(() => run(player, intent, unique));
     },
   };
+
+  async function run(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
+    const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
+    const sealedChatId = encryptChatId(player.chatId, deps.userHashSecret);
+    const workflowId = mainMenuWorkflowId(userHash, unique);
+    const options: WorkflowOptions = {
+      workflowId,
+      taskQueue,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
+      requestEagerStart: true,
+    };
+    // Registered before the start: an eager start may run the local activity at once.
+    const early = deps.earlyAnswers?.wait(workflowId);
+    try {
+      const handle =
+        intent.type === 'show'
+          ? await deps.client.workflow.start<typeof MainMenuQueryWorkflow>(
+              'MainMenuQueryWorkflow',
+              {
+                ...options,
+                args: [{ userHash, sealedChatId }],
+              },
+            )
+          : await deps.client.workflow.start<typeof MainMenuMessageWorkflow>(
+              'MainMenuMessageWorkflow',
+              {
+                ...options,
+                args: [{ userHash, sealedChatId, action: intent.action }],
+              },
+            );
+      const screen = await (early
+        ? Promise.race([early.screen, handle.result()])
+        : handle.result());
+      return { screen, userHash, duplicate: false };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const screen = await deps.client.workflow
+        .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
+        .result();
+      return { screen, userHash, duplicate: true };
+    } finally {
+      early?.cancel();
+    }
+  }
 }
 
 export type GameClient = ReturnType<typeof createGameClient>;

@@ -11,6 +11,8 @@ export interface WorkerDeps {
   workflowBundle: WorkflowBundleOption;
   activities: object;
   taskQueue: string;
+  /** Workflow tasks this worker runs at once (the SDK's default when absent). */
+  maxConcurrentWorkflowTaskExecutions?: number;
 }
 
 export function createWorker(deps: WorkerDeps): Promise<Worker> {
@@ -18,6 +20,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
+    maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions,
     workflowBundle: deps.workflowBundle,
     activities: deps.activities,
     interceptors: { activity: [activityLogInterceptors] },

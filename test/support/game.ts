@@ -34,6 +34,8 @@ export interface TestGame {
   /** A client on the same connection as the main-menu worker (eager start). */
   eagerClient: Client;
   farmTaskQueue: string;
+  /** Where the per-message workflows run (the main-menu worker polls it). */
+  menuTaskQueue: string;
   startFarmWorker(): Promise<RunningWorker>;
   farmWorker: RunningWorker;
   close(): Promise<void>;
@@ -81,6 +83,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     game,
     eagerClient,
     farmTaskQueue,
+    menuTaskQueue,
     startFarmWorker,
     farmWorker,
     async close() {

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGameClient } from '../../client';
+import {
+  newPlayer,
+  nextUpdateId,
+  sleepMs,
+  startTestGame,
+  TEST_SECRET,
+  type TestGame,
+} from '../support/game';
+
+/** Every main-menu activity call, while it runs: how many at once, and who came in which order. */
+const running = { now: 0, most: 0, order: [] as string[] };
+
+describe('the game client admits a bounded number of intents at once, first come first served', () => {
+  let g: TestGame;
+  beforeAll(async () => {
+    g = await startTestGame({
+      wrapMainMenuActivities: (activities) => ({
+        ...activities,
+        async readFarm(player) {
+          running.now += 1;
+          running.most = Math.max(running.most, running.now);
+          running.order.push(player.userHash);
+          try {
+            // Long enough that intents admitted together overlap here.
+            await sleepMs(200);
+            return await activities.readFarm(player);
+          } finally {
+            running.now -= 1;
+          }
+        },
+      }),
+    });
+  });
+  afterAll(() => g.close());
+
+  const showAll = async (game: TestGame['game'], players: ReturnType<typeof newPlayer>[]) => {
+    running.most = 0;
+    running.order = [];
+    const results = await Promise.all(
+      players.map((player) => game.handleIntent(player, { type: 'show' }, nextUpdateId())),
+    );
+    for (const { screen } of results) expect(screen.kind).toBe('farm');
+    return results.map((result) => result.userHash);
+  };
+
+  it('runs at most maxInFlight intents at once and starts the rest in arrival order', async () => {
+    const limited = createGameClient({
+      client: g.eagerClient,
+      userHashSecret: TEST_SECRET,
+      taskQueue: g.menuTaskQueue,
+      maxInFlight: 2,
+    });
+    const players = Array.from({ length: 8 }, () => newPlayer());
+    // First contact creates each farm: then every later read is the same short path.
+    await showAll(g.game, players);
+
+    const hashes = await showAll(limited, players);
+    expect(running.most).toBe(2);
+    // Two at a time: neighbours may swap on the way through Temporal, but no intent gets ahead
+    // of one that arrived two or more places before it.
+    const displacement = hashes.map((hash, arrived) =>
+      Math.abs(running.order.indexOf(hash) - arrived),
+    );
+    expect(Math.max(...displacement)).toBeLessThanOrEqual(1);
+
+    // Without the bound the same eight overlap (so the check above can fail).
+    await showAll(g.game, players);
+    expect(running.most).toBeGreaterThan(2);
+  });
+});
