@@ -23,6 +23,7 @@ import { startDevServer } from '../temporal-dev/server';
 import { createWorker } from '../worker';
 import { bundleWorkflows } from '../worker/bundle';
 import { createBaselineActivities } from './activities';
+import { childListeningOn } from './cpu';
 
 const BENCH_WORKFLOWS_PATH = join(__dirname, 'workflows.ts');
 
@@ -54,33 +55,51 @@ export interface BenchGame {
   baselineTaskQueue: string;
 }
 
-export async function startBenchGame(options: BenchGameOptions): Promise<BenchGame> {
-  const { config, logger, shutdown, say } = options;
-  const run = randomUUID().slice(0, 8);
-  const namespace = config.temporal.namespace;
+export interface BenchTemporalOptions {
+  config: Config;
+  shutdown: Shutdown;
+  say: (line: string) => void;
+}
 
-  const bundling = bundleWorkflows(logger, BENCH_WORKFLOWS_PATH);
-  let address = config.temporal.address;
-  let server = `TEMPORAL_ADDRESS=${address}`;
-  if (!address) {
-    const cliPath = await ensureTemporalCli({ configuredPath: config.temporal.cliPath, say });
-    const dir = mkdtempSync(join(tmpdir(), 'farmflow-bench-'));
-    const dev = await startDevServer({
-      cliPath,
-      port: 0,
-      uiPort: null,
-      logFile: join(dir, 'temporal.log'),
-      namespace,
-    });
-    // Only now: when the server fails to start, its log stays for the error message to point at.
-    shutdown.add('temporary folder', async () => rmSync(dir, { recursive: true, force: true }));
-    shutdown.add('temporal dev server', () => dev.stop());
-    address = dev.address;
-    server = `tuned in-memory dev server at ${address}`;
-  }
-  const workflowBundle = await bundling;
+export interface BenchTemporal {
+  address: string;
+  /** Where the server is and what it is, for the report. */
+  server: string;
+  /** The dev server this run started (for its CPU time); undefined on TEMPORAL_ADDRESS's. */
+  devServerPid?: number;
+}
 
-  const keyPrefix = `farmflow-bench:${run}:`;
+/** TEMPORAL_ADDRESS's server, or a tuned in-memory dev server of the run's own. */
+export async function startBenchTemporal(options: BenchTemporalOptions): Promise<BenchTemporal> {
+  const { config, shutdown, say } = options;
+  const configured = config.temporal.address;
+  if (configured) return { address: configured, server: `TEMPORAL_ADDRESS=${configured}` };
+  const cliPath = await ensureTemporalCli({ configuredPath: config.temporal.cliPath, say });
+  const dir = mkdtempSync(join(tmpdir(), 'farmflow-bench-'));
+  const dev = await startDevServer({
+    cliPath,
+    port: 0,
+    uiPort: null,
+    logFile: join(dir, 'temporal.log'),
+    namespace: config.temporal.namespace,
+  });
+  // Only now: when the server fails to start, its log stays for the error message to point at.
+  shutdown.add('temporary folder', async () => rmSync(dir, { recursive: true, force: true }));
+  shutdown.add('temporal dev server', () => dev.stop());
+  return {
+    address: dev.address,
+    server: `tuned in-memory dev server at ${dev.address}`,
+    devServerPid: childListeningOn(dev.address),
+  };
+}
+
+/** Redis for a run: every key the run made under `keyPrefix` is deleted at shutdown. */
+export async function connectBenchRedis(
+  config: Config,
+  logger: Logger,
+  shutdown: Shutdown,
+  keyPrefix: string,
+): Promise<RedisClient> {
   const redis = await connectRedis(config.redis.url, logger);
   shutdown.add('redis', () => redis.close());
   shutdown.add('benchmark redis keys', async () => {
@@ -88,6 +107,20 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
       if (keys.length > 0) await redis.del(keys);
     }
   });
+  return redis;
+}
+
+export async function startBenchGame(options: BenchGameOptions): Promise<BenchGame> {
+  const { config, logger, shutdown, say } = options;
+  const run = randomUUID().slice(0, 8);
+  const namespace = config.temporal.namespace;
+
+  const bundling = bundleWorkflows(logger, BENCH_WORKFLOWS_PATH);
+  const { address, server } = await startBenchTemporal({ config, shutdown, say });
+  const workflowBundle = await bundling;
+
+  const keyPrefix = `farmflow-bench:${run}:`;
+  const redis = await connectBenchRedis(config, logger, shutdown, keyPrefix);
 
   const connection = await NativeConnection.connect({ address });
   shutdown.add('temporal connection', () => connection.close());
@@ -147,7 +180,7 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
   };
 }
 
-function runUntilShutdown(worker: Worker, shutdown: Shutdown) {
+export function runUntilShutdown(worker: Worker, shutdown: Shutdown) {
   const done = worker.run();
   shutdown.add(`worker ${worker.options.taskQueue}`, async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
