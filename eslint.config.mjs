@@ -30,6 +30,11 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The web chat page runs in the browser.
+    files: ['web-chat/public/**'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
     files: ['workflows/**/*.ts', 'common/**/*.ts', 'game/**/*.ts'],
     rules: {

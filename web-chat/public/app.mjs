@@ -1,4 +1,3 @@
-/* global document, window, location, history, CSS */
 /**
  * The farmflow web chat: a person plays as one or several simulated Telegram users, each in their
  * private chat with the bot on the local Bot API server. The bot's messages are shown as Telegram
