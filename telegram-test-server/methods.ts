@@ -9,7 +9,7 @@ import type {
 } from 'grammy/types';
 import type { ChatRecord, Chats } from './chats';
 import type { SendLimiter } from './limits';
-import type { UpdateFeed } from './updates';
+import { DEFAULT_MAX_CONNECTIONS, type UpdateFeed } from './updates';
 import {
   BotApiError,
   MAX_CALLBACK_ANSWER_LENGTH,
@@ -306,7 +306,11 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
       if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) {
         throw badRequest('invalid webhook URL specified');
       }
-      const maxConnections = clamp(integerParam(params, 'max_connections') || 40, 1, 100);
+      const maxConnections = clamp(
+        integerParam(params, 'max_connections') || DEFAULT_MAX_CONNECTIONS,
+        1,
+        100,
+      );
       const drop = booleanParam(params, 'drop_pending_updates');
       const allowedUpdates = jsonParam(params, 'allowed_updates');
       const current = feed.webhook;

@@ -7,6 +7,7 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Update } from 'grammy/types';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { BotApiError } from './validation';
 
 /** What became of a simulated update. */
@@ -41,6 +42,8 @@ const UPDATE_KINDS = new Set([
 const OPT_IN_KINDS = new Set(['chat_member', 'message_reaction', 'message_reaction_count']);
 
 const WEBHOOK_TIMEOUT_MS = 60_000;
+/** setWebhook's max_connections when not given. */
+export const DEFAULT_MAX_CONNECTIONS = 40;
 
 /**
  * The last update id any feed in this process handed out, so that a server restarted within the
@@ -74,6 +77,8 @@ export class UpdateFeed {
   lastError?: { date: number; message: string };
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly closing = new AbortController();
+  /** At most the webhook's max_connections POSTs at once; the rest wait their turn, in order. */
+  private readonly connections: LimitFunction = pLimit(DEFAULT_MAX_CONNECTIONS);
   /** Connections to the webhook stay open between updates, as Telegram keeps them. */
   private readonly agents = {
     http: new HttpAgent({ keepAlive: true }),
@@ -177,6 +182,7 @@ export class UpdateFeed {
   /** Sets the webhook; updates already waiting go to it, as Telegram sends them. */
   setWebhook(webhook: Webhook): void {
     this.endPoll(new BotApiError(409, 'Conflict: terminated by setWebhook request'));
+    this.connections.concurrency = webhook.maxConnections;
     this.webhook = webhook;
     this.lastError = undefined;
     const waiting = [...this.pending];
@@ -215,7 +221,7 @@ export class UpdateFeed {
   }
 
   private post(update: Update, webhook: Webhook): Promise<DeliveryResult> {
-    return this.track(this.send(update, webhook));
+    return this.track(this.connections(() => this.send(update, webhook)));
   }
 
   private async send(update: Update, webhook: Webhook): Promise<DeliveryResult> {

@@ -43,14 +43,18 @@ export interface ReceivedPost {
  * empty body).
  */
 export async function startReceiver(
-  answer: (update: Update) => { status: number; body?: unknown } = () => ({ status: 200 }),
+  answer: (
+    update: Update,
+  ) => { status: number; body?: unknown } | Promise<{ status: number; body?: unknown }> = () => ({
+    status: 200,
+  }),
 ) {
   const received: ReceivedPost[] = [];
   const app = fastify();
   app.post('/hook', async (request, reply) => {
     const update = request.body as Update;
     received.push({ headers: request.headers, update });
-    const { status, body } = answer(update);
+    const { status, body } = await answer(update);
     return reply.code(status).send(body ?? '');
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -225,6 +225,39 @@ describe('webhooks', () => {
     expect(await ok(api, 'getWebhookInfo')).toMatchObject({ pending_update_count: 0 });
   });
 
+  it('POST at most max_connections updates at once, the rest in order as connections free up', async () => {
+    let open = 0;
+    let most = 0;
+    const receiver = await startReceiver(async () => {
+      open += 1;
+      most = Math.max(most, open);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      open -= 1;
+      return { status: 200 };
+    });
+    cleanups.push(receiver.close);
+    await ok(api, 'setWebhook', { url: receiver.url, max_connections: 2 });
+    expect(await ok(api, 'getWebhookInfo')).toMatchObject({ max_connections: 2 });
+
+    const sent = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((text) => api.sendText(ALICE, text)),
+    );
+    expect(sent.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(most).toBe(2);
+    // Two connections: neighbours may arrive swapped, but none overtakes an earlier pair.
+    const arrived = ids(receiver.received.map((post) => post.update));
+    const sentIds = sent.map((result) => result.updateId);
+    expect([...arrived].sort()).toEqual([...sentIds].sort());
+    for (const [position, id] of sentIds.entries())
+      expect(Math.abs(arrived.indexOf(id) - position)).toBeLessThanOrEqual(1);
+
+    // Telegram's default is 40.
+    await ok(api, 'setWebhook', { url: receiver.url });
+    most = 0;
+    await Promise.all(['g', 'h', 'i', 'j', 'k', 'l'].map((text) => api.sendText(ALICE, text)));
+    expect(most).toBe(6);
+  });
+
   it('report an endpoint that is not there', async () => {
     const receiver = await startReceiver();
     await receiver.close();
