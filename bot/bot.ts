@@ -4,6 +4,7 @@
  */
 import { Bot, type BotConfig } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
+import { GameBusyError } from '../client';
 import { parseButton } from './callback-data';
 import type { BotContext, BotServices } from './context';
 import { actionsFeature } from './features/actions';
@@ -38,7 +39,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     try {
       await next();
     } catch (err) {
-      if (await deps.isUnavailable(err)) throw err;
+      // Overloaded or a dependency down: the webhook answers 503 and Telegram redelivers later.
+      if (err instanceof GameBusyError || (await deps.isUnavailable(err))) throw err;
       deps.services.logger.error({ err, updateId: ctx.update.update_id }, 'update failed');
       await apologise(ctx);
     }

@@ -30,16 +30,21 @@ export const ALLOWED_UPDATES = [
   'my_chat_member',
 ] as const;
 
-/** Per-message workflows this process's main-menu worker runs at once. */
+/** Per-message workflows this process's main-menu worker runs at once (the SDK's default). */
 const MAIN_MENU_WORKFLOW_TASK_SLOTS = 40;
 /**
  * Intents the game client runs at once; later ones wait in this process, first come first
- * served. Kept below the slots (an intent's early answer arrives before its workflow task
- * completes), so that every start finds a free slot and is eager: under overload, a start that
- * is not waits in Temporal's task queue while newer eager starts keep overtaking it (bench:bot
- * saw a third of the updates answered after 15 s, the rest within one).
+ * served. Kept below the slots (an intent's early answer frees its turn a little before its
+ * workflow task completes), so that starts find a free slot and are eager: under overload, a
+ * start that is not waits in Temporal's task queue while newer eager starts keep overtaking it
+ * (bench:bot saw a third of the updates answered after 15 s, the rest within one).
  */
 const MAX_INTENTS_IN_FLIGHT = 32;
+/**
+ * An update that waited this long for its turn is answered 503 without having started, and
+ * Telegram delivers it again later: a queue that long means the process is overloaded or stuck.
+ */
+const MAX_INTENT_WAIT_MS = 15_000;
 
 export interface BotServiceDeps {
   config: Config;
@@ -98,6 +103,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     taskQueue: queues.mainMenu,
     earlyAnswers,
     maxInFlight: MAX_INTENTS_IN_FLIGHT,
+    maxWaitMs: MAX_INTENT_WAIT_MS,
   });
   const players = createPlayerRegistry(redis, config.redis.keyPrefix);
   const readinessChecks = {

@@ -32,6 +32,19 @@ export interface GameClientDeps {
    * waits in Temporal's task queue, where under load newer eager starts keep overtaking it.
    */
   maxInFlight?: number;
+  /**
+   * The longest an intent waits for its turn; then it fails with GameBusyError without having
+   * started (the webhook answers 503 and Telegram delivers the update again later).
+   */
+  maxWaitMs?: number;
+}
+
+/** The game client's queue was too long for this intent: nothing started, try again later. */
+export class GameBusyError extends Error {
+  constructor(waitedMs: number) {
+    super(`No turn to start the intent within ${waitedMs} ms: the bot is overloaded`);
+    this.name = 'GameBusyError';
+  }
 }
 
 export interface Player {
@@ -61,7 +74,22 @@ export function createGameClient(deps: GameClientDeps) {
      * from the first run's result instead of being applied again.
      */
     handleIntent(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
-      return admit(() => run(player, intent, unique));
+      const { maxWaitMs } = deps;
+      if (maxWaitMs === undefined) return admit(() => run(player, intent, unique));
+      // p-limit cannot take a queued call back: one whose time ran out is skipped at its turn.
+      let expired = false;
+      let timer: NodeJS.Timeout | undefined;
+      const admitted = admit(() => {
+        clearTimeout(timer);
+        return expired ? undefined : run(player, intent, unique);
+      });
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          expired = true;
+          reject(new GameBusyError(maxWaitMs));
+        }, maxWaitMs);
+      });
+      return Promise.race([admitted as Promise<IntentResult>, deadline]);
     },
   };
 

@@ -1,5 +1,7 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGameClient } from '../../client';
+import { createGameClient, GameBusyError } from '../../client';
+import { mainMenuWorkflowId } from '../../common/temporal';
 import {
   newPlayer,
   nextUpdateId,
@@ -68,5 +70,31 @@ describe('the game client admits a bounded number of intents at once, first come
     // Without the bound the same eight overlap (so the check above can fail).
     await showAll(g.game, players);
     expect(running.most).toBeGreaterThan(2);
+  });
+
+  it('fails an intent that waited longer than maxWaitMs, without starting its workflow', async () => {
+    const busy = createGameClient({
+      client: g.eagerClient,
+      userHashSecret: TEST_SECRET,
+      taskQueue: g.menuTaskQueue,
+      maxInFlight: 1,
+      maxWaitMs: 50,
+    });
+    const [first, second] = [newPlayer(), newPlayer()];
+    await showAll(g.game, [first, second]);
+
+    const unique = nextUpdateId();
+    const running = busy.handleIntent(first, { type: 'show' }, nextUpdateId());
+    // The first holds the only turn for at least 200 ms (readFarm above).
+    await expect(busy.handleIntent(second, { type: 'show' }, unique)).rejects.toBeInstanceOf(
+      GameBusyError,
+    );
+    expect((await running).screen.kind).toBe('farm');
+    // Its turn came and went: nothing was started for it, then or later.
+    await sleepMs(300);
+    const workflowId = mainMenuWorkflowId(g.game.userHashOf(second.telegramUserId), unique);
+    await expect(g.eagerClient.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
   });
 });
