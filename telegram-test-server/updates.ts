@@ -4,6 +4,7 @@
  * stays until a later call's offset confirms it). Kinds outside allowed_updates are dropped
  * when they happen, as Telegram drops them.
  */
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Update } from 'grammy/types';
@@ -91,6 +92,8 @@ export class UpdateFeed {
     private readonly onWebhookReply: (params: Record<string, unknown>) => Promise<void>,
   ) {
     this.nextId = firstUpdateId ?? clockUpdateId();
+    // Every POST in flight listens to it, up to max_connections (at most 100) at once.
+    setMaxListeners(0, this.closing.signal);
   }
 
   get pendingCount(): number {
@@ -221,7 +224,14 @@ export class UpdateFeed {
   }
 
   private post(update: Update, webhook: Webhook): Promise<DeliveryResult> {
-    return this.track(this.connections(() => this.send(update, webhook)));
+    return this.track(
+      this.connections(async () => {
+        // Telegram sends what waited for a connection to the webhook set now, not an old one.
+        if (this.webhook !== webhook)
+          return { updateId: update.update_id, error: 'Webhook changed' };
+        return this.send(update, webhook);
+      }),
+    );
   }
 
   private async send(update: Update, webhook: Webhook): Promise<DeliveryResult> {

@@ -258,6 +258,27 @@ describe('webhooks', () => {
     expect(most).toBe(6);
   });
 
+  it('drop what waited for a connection when the webhook is deleted meanwhile', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const receiver = await startReceiver(async () => {
+      await held;
+      return { status: 200 };
+    });
+    cleanups.push(receiver.close);
+    await ok(api, 'setWebhook', { url: receiver.url, max_connections: 1 });
+
+    const first = api.sendText(ALICE, 'in flight');
+    const waiting = api.sendText(ALICE, 'waiting for a connection');
+    await eventually(() => (receiver.received.length === 1 ? true : undefined));
+    await ok(api, 'deleteWebhook');
+    release();
+
+    expect(await first).toMatchObject({ status: 200 });
+    expect(await waiting).toMatchObject({ error: 'Webhook changed' });
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('report an endpoint that is not there', async () => {
     const receiver = await startReceiver();
     await receiver.close();
