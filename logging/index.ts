@@ -50,7 +50,8 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 /**
  * Error properties that carry a whole Telegram exchange: grammY's BotError keeps the update's
  * context (the bot token, user and chat ids, the message text) and GrammyError the call's
- * payload (chat_id, text). Redaction paths cannot reach them at every depth, so they are dropped.
+ * payload (chat_id, text). Redaction paths cannot reach them at every depth, so they are dropped
+ * from the error, its causes and the errors in its properties (not from AggregateError's list).
  */
 const ERROR_FIELDS_DROPPED = ['ctx', 'payload'];
 

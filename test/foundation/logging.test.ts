@@ -65,7 +65,7 @@ describe('logging: workflow and activity lines are JSON and carry the ids suppor
 });
 
 describe('logging: errors never carry a Telegram token, user ids or message texts', () => {
-  it("drops grammY's BotError context and GrammyError payload, at any depth, leaving the caller's objects alone", () => {
+  it("drops grammY's BotError context and GrammyError payload, through causes and wrapped errors, leaving the caller's objects alone", () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
