@@ -213,7 +213,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** Forks the simulated Telegram (it inherits tsx from this process) and waits for its server. */
 async function startTelegram(shutdown: Shutdown): Promise<Telegram> {
   const child: ChildProcess = fork(join(__dirname, 'bot-telegram.ts'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Its output goes to stderr with the logs: stdout carries the report alone.
+    stdio: ['ignore', 2, 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 0;

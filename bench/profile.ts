@@ -1,8 +1,9 @@
 /**
  * Where the main thread's time goes: a V8 CPU profile of a measured window (node:inspector, the
  * same profiler `node --cpu-prof` uses), saved for Chrome DevTools and summed up by component.
- * The main thread runs grammY, fastify, the Bot API server, the players, the Temporal client and
- * the activities; workflow code and the SDK core run on threads of their own and are not in it.
+ * The bot process's main thread runs fastify, grammY, the Temporal client, the activities and the
+ * direct players; workflow code and the SDK core run on threads of their own and are not in it,
+ * and the simulated Telegram runs in a process of its own.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -18,13 +19,12 @@ function escape(text: string): string {
 
 /** Components by where their code lives; the first match wins. */
 const COMPONENTS: [string, RegExp][] = [
-  ['Bot API server (simulated Telegram)', inProject('telegram-test-server')],
   ['bench players', inProject('bench')],
   ['farmflow code (bot, client, activities)', inProject('[a-z-]+')],
   ['grammY', inPackages('grammy|@grammyjs')],
   ['node-fetch (grammY → Bot API)', inPackages('node-fetch|whatwg-url|tr46|abort-controller')],
   [
-    'fastify (webhook, Bot API server)',
+    'fastify and pino (webhook)',
     inPackages(
       'fastify|@fastify|find-my-way|avvio|light-my-request|fast-json-stringify|ajv|secure-json-parse|fast-uri|pino|pino-std-serializers|sonic-boom',
     ),
@@ -32,7 +32,6 @@ const COMPONENTS: [string, RegExp][] = [
   ['Redis client', inPackages('@redis|redis|rate-limiter-flexible|cluster-key-slot')],
   ['Temporal SDK (client, worker)', inPackages('@temporalio|protobufjs|@protobufjs|long')],
   ['other packages', /\/node_modules\//],
-  ['undici fetch (Bot API server → webhook)', /undici/],
   [
     'Node http/net/streams/timers',
     /^node:(internal\/(http|net|stream|streams|dns|url|timers|async_hooks|process|perf|event_target|abort_controller)|_http|http|net|stream|events|buffer|string_decoder|zlib)/,
@@ -42,7 +41,6 @@ const COMPONENTS: [string, RegExp][] = [
 export interface ProfileSummary {
   /** Sampled time by component, ms, largest first. */
   components: [string, number][];
-  totalMs: number;
 }
 
 export class WindowProfiler {
@@ -107,5 +105,5 @@ export function summarize(profile: Profiler.Profile): ProfileSummary {
     totals.set(component, (totals.get(component) ?? 0) + (timeDeltas[i] ?? 0) / 1000);
   }
   const components = [...totals].sort(([, a], [, b]) => b - a);
-  return { components, totalMs: components.reduce((sum, [, ms]) => sum + ms, 0) };
+  return { components };
 }
