@@ -3,6 +3,7 @@
  * process (bot, workers, the direct players) and the simulated Telegram (the local Bot API server
  * and the players who use it through the webhook), kept apart as Telegram is from a real bot.
  */
+import { DEFAULT_THROTTLE } from '../bot/throttle';
 import type { Intent } from '../client';
 
 export const PLAYERS = 200;
@@ -61,7 +62,10 @@ export function advance(position: ScriptPosition): void {
 }
 
 /** bot/throttle.ts: a player may send this many updates per window before the bot slows them. */
-export const THROTTLE = { points: 8, windowMs: 2000 };
+export const THROTTLE = {
+  points: DEFAULT_THROTTLE.points,
+  windowMs: DEFAULT_THROTTLE.windowSeconds * 1000,
+};
 
 /** One update from a player's send (ms since the epoch) to its result screen. */
 export interface Sample {

@@ -21,12 +21,13 @@ import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../activities';
 import { WEBHOOK_PATH } from '../bot/routes/webhook';
-import { startBotService } from '../bot/service';
+import { MAX_INTENTS_IN_FLIGHT, startBotService } from '../bot/service';
 import type { GameClient, Player } from '../client';
 import { farmWorkflowId } from '../common/temporal';
 import { type Config, loadConfig } from '../config';
 import { createShutdown, type Shutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
+import { DEFAULT_MAX_CONNECTIONS } from '../telegram-test-server/updates';
 import { freePort } from '../temporal-dev/server';
 import { createWorker } from '../worker';
 import { bundleWorkflows } from '../worker/bundle';
@@ -472,9 +473,10 @@ class BotBench {
         'POST /telegram/webhook → grammY → game client; latency ends when the ' +
         'editMessageText/sendMessage carrying the result screen reaches the Bot API server.',
       'direct: as many players sending the same intents straight to the game client the bot uses.',
-      "At this load most of an update's time is waiting its turn: the game client runs 32 intents " +
-        'at once and queues the rest, first come first served; on the webhook path Telegram also ' +
-        'POSTs at most 40 updates at once (max_connections) and holds the others.',
+      "At this load most of an update's time is waiting its turn: the game client runs " +
+        `${MAX_INTENTS_IN_FLIGHT} intents at once and queues the rest, first come first served; on ` +
+        `the webhook path Telegram also POSTs at most ${DEFAULT_MAX_CONNECTIONS} updates at once ` +
+        '(max_connections) and holds the others.',
       'CPU ms per update: this process (bot, workers, direct players), the simulated Telegram, ' +
         'the Temporal dev server, everything else on the host; busy: the whole machine.',
       '',

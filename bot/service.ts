@@ -39,7 +39,7 @@ const MAIN_MENU_WORKFLOW_TASK_SLOTS = 40;
  * start that is not waits in Temporal's task queue while newer eager starts keep overtaking it
  * (bench:bot saw a third of the updates answered after 15 s, the rest within one).
  */
-const MAX_INTENTS_IN_FLIGHT = 32;
+export const MAX_INTENTS_IN_FLIGHT = 32;
 /**
  * An update that waited this long for its turn is answered 503 without having started, and
  * Telegram delivers it again later: a queue that long means the process is overloaded or stuck.

@@ -18,14 +18,17 @@ export interface ThrottleOptions {
   windowSeconds?: number;
 }
 
+/** Updates a player may send per window before being slowed down, by default. */
+export const DEFAULT_THROTTLE = { points: 8, windowSeconds: 2 };
+
 export function throttlePlayers(options: ThrottleOptions): MiddlewareFn<BotContext> {
-  const points = options.points ?? 8;
+  const points = options.points ?? DEFAULT_THROTTLE.points;
   const limiter = new RateLimiterRedis({
     storeClient: options.redis,
     useRedisPackage: true,
     keyPrefix: `${options.keyPrefix}throttle`,
     points,
-    duration: options.windowSeconds ?? 2,
+    duration: options.windowSeconds ?? DEFAULT_THROTTLE.windowSeconds,
   });
 
   return async (ctx, next) => {
