@@ -6,7 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import { type Bot, BotError } from 'grammy';
+import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { BotContext } from '../context';
 
@@ -50,7 +50,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { b
         return reply.code(200).send({ ok: true });
       } catch (err) {
         req.log.warn(
-          { err: err instanceof BotError ? err.error : err, updateId: req.body.update_id },
+          { err, updateId: req.body.update_id },
           'update not handled: a dependency is unavailable',
         );
         return reply.code(503).send({ ok: false, error: 'temporarily unavailable' });

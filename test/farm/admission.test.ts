@@ -47,13 +47,16 @@ describe('the game client admits a bounded number of intents at once, first come
     return results.map((result) => result.userHash);
   };
 
-  it('runs at most maxInFlight intents at once and starts the rest in arrival order', async () => {
-    const limited = createGameClient({
+  const clientWith = (limits: { maxInFlight: number; maxWaitMs?: number }) =>
+    createGameClient({
       client: g.eagerClient,
       userHashSecret: TEST_SECRET,
       taskQueue: g.menuTaskQueue,
-      maxInFlight: 2,
+      ...limits,
     });
+
+  it('runs at most maxInFlight intents at once and starts the rest in arrival order', async () => {
+    const limited = clientWith({ maxInFlight: 2 });
     const players = Array.from({ length: 8 }, () => newPlayer());
     // First contact creates each farm: then every later read is the same short path.
     await showAll(g.game, players);
@@ -73,13 +76,7 @@ describe('the game client admits a bounded number of intents at once, first come
   });
 
   it('fails an intent that waited longer than maxWaitMs, without starting its workflow', async () => {
-    const busy = createGameClient({
-      client: g.eagerClient,
-      userHashSecret: TEST_SECRET,
-      taskQueue: g.menuTaskQueue,
-      maxInFlight: 1,
-      maxWaitMs: 50,
-    });
+    const busy = clientWith({ maxInFlight: 1, maxWaitMs: 50 });
     const [first, second] = [newPlayer(), newPlayer()];
     await showAll(g.game, [first, second]);
 
