@@ -18,15 +18,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import pino from 'pino';
 import { createActivities } from '../activities';
 import { WEBHOOK_PATH } from '../bot/routes/webhook';
 import { MAX_INTENTS_IN_FLIGHT, startBotService } from '../bot/service';
 import type { GameClient, Player } from '../client';
 import { farmWorkflowId } from '../common/temporal';
-import { type Config, loadConfig } from '../config';
-import { createShutdown, type Shutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime } from '../logging';
+import type { Config } from '../config';
+import type { Shutdown } from '../lifecycle';
 import { DEFAULT_MAX_CONNECTIONS } from '../telegram-test-server/updates';
 import { freePort } from '../temporal-dev/server';
 import { createWorker } from '../worker';
@@ -48,6 +46,7 @@ import {
 import { type CpuReading, type CpuSpent, cpuBetween, readCpu } from './cpu';
 import { connectBenchRedis, runUntilShutdown, startBenchTemporal } from './harness';
 import { formatTable, summarize } from './measure';
+import { type BenchOutcome, type BenchRun, runBench } from './run';
 import { type ProfileSummary, WindowProfiler } from './profile';
 
 /** Wheat (2 min at scale 1) is ready 0.12 ms after planting: no player ever waits for a crop. */
@@ -92,115 +91,92 @@ interface IntentStamp {
   endMs?: number;
 }
 
-async function main() {
-  const config = loadConfig();
-  // Logs go to stderr: stdout carries the report alone, which ends with the two ratio lines.
-  const logger = createLogger('warn', pino.destination(2));
-  installTemporalRuntime(logger);
-  const shutdown = createShutdown(logger);
-  const began = Date.now();
-  const say = (line: string) =>
-    process.stderr.write(`${((Date.now() - began) / 1000).toFixed(1)} s ${line}\n`);
-  let report: string | undefined;
-  let stopping = false;
-  // Registered first, so it runs last: nothing is printed after the report's last line.
-  shutdown.add('report', async () => {
-    if (report !== undefined) process.stdout.write(report);
+async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchOutcome> {
+  const run = randomUUID().slice(0, 8);
+  const bundling = bundleWorkflows(logger);
+  const temporal = await startBenchTemporal({ config, shutdown, say });
+  const workflowBundle = await bundling;
+  const keyPrefix = `farmflow-bench-bot:${run}:`;
+  const redis = await connectBenchRedis(config, logger, shutdown, keyPrefix);
+  const connection = await NativeConnection.connect({ address: temporal.address });
+  shutdown.add('temporal connection', () => connection.close());
+
+  const userHashSecret = `farmflow-bench-${randomUUID()}`;
+  const queues = {
+    farm: `farmflow-bench-bot-${run}-game`,
+    mainMenu: `farmflow-bench-bot-${run}-main-menu`,
+  };
+  const farmWorker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: queues.farm,
+    workflowBundle,
+    activities: createActivities({ redis, keyPrefix, userHashSecret }),
   });
+  runUntilShutdown(farmWorker, shutdown);
 
-  try {
-    const run = randomUUID().slice(0, 8);
-    const bundling = bundleWorkflows(logger);
-    const temporal = await startBenchTemporal({ config, shutdown, say });
-    const workflowBundle = await bundling;
-    const keyPrefix = `farmflow-bench-bot:${run}:`;
-    const redis = await connectBenchRedis(config, logger, shutdown, keyPrefix);
-    const connection = await NativeConnection.connect({ address: temporal.address });
-    shutdown.add('temporal connection', () => connection.close());
+  // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
+  const telegram = await startTelegram(shutdown);
+  const httpPort = await freePort();
+  const botConfig: Config = {
+    ...config,
+    temporal: { ...config.temporal, address: temporal.address },
+    redis: { ...config.redis, keyPrefix },
+    http: { host: '127.0.0.1', port: httpPort },
+    telegram: {
+      token: BENCH_BOT_TOKEN,
+      apiRoot: telegram.url,
+      mode: 'webhook',
+      webhookUrl: `http://127.0.0.1:${httpPort}${WEBHOOK_PATH}`,
+      webhookSecret: randomBytes(24).toString('base64url'),
+    },
+    userHashSecret,
+    gameTimeScale: BENCH_TIME_SCALE,
+  };
+  const service = await startBotService({
+    config: botConfig,
+    logger,
+    redis,
+    connection,
+    workflowBundle,
+    taskQueues: queues,
+  });
+  shutdown.add('bot', () => service.stop());
 
-    const userHashSecret = `farmflow-bench-${randomUUID()}`;
-    const queues = {
-      farm: `farmflow-bench-bot-${run}-game`,
-      mainMenu: `farmflow-bench-bot-${run}-main-menu`,
-    };
-    const farmWorker = await createWorker({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: queues.farm,
-      workflowBundle,
-      activities: createActivities({ redis, keyPrefix, userHashSecret }),
-    });
-    runUntilShutdown(farmWorker, shutdown);
-
-    // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
-    const telegram = await startTelegram(shutdown);
-    const httpPort = await freePort();
-    const botConfig: Config = {
-      ...config,
-      temporal: { ...config.temporal, address: temporal.address },
-      redis: { ...config.redis, keyPrefix },
-      http: { host: '127.0.0.1', port: httpPort },
-      telegram: {
-        token: BENCH_BOT_TOKEN,
-        apiRoot: telegram.url,
-        mode: 'webhook',
-        webhookUrl: `http://127.0.0.1:${httpPort}${WEBHOOK_PATH}`,
-        webhookSecret: randomBytes(24).toString('base64url'),
-      },
-      userHashSecret,
-      gameTimeScale: BENCH_TIME_SCALE,
-    };
-    const service = await startBotService({
-      config: botConfig,
-      logger,
-      redis,
-      connection,
-      workflowBundle,
-      taskQueues: queues,
-    });
-    shutdown.add('bot', () => service.stop());
-
-    const firstUserId = 1_000_000_000 + Math.floor(Math.random() * 1e9);
-    const userIds = Array.from({ length: 2 * PLAYERS }, (_, i) => firstUserId + i);
-    // On a server of its own these die with it; on TEMPORAL_ADDRESS's they must not linger.
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    shutdown.add('benchmark farms', () =>
-      Promise.allSettled(
-        userIds.map((id) =>
-          client.workflow
-            .getHandle(farmWorkflowId(service.game.userHashOf(id)))
-            .terminate('benchmark finished'),
-        ),
+  const firstUserId = 1_000_000_000 + Math.floor(Math.random() * 1e9);
+  const userIds = Array.from({ length: 2 * PLAYERS }, (_, i) => firstUserId + i);
+  // On a server of its own these die with it; on TEMPORAL_ADDRESS's they must not linger.
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  shutdown.add('benchmark farms', () =>
+    Promise.allSettled(
+      userIds.map((id) =>
+        client.workflow
+          .getHandle(farmWorkflowId(service.game.userHashOf(id)))
+          .terminate('benchmark finished'),
       ),
-    );
+    ),
+  );
 
-    const { values: flags } = parseArgs({ options: { profile: { type: 'string' } } });
-    const profiler = flags.profile === undefined ? undefined : new WindowProfiler(flags.profile);
-    if (profiler) shutdown.add('profiler', async () => profiler.close());
-    // Added last, so it runs first: calls cut short by a shutdown are not errors worth printing.
-    shutdown.add('measurements', async () => {
-      stopping = true;
-    });
-
-    const bench = new BotBench(telegram, service.game, run, profiler, {
-      server: temporal.devServerPid,
-      telegram: telegram.pid,
-    });
-    say(`bench: ${temporal.server}; ${PLAYERS} players start through the webhook…`);
-    await bench.setup(firstUserId, firstUserId + PLAYERS);
-    for (const path of SCHEDULE) {
-      say(`bench: ${path} players play…`);
-      await bench.block(path, WINDOW_MS);
-    }
-
-    const summary = (await telegram.request({ type: 'summary' })) as WebhookSummary;
-    for (const [what, n] of summary.failures) bench.fail(what, n);
-    report = bench.report(temporal.server, config.temporal.namespace, summary);
-    await shutdown.run(bench.failures.size > 0 ? 1 : 0);
-  } catch (err) {
-    if (!stopping) say(`bench: ${(err as Error).stack ?? String(err)}`);
-    await shutdown.run(1);
+  const { values: flags } = parseArgs({ options: { profile: { type: 'string' } } });
+  const profiler = flags.profile === undefined ? undefined : new WindowProfiler(flags.profile);
+  if (profiler) shutdown.add('profiler', async () => profiler.close());
+  const bench = new BotBench(telegram, service.game, run, profiler, {
+    server: temporal.devServerPid,
+    telegram: telegram.pid,
+  });
+  say(`bench: ${temporal.server}; ${PLAYERS} players start through the webhook…`);
+  await bench.setup(firstUserId, firstUserId + PLAYERS);
+  for (const path of SCHEDULE) {
+    say(`bench: ${path} players play…`);
+    await bench.block(path, WINDOW_MS);
   }
+
+  const summary = (await telegram.request({ type: 'summary' })) as WebhookSummary;
+  for (const [what, n] of summary.failures) bench.fail(what, n);
+  return {
+    report: bench.report(temporal.server, config.temporal.namespace, summary),
+    failed: bench.failures.size > 0,
+  };
 }
 
 interface Telegram {
@@ -568,4 +544,4 @@ function profileTable(webhook: Block[], direct: Block[]): string[] {
 const sub = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : a - b;
 
-void main();
+runBench(main);

@@ -12,12 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Intent, Player } from '../client';
 import { farmWorkflowId, getFarmQuery, grantRewardSignal } from '../common/temporal';
-import { loadConfig } from '../config';
 import { CROPS, type FarmAction, STARTING_PLOTS, xpForLevel } from '../game';
-import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime } from '../logging';
 import { type BenchGame, type MainMenuActivities, startBenchGame } from './harness';
 import { formatTable, runLanes, Samples, summarize } from './measure';
+import { type BenchOutcome, type BenchRun, runBench } from './run';
 import { BASELINE_WORKFLOW_TYPES, touchTargetUpdate } from './shared';
 
 /** Strawberries (4 h at scale 1, 12 per harvest) ripen in 14 ms: stocking a farm takes moments. */
@@ -46,174 +44,149 @@ const PARTS = [
 /** Always applies while the farm holds strawberries: one real farm update, no timers. */
 const SELL: Intent = { type: 'act', action: { type: 'sell', cropId: 'strawberry', quantity: 1 } };
 
-async function main() {
-  const config = loadConfig();
-  const logger = createLogger('warn');
-  installTemporalRuntime(logger);
-  const shutdown = createShutdown(logger);
-  const began = performance.now();
-  const say = (line: string) =>
-    process.stderr.write(`${((performance.now() - began) / 1000).toFixed(1)} s ${line}\n`);
-  let report: string | undefined;
-  let stopping = false;
-  // Registered first, so it runs last: nothing is printed after the report's last line.
-  shutdown.add('report', async () => {
-    if (report !== undefined) process.stdout.write(report);
+async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchOutcome> {
+  const samples = new Samples();
+  /** The concurrency being measured; null while warming up or stocking farms. */
+  let phase: number | null = null;
+  const record = (name: string, ms: number) => {
+    if (phase !== null) samples.add(`${name}@${phase}`, ms);
+  };
+  const timed =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        record(name, performance.now() - started);
+      }
+    };
+
+  const bench = await startBenchGame({
+    config,
+    logger,
+    shutdown,
+    say,
+    timeScale: BENCH_TIME_SCALE,
+    wrapMainMenuActivities: (activities: MainMenuActivities) => ({
+      readFarm: timed('readFarm', activities.readFarm.bind(activities)),
+      applyFarmAction: timed('applyFarmAction', activities.applyFarmAction.bind(activities)),
+    }),
   });
+  const run = randomUUID().slice(0, 8);
+  let counter = 0;
+  const unique = () => `${run}-${(counter += 1)}`;
+  const failures = new Map<string, number>();
+  const fail = (what: string) => failures.set(what, (failures.get(what) ?? 0) + 1);
+  /** Empty workflows the worker did not take eagerly, by concurrency. */
+  const notEager = new Map<number, number>();
 
-  try {
-    const samples = new Samples();
-    /** The concurrency being measured; null while warming up or stocking farms. */
-    let phase: number | null = null;
-    const record = (name: string, ms: number) => {
-      if (phase !== null) samples.add(`${name}@${phase}`, ms);
-    };
-    const timed =
-      <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
-      async (...args: A): Promise<R> => {
-        const started = performance.now();
-        try {
-          return await fn(...args);
-        } finally {
-          record(name, performance.now() - started);
-        }
-      };
-
-    const bench = await startBenchGame({
-      config,
-      logger,
-      shutdown,
-      say,
-      timeScale: BENCH_TIME_SCALE,
-      wrapMainMenuActivities: (activities: MainMenuActivities) => ({
-        readFarm: timed('readFarm', activities.readFarm.bind(activities)),
-        applyFarmAction: timed('applyFarmAction', activities.applyFarmAction.bind(activities)),
-      }),
-    });
-    const run = randomUUID().slice(0, 8);
-    let counter = 0;
-    const unique = () => `${run}-${(counter += 1)}`;
-    const failures = new Map<string, number>();
-    const fail = (what: string) => failures.set(what, (failures.get(what) ?? 0) + 1);
-    /** Empty workflows the worker did not take eagerly, by concurrency. */
-    const notEager = new Map<number, number>();
-
-    const firstUserId = 1_000_000_000 + Math.floor(Math.random() * 1e9);
-    const players: Player[] = Array.from({ length: C32.lanes + 1 }, (_, lane) => ({
-      telegramUserId: firstUserId + lane,
-      chatId: firstUserId + lane,
-    }));
-    // On a server of its own these die with it; on TEMPORAL_ADDRESS's they must not linger.
-    const farms = players.map((player) =>
-      bench.eagerClient.workflow.getHandle(
-        farmWorkflowId(bench.game.userHashOf(player.telegramUserId)),
-      ),
-    );
-    const targets: WorkflowHandle[] = [];
-    shutdown.add('benchmark workflows', () =>
-      Promise.allSettled(
-        [...farms, ...targets].map((workflow) => workflow.terminate('benchmark finished')),
-      ),
-    );
-    // Added last, so it runs first: calls cut short by a shutdown are not errors worth printing.
-    shutdown.add('measurements', async () => {
-      stopping = true;
-    });
-
-    say(`bench: ${bench.server}; stocking ${players.length} farms…`);
-    await Promise.all(
-      players.map(async (player, lane) => {
-        const units = lane === C1_LANE ? C1.warmup + C1.iterations : C32.warmup + C32.iterations;
-        await stockFarm(bench, player, units, unique);
+  const firstUserId = 1_000_000_000 + Math.floor(Math.random() * 1e9);
+  const players: Player[] = Array.from({ length: C32.lanes + 1 }, (_, lane) => ({
+    telegramUserId: firstUserId + lane,
+    chatId: firstUserId + lane,
+  }));
+  // On a server of its own these die with it; on TEMPORAL_ADDRESS's they must not linger.
+  const farms = players.map((player) =>
+    bench.eagerClient.workflow.getHandle(
+      farmWorkflowId(bench.game.userHashOf(player.telegramUserId)),
+    ),
+  );
+  const targets: WorkflowHandle[] = [];
+  shutdown.add('benchmark workflows', () =>
+    Promise.allSettled(
+      [...farms, ...targets].map((workflow) => workflow.terminate('benchmark finished')),
+    ),
+  );
+  say(`bench: ${bench.server}; stocking ${players.length} farms…`);
+  await Promise.all(
+    players.map(async (player, lane) => {
+      const units = lane === C1_LANE ? C1.warmup + C1.iterations : C32.warmup + C32.iterations;
+      await stockFarm(bench, player, units, unique);
+    }),
+  );
+  for (let lane = 0; lane < players.length; lane++) {
+    targets.push(
+      await bench.eagerClient.workflow.start(BASELINE_WORKFLOW_TYPES.updateTarget, {
+        taskQueue: bench.baselineTaskQueue,
+        workflowId: `bench-update-target-${run}-${lane}`,
       }),
     );
-    for (let lane = 0; lane < players.length; lane++) {
-      targets.push(
-        await bench.eagerClient.workflow.start(BASELINE_WORKFLOW_TYPES.updateTarget, {
-          taskQueue: bench.baselineTaskQueue,
-          workflowId: `bench-update-target-${run}-${lane}`,
-        }),
-      );
-    }
-
-    const steps: Record<Operation, (lane: number) => Promise<void>> = {
-      async query(lane) {
-        const { screen } = await bench.game.handleIntent(
-          players[lane] as Player,
-          { type: 'show' },
-          unique(),
-        );
-        if (screen.kind !== 'farm') fail(`MainMenuQuery answered ${screen.kind}`);
-      },
-      async message(lane) {
-        const { screen } = await bench.game.handleIntent(players[lane] as Player, SELL, unique());
-        if (screen.kind === 'actionRefused') fail(`MainMenuMessage refused: ${screen.reason}`);
-        else if (screen.kind !== 'actionDone') fail(`MainMenuMessage answered ${screen.kind}`);
-      },
-      async naive() {
-        await bench.plainClient.workflow.execute(BASELINE_WORKFLOW_TYPES.oneActivity, {
-          taskQueue: bench.baselineTaskQueue,
-          workflowId: `bench-naive-${unique()}`,
-        });
-      },
-      async floor(lane) {
-        const started = performance.now();
-        const empty = await bench.eagerClient.workflow.start(BASELINE_WORKFLOW_TYPES.empty, {
-          taskQueue: bench.baselineTaskQueue,
-          workflowId: `bench-empty-${unique()}`,
-          requestEagerStart: true,
-        });
-        if (!empty.eagerlyStarted && phase !== null) {
-          notEager.set(phase, (notEager.get(phase) ?? 0) + 1);
-        }
-        await empty.result();
-        const emptyDone = performance.now();
-        await (targets[lane] as WorkflowHandle).executeUpdate(touchTargetUpdate);
-        record('floorStart', emptyDone - started);
-        record('floorUpdate', performance.now() - emptyDone);
-      },
-    };
-
-    const measure = async (operation: Operation, lanes: number, iterations: number) => {
-      const lane = (i: number) => (lanes === 1 ? C1_LANE : i);
-      const key = `${operation}@${phase}`;
-      const cpuBefore = process.cpuUsage();
-      const wallMs = await runLanes(
-        lanes,
-        iterations,
-        (i) => steps[operation](lane(i)),
-        (ms) => {
-          if (phase !== null) samples.add(key, ms);
-        },
-      );
-      if (phase === null) return;
-      const cpu = process.cpuUsage(cpuBefore);
-      samples.addWall(key, wallMs);
-      samples.addCpu(key, (cpu.user + cpu.system) / 1000);
-    };
-
-    say('bench: concurrency 1…');
-    phase = null;
-    for (const { key } of OPERATIONS) await measure(key, 1, C1.warmup);
-    phase = 1;
-    // Interleaved blocks, so that drift during the run (server caches, GC) touches every row alike.
-    for (let done = 0; done < C1.iterations; done += C1.block) {
-      for (const { key } of OPERATIONS) await measure(key, 1, C1.block);
-    }
-
-    say(`bench: concurrency ${C32.lanes}…`);
-    phase = null;
-    for (const { key } of OPERATIONS) await measure(key, C32.lanes, C32.warmup);
-    phase = C32.lanes;
-    for (const { key } of OPERATIONS) await measure(key, C32.lanes, C32.iterations);
-    phase = null;
-
-    report = formatReport(bench, samples, notEager, failures);
-    await shutdown.run(failures.size > 0 ? 1 : 0);
-  } catch (err) {
-    if (!stopping) say(`bench: ${(err as Error).stack ?? String(err)}`);
-    await shutdown.run(1);
   }
+
+  const steps: Record<Operation, (lane: number) => Promise<void>> = {
+    async query(lane) {
+      const { screen } = await bench.game.handleIntent(
+        players[lane] as Player,
+        { type: 'show' },
+        unique(),
+      );
+      if (screen.kind !== 'farm') fail(`MainMenuQuery answered ${screen.kind}`);
+    },
+    async message(lane) {
+      const { screen } = await bench.game.handleIntent(players[lane] as Player, SELL, unique());
+      if (screen.kind === 'actionRefused') fail(`MainMenuMessage refused: ${screen.reason}`);
+      else if (screen.kind !== 'actionDone') fail(`MainMenuMessage answered ${screen.kind}`);
+    },
+    async naive() {
+      await bench.plainClient.workflow.execute(BASELINE_WORKFLOW_TYPES.oneActivity, {
+        taskQueue: bench.baselineTaskQueue,
+        workflowId: `bench-naive-${unique()}`,
+      });
+    },
+    async floor(lane) {
+      const started = performance.now();
+      const empty = await bench.eagerClient.workflow.start(BASELINE_WORKFLOW_TYPES.empty, {
+        taskQueue: bench.baselineTaskQueue,
+        workflowId: `bench-empty-${unique()}`,
+        requestEagerStart: true,
+      });
+      if (!empty.eagerlyStarted && phase !== null) {
+        notEager.set(phase, (notEager.get(phase) ?? 0) + 1);
+      }
+      await empty.result();
+      const emptyDone = performance.now();
+      await (targets[lane] as WorkflowHandle).executeUpdate(touchTargetUpdate);
+      record('floorStart', emptyDone - started);
+      record('floorUpdate', performance.now() - emptyDone);
+    },
+  };
+
+  const measure = async (operation: Operation, lanes: number, iterations: number) => {
+    const lane = (i: number) => (lanes === 1 ? C1_LANE : i);
+    const key = `${operation}@${phase}`;
+    const cpuBefore = process.cpuUsage();
+    const wallMs = await runLanes(
+      lanes,
+      iterations,
+      (i) => steps[operation](lane(i)),
+      (ms) => {
+        if (phase !== null) samples.add(key, ms);
+      },
+    );
+    if (phase === null) return;
+    const cpu = process.cpuUsage(cpuBefore);
+    samples.addWall(key, wallMs);
+    samples.addCpu(key, (cpu.user + cpu.system) / 1000);
+  };
+
+  say('bench: concurrency 1…');
+  phase = null;
+  for (const { key } of OPERATIONS) await measure(key, 1, C1.warmup);
+  phase = 1;
+  // Interleaved blocks, so that drift during the run (server caches, GC) touches every row alike.
+  for (let done = 0; done < C1.iterations; done += C1.block) {
+    for (const { key } of OPERATIONS) await measure(key, 1, C1.block);
+  }
+
+  say(`bench: concurrency ${C32.lanes}…`);
+  phase = null;
+  for (const { key } of OPERATIONS) await measure(key, C32.lanes, C32.warmup);
+  phase = C32.lanes;
+  for (const { key } of OPERATIONS) await measure(key, C32.lanes, C32.iterations);
+  phase = null;
+
+  return { report: formatReport(bench, samples, notEager, failures), failed: failures.size > 0 };
 }
 
 /**
@@ -316,4 +289,4 @@ function formatReport(
   return `${lines.join('\n')}\n`;
 }
 
-void main();
+runBench(main);

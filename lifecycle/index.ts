@@ -10,6 +10,8 @@ export interface Shutdown {
   add(name: string, step: () => Promise<unknown>): void;
   /** Runs the steps now (also on a fatal start-up error). */
   run(exitCode?: number): Promise<never>;
+  /** The steps have begun: work cut short from now on fails for that reason alone. */
+  readonly started: boolean;
 }
 
 export function createShutdown(logger: Logger): Shutdown {
@@ -43,5 +45,11 @@ export function createShutdown(logger: Logger): Shutdown {
       void run(0);
     });
   }
-  return { add: (name, step) => steps.push({ name, step }), run };
+  return {
+    add: (name, step) => steps.push({ name, step }),
+    run,
+    get started() {
+      return running !== undefined;
+    },
+  };
 }
