@@ -5,6 +5,7 @@
 import { Bot, type BotConfig } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { GameBusyError } from '../client';
+import { apologise } from './apology';
 import { parseButton } from './callback-data';
 import type { BotContext, BotServices } from './context';
 import { actionsFeature } from './features/actions';
@@ -49,15 +50,4 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   bot.use(farmFeature, actionsFeature, helpFeature, leaderboardFeature, membershipFeature);
   bot.use(unhandledFeature);
   return bot;
-}
-
-async function apologise(ctx: BotContext) {
-  try {
-    if (ctx.callbackQuery)
-      await ctx.answerCallbackQuery({ text: '😵 Something went wrong. Please try again.' });
-    else if (ctx.chat?.type === 'private')
-      await ctx.reply('😵 Something went wrong. Please try again.');
-  } catch {
-    // The answer is a courtesy; the error is already logged.
-  }
 }

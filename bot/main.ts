@@ -5,14 +5,16 @@
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime } from '../logging';
+import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
 import { connectRedis } from '../store/redis';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { startBotService } from './service';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel).child({ process: 'bot' });
+  const logger = createLogger(config.logLevel, undefined, logSecrets(config)).child({
+    process: 'bot',
+  });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
   if (!config.temporal.address) {

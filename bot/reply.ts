@@ -16,38 +16,51 @@ const REPLY_MARK_TTL_SECONDS = 2 * 24 * 60 * 60; // longer than Telegram keeps r
 const replyMarkKey = (ctx: BotContext) =>
   keyspace(ctx.services.keyPrefix)('reply-sent', String(ctx.update.update_id));
 
-/** A reply that fails (blocked bot, deleted message, Telegram down) never fails the action. */
-async function showSafely(ctx: BotContext, show: () => Promise<unknown>): Promise<boolean> {
+/**
+ * Every Bot API call of a reply goes through here. A reply that fails (blocked bot, deleted
+ * message, Telegram down) never fails the action; its error is logged as the error object, so that the
+ * logger's serializer and secret scrubber see it whole (a network error's message carries the
+ * request URL, and so the bot token).
+ */
+async function showSafely(
+  ctx: BotContext,
+  show: () => Promise<unknown>,
+  level: 'warn' | 'debug' = 'warn',
+  what = 'reply not delivered',
+): Promise<boolean> {
   try {
     await show();
     return true;
   } catch (err) {
     if (err instanceof GrammyError && err.description.includes('message is not modified'))
       return true;
-    ctx.services.logger.warn(
-      {
-        err: err instanceof GrammyError ? err.description : String(err),
-        updateId: ctx.update.update_id,
-      },
-      'reply not delivered',
-    );
+    ctx.services.logger[level]({ err, updateId: ctx.update.update_id }, what);
     return false;
   }
 }
+
+/** Button presses answered (or tried): Telegram refuses a second answer to the same query. */
+const answered = new WeakSet<BotContext>();
+
+export const buttonAnswered = (ctx: BotContext) => answered.has(ctx);
 
 /**
  * Answers a button press (Telegram shows a spinner until then). Best effort: a redelivered
  * update's query was answered the first time, and Telegram refuses a second answer.
  */
 export async function answerButton(ctx: BotContext, text?: string): Promise<void> {
-  try {
-    await ctx.answerCallbackQuery(text ? { text } : undefined);
-  } catch (err) {
-    ctx.services.logger.debug(
-      { err: err instanceof GrammyError ? err.description : String(err) },
-      'callback answer refused',
-    );
-  }
+  answered.add(ctx);
+  await showSafely(
+    ctx,
+    () => ctx.answerCallbackQuery(text ? { text } : undefined),
+    'debug',
+    'callback answer refused',
+  );
+}
+
+/** A plain text reply (a hint, a warning), through the same safe path as every reply. */
+export async function replyText(ctx: BotContext, text: string): Promise<boolean> {
+  return showSafely(ctx, () => ctx.reply(text));
 }
 
 export async function show(

@@ -6,7 +6,7 @@
 import type { MiddlewareFn } from 'grammy';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisClient } from '../store/redis';
-import { answerButton } from './reply';
+import { answerButton, replyText } from './reply';
 import type { BotContext } from './context';
 import { SLOW_DOWN_TEXT } from './render';
 
@@ -42,7 +42,7 @@ export function throttlePlayers(options: ThrottleOptions): MiddlewareFn<BotConte
       if (ctx.callbackQuery) {
         await answerButton(ctx, firstOver ? SLOW_DOWN_TEXT : undefined);
       } else if (firstOver && ctx.chat?.type === 'private' && ctx.message) {
-        await ctx.reply(SLOW_DOWN_TEXT);
+        await replyText(ctx, SLOW_DOWN_TEXT);
       }
       ctx.services.logger.debug({ updateId: ctx.update.update_id }, 'player throttled');
       return;

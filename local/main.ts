@@ -11,7 +11,7 @@ import { startBotService } from '../bot/service';
 import { TASK_QUEUES } from '../common/temporal';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime } from '../logging';
+import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
 import { connectRedis, redactUrl } from '../store/redis';
 import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
@@ -21,7 +21,7 @@ import { startLocalTelegram } from './telegram';
 
 async function main() {
   const config = loadConfig({ gameTimeScale: 0.01 });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, logSecrets(config));
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
   const say = (line: string) => process.stderr.write(`${line}\n`);

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/worker';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { USER_HASH_HEADER } from '../common/temporal';
-import type { LogLevel } from '../config';
+import type { Config, LogLevel } from '../config';
 
 export type { Logger } from 'pino';
 
@@ -34,24 +34,109 @@ const REDACT = [
   '*.telegramUserId',
 ];
 
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+/**
+ * The configuration's secrets, which no log line may carry: the bot token (whole, and its secret
+ * part alone), the webhook secret, and USER_HASH_SECRET (with it anyone could turn a Telegram id
+ * into a support code, and open sealed chat ids).
+ */
+export function logSecrets(config: Pick<Config, 'telegram' | 'userHashSecret'>): string[] {
+  const { token, webhookSecret } = config.telegram;
+  const secrets = [webhookSecret, config.userHashSecret];
+  // The part before the colon is the bot's public id; the part after it is the secret.
+  if (token) secrets.push(token, token.slice(token.indexOf(':') + 1));
+  return secrets.filter((s): s is string => !!s);
+}
+
+/**
+ * The process logger. Every line it and its children write (fastify's logger and the Temporal
+ * Runtime's are children) passes the scrubber on its way to the destination. Scrubbing the
+ * serialized line, rather than the fields a serializer knows, is what makes it hold by
+ * construction: a secret can arrive in a message string (`String(err)`), a child's bindings, a
+ * custom field of an error at any depth, an AggregateError's list, a stack, or under a key no
+ * serializer is registered for, and every one of them ends up in that line. Serializers still shape errors (and drop the fields
+ * that carry a whole Telegram exchange), but the guarantee does not depend on them.
+ */
+export function createLogger(
+  level: LogLevel,
+  destination?: DestinationStream,
+  secrets: Iterable<string | undefined> = [],
+): Logger {
+  const scrub = createScrubber(secrets);
   return pino(
     {
       level,
       base: { service: 'farmflow' },
-      redact: { paths: REDACT, censor: '[redacted]' },
+      redact: { paths: REDACT, censor: CENSOR },
       // The SDK passes failures as `error`; serialize them like `err` (message, stack, cause).
       serializers: { err: serializeError, error: serializeError },
+      hooks: { streamWrite: scrub },
     },
     destination,
   );
+}
+
+const CENSOR = '[redacted]';
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Replaces every form of every secret in a text with `[redacted]`: as is, escaped inside a JSON
+ * string, and URL-encoded (a request URL in an error message: `:` as `%3A`, either case; a space
+ * as `%20` or `+`). A JSON line is scrubbed value
+ * by value (strings, keys, numbers), so it stays JSON whatever the secret looks like; other text
+ * is scrubbed as is. Lines without a secret, nearly all of them, are returned untouched.
+ */
+export function createScrubber(secrets: Iterable<string | undefined>): (text: string) => string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret) continue;
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  }
+  if (forms.size === 0) return (text) => text;
+  const source = [...forms]
+    .sort((a, b) => b.length - a.length)
+    .map((form) =>
+      escapeRegExp(form).replace(
+        /%([0-9A-F])([0-9A-F])/g,
+        (_, high: string, low: string) =>
+          `%[${high}${high.toLowerCase()}][${low}${low.toLowerCase()}]`,
+      ),
+    )
+    .join('|');
+  const found = new RegExp(source);
+  const all = new RegExp(source, 'g');
+  const scrubText = (text: string) => text.replace(all, CENSOR);
+  const scrubValue = (value: unknown): unknown => {
+    if (typeof value === 'string') return found.test(value) ? scrubText(value) : value;
+    if (typeof value === 'number') return found.test(String(value)) ? CENSOR : value;
+    if (Array.isArray(value)) return value.map(scrubValue);
+    if (typeof value === 'object' && value !== null)
+      return Object.fromEntries(
+        Object.entries(value).map(([key, inner]) => [scrubText(key), scrubValue(inner)]),
+      );
+    return value;
+  };
+  return (text) => {
+    if (!found.test(text)) return text;
+    let scrubbed: string;
+    try {
+      const end = text.endsWith('\n') ? '\n' : '';
+      scrubbed = JSON.stringify(scrubValue(JSON.parse(text))) + end;
+    } catch {
+      return scrubText(text);
+    }
+    return found.test(scrubbed) ? scrubText(scrubbed) : scrubbed;
+  };
 }
 
 /**
  * Error properties that carry a whole Telegram exchange: grammY's BotError keeps the update's
  * context (the bot token, user and chat ids, the message text) and GrammyError the call's
  * payload (chat_id, text). Redaction paths cannot reach them at every depth, so they are dropped
- * from the error, its causes and the errors in its properties (not from AggregateError's list).
+ * from the error, its causes, the errors in its properties and an AggregateError's list.
  */
 const ERROR_FIELDS_DROPPED = ['ctx', 'payload'];
 
@@ -64,7 +149,8 @@ function serializeError(err: unknown): unknown {
 
 /**
  * Drops the fields from a serialized error and from the errors nested in it (cause, BotError's
- * error), which the serializer made afresh; other nested objects are the caller's, left as they are.
+ * error, AggregateError's list as `aggregateErrors`), which the serializer made afresh; other
+ * nested objects are the caller's, left as they are.
  */
 function dropFields(original: Error, serialized: Record<string, unknown>, seen: WeakSet<Error>) {
   if (seen.has(original)) return;
@@ -76,6 +162,14 @@ function dropFields(original: Error, serialized: Record<string, unknown>, seen: 
     const copy = serialized[key];
     if (nested instanceof Error && typeof copy === 'object' && copy !== null && copy !== nested)
       dropFields(nested, copy as Record<string, unknown>, seen);
+  }
+  const list = serialized.aggregateErrors;
+  if (Array.isArray(source.errors) && Array.isArray(list)) {
+    source.errors.forEach((nested: unknown, i) => {
+      const copy: unknown = list[i];
+      if (nested instanceof Error && typeof copy === 'object' && copy !== null && copy !== nested)
+        dropFields(nested, copy as Record<string, unknown>, seen);
+    });
   }
 }
 
@@ -131,7 +225,8 @@ export function installTemporalRuntime(logger: Logger): void {
 
 /**
  * Activity log lines get `runId` (the SDK names it `workflowRunId`) and the player's `userHash`,
- * which the workflow interceptor puts in a header of every activity it schedules.
+ * which the workflow interceptor puts in a header of every activity it schedules, and lose the
+ * SDK's `taskToken`.
  */
 export const activityLogInterceptors: ActivityInterceptorsFactory = (ctx: ActivityContext) => {
   let userHash: string | undefined;
@@ -145,11 +240,13 @@ export const activityLogInterceptors: ActivityInterceptorsFactory = (ctx: Activi
     },
     outbound: {
       getLogAttributes(input, next) {
-        return next({
+        // The task token completes the activity from outside the worker: not for log readers.
+        const { taskToken: _taskToken, ...attributes } = next({
           ...input,
           runId: ctx.info.workflowExecution?.runId,
           ...(userHash ? { userHash } : {}),
         });
+        return attributes;
       },
     },
   };

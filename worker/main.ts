@@ -4,14 +4,16 @@ import { createActivities } from '../activities';
 import { TASK_QUEUES } from '../common/temporal';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime } from '../logging';
+import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
 import { connectRedis } from '../store/redis';
 import { createWorker } from '.';
 import { loadWorkflowBundle } from './bundle';
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel).child({ process: 'worker' });
+  const logger = createLogger(config.logLevel, undefined, logSecrets(config)).child({
+    process: 'worker',
+  });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
   const address = config.temporal.address;

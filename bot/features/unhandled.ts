@@ -5,7 +5,7 @@
  */
 import { Composer } from 'grammy';
 import type { BotContext } from '../context';
-import { answerButton, runIntent } from '../reply';
+import { answerButton, replyText, runIntent } from '../reply';
 import { STALE_BUTTON_TEXT } from '../render';
 
 export const unhandledFeature = new Composer<BotContext>();
@@ -22,11 +22,11 @@ unhandledFeature.on('callback_query', async (ctx) => {
 unhandledFeature
   .chatType('private')
   .on('message', (ctx) =>
-    ctx.reply('🌻 I understand the buttons below my messages, /farm and /help.'),
+    replyText(ctx, '🌻 I understand the buttons below my messages, /farm and /help.'),
   );
 
 unhandledFeature
   .chatType(['group', 'supergroup'])
   .on('message::bot_command', (ctx) =>
-    ctx.reply('🌻 farmflow is played in a private chat with me.'),
+    replyText(ctx, '🌻 farmflow is played in a private chat with me.'),
   );

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { log as activityLog } from '@temporalio/activity';
-import { BotError, type Context, GrammyError } from 'grammy';
+import fastify from 'fastify';
+import { BotError, type Context, GrammyError, HttpError } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../logging';
+import { createLogger, logSecrets, PinoTemporalLogger } from '../../logging';
 import { connectTestTemporal, installTestRuntime, type TestTemporal } from '../support/temporal';
 import { probeWorkflow } from '../support/workflows';
 
@@ -31,7 +32,7 @@ describe('logging: workflow and activity lines are JSON and carry the ids suppor
   });
   afterAll(() => t.close());
 
-  it('adds workflowId, runId, workflowType and userHash to workflow and activity lines', async () => {
+  it('adds workflowId, runId, workflowType and userHash to workflow and activity lines, and no taskToken', async () => {
     const userHash = `log${randomUUID().replaceAll('-', '').slice(0, 13)}`;
     const handle = await t.client.workflow.start(probeWorkflow, {
       taskQueue: t.taskQueue,
@@ -61,6 +62,8 @@ describe('logging: workflow and activity lines are JSON and carry the ids suppor
     }
     expect(fromWorkflow).toMatchObject({ sdkComponent: 'workflow', sleepMs: 1 });
     expect(fromActivity).toMatchObject({ sdkComponent: 'activity', activityType: 'echo' });
+    // The task token completes the activity from anywhere: log readers get no use of it.
+    expect(fromActivity).not.toHaveProperty('taskToken');
   });
 });
 
@@ -99,5 +102,100 @@ describe('logging: errors never carry a Telegram token, user ids or message text
     expect(line).not.toContain(String(userId));
     expect(line).not.toContain('my secret plan');
     expect(details).toEqual({ payload: 'kept', ctx: 'kept too' });
+  });
+});
+
+describe('logging: no secret reaches a log line, whatever logs it', () => {
+  const token = '123456:AAH-a-real-looking-bot-token-0123456789';
+  const webhookSecret = 'webhook-secret-of-the-tests_0123';
+  // Characters JSON escapes and URLs encode.
+  const userHashSecret = 'user "hash" secret \\ with: spaces/0123456789';
+  const secrets = logSecrets({
+    telegram: {
+      token,
+      webhookSecret,
+      apiRoot: 'https://api.telegram.org',
+      mode: 'webhook',
+      webhookUrl: undefined,
+    },
+    userHashSecret,
+  });
+
+  const lowerHex = (encoded: string) => encoded.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+
+  /** An error tree holding the secrets everywhere an error can: message, cause, list, fields, stack. */
+  function errorTree() {
+    const url = `https://api.telegram.org/bot${token}/sendMessage`;
+    const fetchError = new Error(`request to ${url} failed, reason: socket hang up`, {
+      cause: new Error(`invalid json response body at ${url}`),
+    });
+    const httpError = new HttpError("Network request for 'sendMessage' failed!", fetchError);
+    const listed = Object.assign(new Error(`listed ${encodeURIComponent(token)}`), {
+      payload: { chat_id: 1 },
+      header: webhookSecret,
+    });
+    const aggregate = new AggregateError(
+      [
+        new Error(`cause ${userHashSecret}`, { cause: fetchError }),
+        listed,
+        new Error(`lower-case hex ${lowerHex(encodeURIComponent(token))}`),
+      ],
+      `several failed: ${new URLSearchParams({ s: userHashSecret }).toString()}`,
+    );
+    const root = new Error('root', { cause: httpError });
+    Object.assign(root, {
+      details: { secret_token: webhookSecret, nested: [{ deeper: userHashSecret }] },
+      inner: aggregate,
+    });
+    root.stack = `Error: root\n    at fetch (${url}:1:1)`;
+    return root;
+  }
+
+  it('the process logger, a child, fastify and the Temporal logger write no secret, in any form', async () => {
+    const lines: string[] = [];
+    const logger = createLogger(
+      'trace',
+      { write: (line: string) => void lines.push(line) },
+      secrets,
+    );
+    const tree = errorTree();
+
+    logger.error({ err: tree }, 'process logger');
+    logger.child({ component: 'child', url: `/bot${token}/` }).warn({ err: tree }, 'child');
+    logger.error({ failure: tree, header: webhookSecret }, `message ${String(tree.cause)}`);
+    logger.error({ err: (tree as Error & { inner: Error }).inner }, 'an AggregateError');
+
+    const app = fastify({ loggerInstance: logger.child({ component: 'http' }) });
+    app.get('/fails', async (req) => {
+      req.log.warn({ err: tree }, 'route');
+      throw tree;
+    });
+    expect((await app.inject({ method: 'GET', url: '/fails' })).statusCode).toBe(500);
+    await app.close();
+
+    new PinoTemporalLogger(logger.child({ component: 'temporal' })).error('activity failed', {
+      error: tree,
+      taskQueue: `q-${webhookSecret}`,
+    });
+
+    // Every path wrote its line, with the error in it, and each line is still JSON.
+    const all = lines.join('');
+    for (const msg of ['process logger', 'child', 'route', 'activity failed'])
+      expect(all).toContain(`"msg":"${msg}"`);
+    expect(all).toMatch(/"statusCode":500/);
+    expect(all).toContain('several failed');
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+
+    const forms = [token, webhookSecret, userHashSecret, token.split(':')[1]!].flatMap((s) => [
+      s,
+      JSON.stringify(s).slice(1, -1),
+      encodeURIComponent(s),
+      lowerHex(encodeURIComponent(s)),
+      new URLSearchParams({ s }).toString().slice(2),
+    ]);
+    for (const form of forms) expect(all).not.toContain(form);
+    expect(all).toContain(`/bot[redacted]/sendMessage`);
+    // What the serializer drops from every error of the tree, AggregateError's list included.
+    expect(all).not.toContain('chat_id');
   });
 });

@@ -4,11 +4,12 @@
  * server. Telegram itself is the one thing mocked here: it cannot be reached from this machine.
  */
 import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities';
 import { type BotService, startBotService } from '../../bot/service';
-import { parseConfig } from '../../config';
-import { createLogger } from '../../logging';
+import { type LogLevel, parseConfig } from '../../config';
+import { createLogger, logSecrets } from '../../logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { startTestBotApi, type TestBotApi } from '../../telegram-test-server';
 import { freePort } from '../../temporal-dev/server';
@@ -36,14 +37,16 @@ export interface TestBotOptions {
   limits?: false;
   workingAfterMs?: number;
   temporalAddress?: string;
+  /** Where the bot's logs go (default: stdout at warn), to read what the process would log. */
+  log?: { level: LogLevel; destination: DestinationStream };
+  /** The Bot API root the bot calls, given the test Bot API server's URL (e.g. a proxy before it). */
+  apiRoot?: (botApiUrl: string) => string;
 }
 
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
   const api = await startTestBotApi({ token: BOT_TOKEN, limits: options.limits });
   const t = await connectTestTemporal(options.temporalAddress);
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
-  const logger = createLogger('warn');
-  const redis = await connectRedis(REDIS_URL, logger);
   const httpPort = await freePort();
   const webhookUrl = `http://127.0.0.1:${httpPort}/telegram/webhook`;
   const config = parseConfig({
@@ -52,13 +55,19 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     REDIS_KEY_PREFIX: keyPrefix,
     HTTP_PORT: String(httpPort),
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-    TELEGRAM_API_ROOT: api.url,
+    TELEGRAM_API_ROOT: options.apiRoot?.(api.url) ?? api.url,
     TELEGRAM_MODE: options.mode,
     TELEGRAM_WEBHOOK_URL: options.mode === 'webhook' ? webhookUrl : undefined,
     TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
     USER_HASH_SECRET: TEST_SECRET,
     GAME_TIME_SCALE: String(TEST_TIME_SCALE),
   });
+  const logger = createLogger(
+    options.log?.level ?? 'warn',
+    options.log?.destination,
+    logSecrets(config),
+  );
+  const redis = await connectRedis(REDIS_URL, logger);
   const farmWorker = await t.startWorker(
     createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
