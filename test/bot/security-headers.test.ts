@@ -5,7 +5,7 @@
  * Telegram (its token and identity are made up, and no request here gets as far as a reply).
  */
 import { Bot } from 'grammy';
-import type { LightMyRequestResponse } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../bot/app';
 import type { BotContext } from '../../bot/context';
@@ -66,7 +66,7 @@ describe('security headers', () => {
   });
 
   it('are on every kind of answer the server gives', async () => {
-    const cases: [string, Parameters<typeof app.inject>[0], number][] = [
+    const cases: [string, InjectOptions, number][] = [
       ['liveness', { method: 'GET', url: '/healthz' }, 200],
       ['readiness with a dependency down', { method: 'GET', url: '/readyz' }, 503],
       ['an unknown path', { method: 'GET', url: '/nothing/here' }, 404],
