@@ -107,10 +107,8 @@ describe('a server with retention limits', () => {
     expect(answers).toEqual([false, true, true]);
     const first = `${api.botInfo.id}${'1'.padStart(9, '0')}`;
     const { body } = await call(api, 'answerCallbackQuery', { callback_query_id: first });
-    expect(body).toMatchObject({
-      ok: false,
-      description: expect.stringMatching(/query is too old/),
-    });
+    expect(body.ok).toBe(false);
+    expect(!body.ok && body.description).toMatch(/query is too old/);
   });
 });
 
