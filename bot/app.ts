@@ -5,6 +5,7 @@ import type { Bot } from 'grammy';
 import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
+import { SECURITY_HEADERS, securityHeaders } from './security-headers';
 import { type WebChatOptions, webChatRoutes } from '../web-chat/plugin';
 
 export interface AppDeps {
@@ -21,6 +22,7 @@ export async function buildApp(deps: AppDeps) {
   const app = fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
   });
+  await app.register(securityHeaders, SECURITY_HEADERS);
   await app.register(healthRoutes, { checks: deps.readinessChecks });
   if (deps.webhook) await app.register(webhookRoutes, deps.webhook);
   if (deps.webChat) await app.register(webChatRoutes, deps.webChat);

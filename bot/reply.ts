@@ -11,7 +11,8 @@ import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
 import { type Rendered, screenReply, WORKING_TEXT } from './render';
 
-const REPLY_MARK_TTL_SECONDS = 2 * 24 * 60 * 60; // longer than Telegram keeps redelivering
+/** Telegram stops redelivering an update 24 hours after it arrived; the mark is not needed after. */
+const REPLY_MARK_TTL_SECONDS = 24 * 60 * 60;
 
 const replyMarkKey = (ctx: BotContext) =>
   keyspace(ctx.services.keyPrefix)('reply-sent', String(ctx.update.update_id));

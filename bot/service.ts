@@ -22,13 +22,11 @@ import { createBot } from './bot';
 import type { BotContext } from './context';
 import { installOutgoing } from './outgoing';
 
-/** Update kinds the bot handles; Telegram does not send the others at all. */
-export const ALLOWED_UPDATES = [
-  'message',
-  'edited_message',
-  'callback_query',
-  'my_chat_member',
-] as const;
+/**
+ * Update kinds the bot handles; Telegram does not send the others at all. No feature acts on an
+ * edited message (commands and hints answer new messages only), so edits are not asked for.
+ */
+export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
 
 /** Per-message workflows this process's main-menu worker runs at once (the SDK's default). */
 const MAIN_MENU_WORKFLOW_TASK_SLOTS = 40;

@@ -33,9 +33,9 @@ export function throttlePlayers(options: ThrottleOptions): MiddlewareFn<BotConte
 
   return async (ctx, next) => {
     const userId = ctx.from?.id;
-    if (!userId) return next();
+    if (userId === undefined) return next();
     try {
-      await limiter.consume(ctx.services.game.userHashOf(userId));
+      await limiter.consume(throttleKey(userId, ctx.services.game.userHashOf));
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const firstOver = rejection.consumedPoints === points + 1;
@@ -49,4 +49,15 @@ export function throttlePlayers(options: ThrottleOptions): MiddlewareFn<BotConte
     }
     return next();
   };
+}
+
+/**
+ * The player's support code: a raw Telegram id never becomes part of a Redis key. Telegram's user
+ * ids are positive, but a forged update may carry 0 or a negative id, which the support code does
+ * not take: those map one to one onto positive ids in a key space of their own, so each is
+ * throttled like any other id. An id that is no safe integer at all shares one bucket.
+ */
+export function throttleKey(userId: number, userHashOf: (id: number) => string): string {
+  if (!Number.isSafeInteger(userId) || !Number.isSafeInteger(1 - userId)) return 'malformed';
+  return userId > 0 ? userHashOf(userId) : `nonpositive:${userHashOf(1 - userId)}`;
 }

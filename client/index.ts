@@ -129,9 +129,11 @@ export function createGameClient(deps: GameClientDeps) {
       return { screen, userHash, duplicate: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const screen = await deps.client.workflow
+      // A delivery of the same update running now in this process answers both of them early.
+      const result = deps.client.workflow
         .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
         .result();
+      const screen = await (early ? Promise.race([early.screen, result]) : result);
       return { screen, userHash, duplicate: true };
     } finally {
       early?.cancel();

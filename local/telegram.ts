@@ -10,11 +10,24 @@
 import { randomBytes } from 'node:crypto';
 import { WEBHOOK_PATH } from '../bot/routes/webhook';
 import type { Config } from '../config';
-import { startTestBotApi, type TestBotApi } from '../telegram-test-server';
+import { type Retention, startTestBotApi, type TestBotApi } from '../telegram-test-server';
 import { createPlayerApi, type PlayerApi } from '../telegram-test-server/player-api';
 
 /** Only the local Bot API server knows this token; Telegram would refuse it. */
 export const LOCAL_BOT_TOKEN = '1000000001:farmflow-local-bot-api-server';
+
+/**
+ * What the local server keeps while `npm start` runs for days: enough for every chat a person
+ * plays in the web chat page (which shows the last 100 messages), not an ever-growing recording.
+ */
+export const LOCAL_RETENTION = {
+  chats: 1000,
+  messagesPerChat: 500,
+  calls: 10_000,
+  updates: 10_000,
+} as const satisfies Retention;
+/** Players whose web chat state (version, notices) is kept. */
+export const LOCAL_MAX_PLAYERS = 1000;
 
 export interface LocalTelegram {
   /** The configuration with its `telegram` part pointing at the local server. */
@@ -32,10 +45,11 @@ export async function startLocalTelegram(config: Config): Promise<LocalTelegram>
     // The chats live in memory, the farms in Temporal: a player back after a restart of
     // `npm start` gets answers in a chat this server has not seen yet.
     acceptUnknownChats: true,
+    retention: LOCAL_RETENTION,
     // Left at their defaults on purpose: Telegram's flood limits, and update ids from the clock,
     // since the bot keys workflows and reply marks on update ids and those outlive a restart.
   });
-  const players = createPlayerApi(api);
+  const players = createPlayerApi(api, { maxPlayers: LOCAL_MAX_PLAYERS });
   return {
     config: {
       ...config,

@@ -1,5 +1,6 @@
 /** The chats the bot is in and their messages, as the test server's users and bot left them. */
 import type { Chat, InlineKeyboardMarkup, Message, MessageEntity } from 'grammy/types';
+import { dropOldest, type Retention } from './retention';
 import { BotApiError, badRequest } from './validation';
 
 /** A bot message as the chat shows it now, after edits. */
@@ -26,12 +27,17 @@ export interface StoredMessage {
 }
 
 export class ChatRecord {
+  /** In message id order: a new message always has a higher id than the ones before. */
   readonly messages = new Map<number, StoredMessage>();
   /** Users and the bot share one message id sequence per chat. */
   private lastMessageId = 0;
   blocked = false;
 
-  constructor(public chat: Chat) {}
+  constructor(
+    public chat: Chat,
+    /** The most messages kept; past it the oldest are forgotten. */
+    private readonly maxMessages = Number.POSITIVE_INFINITY,
+  ) {}
 
   nextMessageId(): number {
     return ++this.lastMessageId;
@@ -40,6 +46,7 @@ export class ChatRecord {
   store(stored: StoredMessage): void {
     this.lastMessageId = Math.max(this.lastMessageId, stored.message.message_id);
     this.messages.set(stored.message.message_id, stored);
+    dropOldest(this.messages, this.maxMessages);
   }
 
   /** Telegram's answer to a bot that writes to a chat it was blocked in or removed from. */
@@ -76,22 +83,25 @@ export class ChatRecord {
 }
 
 export class Chats {
+  /** Least recently active first. */
   private readonly byId = new Map<number, ChatRecord>();
 
   constructor(
     /** Whether the bot may write to chats no update has introduced. */
     private readonly acceptUnknown: boolean,
+    private readonly limits: Pick<Retention, 'chats' | 'messagesPerChat'> = {},
   ) {}
 
   /** Makes a chat known, or updates what is known of it (a user's new name). */
   register(chat: Chat): ChatRecord {
-    const record = this.byId.get(chat.id);
+    const record = this.touch(chat.id);
     if (record) {
       record.chat = chat;
       return record;
     }
-    const created = new ChatRecord(chat);
+    const created = new ChatRecord(chat, this.limits.messagesPerChat);
     this.byId.set(chat.id, created);
+    dropOldest(this.byId, this.limits.chats);
     return created;
   }
 
@@ -101,7 +111,7 @@ export class Chats {
 
   /** The chat a bot method names: Telegram knows no chat that never met the bot. */
   forBot(chatId: number): ChatRecord {
-    const record = this.byId.get(chatId);
+    const record = this.touch(chatId);
     if (record) return record;
     if (!this.acceptUnknown) throw badRequest('chat not found');
     return this.register(
@@ -109,5 +119,15 @@ export class Chats {
         ? { id: chatId, type: 'private', first_name: 'Test' }
         : { id: chatId, type: chatId < -1e12 ? 'supergroup' : 'group', title: 'Test group' },
     );
+  }
+
+  /** The chat, moved to the most recently active end. */
+  private touch(chatId: number): ChatRecord | undefined {
+    const record = this.byId.get(chatId);
+    if (record) {
+      this.byId.delete(chatId);
+      this.byId.set(chatId, record);
+    }
+    return record;
   }
 }

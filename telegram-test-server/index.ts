@@ -10,11 +10,13 @@ import { type ChatMessage, Chats } from './chats';
 import { formParams } from './forms';
 import { type RateLimits, SendLimiter, TELEGRAM_LIMITS } from './limits';
 import { Described, createMethods } from './methods';
+import { dropOldest, type Retention } from './retention';
 import { type DeliveryResult, UpdateFeed } from './updates';
 import { BotApiError, type Params } from './validation';
 
 export type { ChatMessage } from './chats';
 export type { RateLimits } from './limits';
+export type { Retention } from './retention';
 export type { DeliveryResult } from './updates';
 
 export interface TestBotApiOptions {
@@ -35,6 +37,11 @@ export interface TestBotApiOptions {
    * play, whose players outlive a server restart, may accept any chat instead. Default false.
    */
   acceptUnknownChats?: boolean;
+  /**
+   * How much the server keeps in memory, for a long-running local server; oldest dropped first.
+   * Default: everything, as a test wants its whole recording.
+   */
+  retention?: Retention;
 }
 
 export type BotApiResponse =
@@ -125,7 +132,8 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 export async function startTestBotApi(options: TestBotApiOptions): Promise<TestBotApi> {
   const bot = botInfoFor(options);
-  const chats = new Chats(options.acceptUnknownChats ?? false);
+  const retention = options.retention ?? {};
+  const chats = new Chats(options.acceptUnknownChats ?? false, retention);
   const openCallbackQueries = new Set<string>();
   const calls: RecordedCall[] = [];
   const waiters = new Set<CallWaiter>();
@@ -133,6 +141,13 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
   /** The chat of each callback query's message, until the query is answered. */
   const callbackQueryChats = new Map<string, number>();
   let callbackQueryCount = 0;
+  /** A button press the bot may answer; one never answered is forgotten with old updates. */
+  const openCallbackQuery = (id: string, chatId: number | undefined) => {
+    openCallbackQueries.add(id);
+    if (chatId !== undefined) callbackQueryChats.set(id, chatId);
+    dropOldest(openCallbackQueries, retention.updates);
+    dropOldest(callbackQueryChats, retention.updates);
+  };
 
   const chatOf = ({ method, params, response }: RecordedCall): number | undefined => {
     if (method === 'answerCallbackQuery') {
@@ -146,7 +161,11 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
   };
 
   const record = (call: RecordedCall) => {
-    const index = calls.push(call) - 1;
+    calls.push(call);
+    if (retention.calls !== undefined && calls.length > retention.calls) {
+      calls.splice(0, calls.length - retention.calls);
+    }
+    const index = calls.length - 1;
     for (const waiter of waiters) {
       if (waiter.matches(call, index)) waiter.resolve(call);
     }
@@ -154,7 +173,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
     for (const listener of listeners) listener(call, chatId);
   };
 
-  const feed = new UpdateFeed(options.firstUpdateId, async (reply) => {
+  const feed = new UpdateFeed(options.firstUpdateId, retention.updates, async (reply) => {
     const { method, ...params } = reply;
     await invoke(
       typeof method === 'string' ? method : '',
@@ -295,9 +314,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
       }
     }
     if (update.callback_query) {
-      openCallbackQueries.add(update.callback_query.id);
-      const chatId = update.callback_query.message?.chat.id;
-      if (chatId !== undefined) callbackQueryChats.set(update.callback_query.id, chatId);
+      openCallbackQuery(update.callback_query.id, update.callback_query.message?.chat.id);
     }
   };
 
@@ -365,8 +382,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
         );
       }
       const id = `${bot.id}${String(++callbackQueryCount).padStart(9, '0')}`;
-      openCallbackQueries.add(id);
-      callbackQueryChats.set(id, chat_id);
+      openCallbackQuery(id, chat_id);
       return feed.add({
         callback_query: {
           id,

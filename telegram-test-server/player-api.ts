@@ -106,6 +106,11 @@ const SHOWN_BY_CALLS = new Set([
 
 export interface PlayerApiOptions {
   redeliveryDelaysMs?: number[];
+  /**
+   * Players whose chat state (version, notices) is kept; past it the one seen least recently is
+   * forgotten (a page of theirs then gets the chat afresh). Default: every player.
+   */
+  maxPlayers?: number;
 }
 
 export function createPlayerApi(api: TestBotApi, options: PlayerApiOptions = {}): PlayerApi {
@@ -120,9 +125,16 @@ export function createPlayerApi(api: TestBotApi, options: PlayerApiOptions = {})
 
   const stateOf = (chatId: number) => {
     let state = states.get(chatId);
-    if (!state) {
-      state = { version: firstVersion, notices: [], waiters: new Set() };
-      states.set(chatId, state);
+    // Most recently seen last: the first entries are the ones to forget.
+    states.delete(chatId);
+    state ??= { version: firstVersion, notices: [], waiters: new Set() };
+    states.set(chatId, state);
+    if (options.maxPlayers !== undefined) {
+      for (const [oldest, forgotten] of states) {
+        if (states.size <= options.maxPlayers) break;
+        states.delete(oldest);
+        for (const wake of forgotten.waiters) wake();
+      }
     }
     return state;
   };

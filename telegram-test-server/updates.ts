@@ -9,6 +9,7 @@ import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Update } from 'grammy/types';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { dropOldest } from './retention';
 import { BotApiError } from './validation';
 
 /** What became of a simulated update. */
@@ -69,7 +70,7 @@ interface LongPoll {
 
 export class UpdateFeed {
   private nextId: number;
-  /** Every update ever created, for redelivery and inspection. */
+  /** Every update created (the newest `maxUpdates` of them), for redelivery and inspection. */
   readonly all = new Map<number, Update>();
   private pending: Update[] = [];
   private allowed?: Set<string>;
@@ -88,6 +89,8 @@ export class UpdateFeed {
 
   constructor(
     firstUpdateId: number | undefined,
+    /** The most updates kept, delivered or waiting; past it the oldest are dropped. */
+    private readonly maxUpdates: number | undefined,
     /** Runs a method the bot answered a webhook POST with, as Telegram does. */
     private readonly onWebhookReply: (params: Record<string, unknown>) => Promise<void>,
   ) {
@@ -108,11 +111,15 @@ export class UpdateFeed {
     const update = { update_id: this.nextId++, ...payload };
     lastIssuedUpdateId = Math.max(lastIssuedUpdateId, update.update_id);
     this.all.set(update.update_id, update);
+    dropOldest(this.all, this.maxUpdates);
     const kind = Object.keys(payload)[0] ?? '';
     if (this.allowed ? !this.allowed.has(kind) : OPT_IN_KINDS.has(kind)) {
       return { updateId: update.update_id, filtered: true };
     }
     this.pending.push(update);
+    if (this.maxUpdates !== undefined && this.pending.length > this.maxUpdates) {
+      this.pending.splice(0, this.pending.length - this.maxUpdates);
+    }
     if (this.webhook) return this.post(update, this.webhook);
     this.wakePoll();
     return { updateId: update.update_id };

@@ -7,9 +7,41 @@ import type { Update } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userHash } from '../../identity';
 import { createPlayerRegistry } from '../../store/players';
-import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
+import { newTelegramUser, startTestBot, type TestBot, WEBHOOK_SECRET } from '../support/bot';
 import { sleepMs, TEST_SECRET } from '../support/game';
 import { lastMessage, press } from '../support/telegram';
+
+/**
+ * Failed workflows on this bot's task queues (its farms and its per-message workflows): other
+ * test files share the dev server's namespace, and their failures are theirs to report.
+ */
+async function failedWorkflows(bot: TestBot): Promise<string[]> {
+  const queues = [bot.t.taskQueue, `${bot.t.taskQueue}-menu`];
+  const query = `ExecutionStatus = "Failed" AND (${queues.map((q) => `TaskQueue = "${q}"`).join(' OR ')})`;
+  const failed = [];
+  for await (const wf of bot.t.client.workflow.list({ query })) failed.push(wf.workflowId);
+  return failed;
+}
+
+/** Update ids of updates posted straight to the webhook, far from the test server's own. */
+let directUpdateId = Math.floor(Math.random() * 1e9);
+
+/**
+ * POSTs an update straight to the bot's webhook with the right secret, as Telegram would if it
+ * sent a kind the bot's allowed_updates leave out (the test server drops those, as Telegram does).
+ */
+async function postToWebhook(bot: TestBot, payload: Record<string, unknown>): Promise<number> {
+  const response = await fetch(bot.webhookUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-telegram-bot-api-secret-token': WEBHOOK_SECRET,
+    },
+    body: JSON.stringify({ update_id: ++directUpdateId, ...payload }),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
 
 describe('the bot under abuse', () => {
   let b: TestBot;
@@ -17,11 +49,8 @@ describe('the bot under abuse', () => {
     b = await startTestBot({ mode: 'webhook' });
   });
   afterAll(async () => {
-    // No workflow of any test player failed.
-    const failed = [];
-    for await (const wf of b.t.client.workflow.list({ query: 'ExecutionStatus = "Failed"' }))
-      failed.push(wf.workflowId);
-    expect(failed).toEqual([]);
+    // No workflow of this file's players failed.
+    expect(await failedWorkflows(b)).toEqual([]);
     await b.close();
   });
 
@@ -50,6 +79,25 @@ describe('the bot under abuse', () => {
     expect(replies.length).toBeLessThan(15);
   });
 
+  it('slows a flood from user id 0, or a negative id, like any other player', async () => {
+    // Telegram's user ids are positive: these come only from forged updates, which must not
+    // escape the per-player limit.
+    const ids = [0, -42];
+    const floods = ids.map((id) =>
+      Array.from({ length: 20 }, (_, i) => b.api.sendText({ id, first_name: 'Forged' }, `hi ${i}`)),
+    );
+    const statuses = (await Promise.all(floods.flat())).map((d) => d.status);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    for (const id of ids) {
+      const replies = b.api.messages(id).map((m) => m.text);
+      expect(
+        replies.filter((t) => /Easy there/.test(t)),
+        `id ${id}`,
+      ).toHaveLength(1);
+      expect(replies.length, `id ${id}`).toBeLessThan(15);
+    }
+  });
+
   it('answers stickers, photos and over-long texts with a hint, and ignores edits', async () => {
     const user = newTelegramUser();
     const sticker = await b.api.deliver(
@@ -74,10 +122,12 @@ describe('the bot under abuse', () => {
       Array(3).fill(expect.stringMatching(/buttons/)),
     );
 
-    const edited = await b.api.deliver({
-      edited_message: { ...userMessage(user, { text: 'changed', edit_date: 1 }).message! },
-    } as Omit<Update, 'update_id'>);
-    expect(edited.status).toBe(200);
+    const edit = { ...userMessage(user, { text: 'changed', edit_date: 1 }).message! };
+    // Not in the bot's allowed_updates: Telegram does not send edits at all.
+    const edited = await b.api.deliver({ edited_message: edit } as Omit<Update, 'update_id'>);
+    expect(edited).toMatchObject({ filtered: true });
+    // And one that comes anyway gets a 200 and silence.
+    expect(await postToWebhook(b, { edited_message: edit })).toBe(200);
     expect(b.api.messages(user.id)).toHaveLength(3);
   });
 
@@ -92,11 +142,20 @@ describe('the bot under abuse', () => {
     expect(b.api.messages(group.id)).toHaveLength(1);
 
     const channel = { id: -1_001_000_000 - user.id, type: 'channel', title: 'News' };
-    const post = await b.api.deliver({
-      channel_post: { message_id: 1, date: 0, chat: channel, text: '/start', sender_chat: channel },
-    } as unknown as Omit<Update, 'update_id'>);
+    const channelPost = {
+      message_id: 1,
+      date: 0,
+      chat: channel,
+      text: '/start',
+      sender_chat: channel,
+    };
+    const post = await b.api.deliver({ channel_post: channelPost } as unknown as Omit<
+      Update,
+      'update_id'
+    >);
     // Not in the bot's allowed_updates: Telegram does not even send it; if it did, a 200.
-    expect([200, undefined]).toContain(post.status);
+    expect(post).toMatchObject({ filtered: true });
+    expect(await postToWebhook(b, { channel_post: channelPost })).toBe(200);
     expect(b.api.messages(channel.id)).toEqual([]);
   });
 
@@ -151,15 +210,18 @@ describe('the bot under abuse', () => {
 
   it('ignores inline queries and update kinds it does not know', async () => {
     const user = newTelegramUser();
-    const inline = await b.api.deliver({
-      inline_query: { id: 'iq', from: { ...user, is_bot: false }, query: 'corn', offset: '' },
-    });
-    const unknown = await b.api.deliver({ quantum_entanglement: { spin: 'up' } } as unknown as Omit<
-      Update,
-      'update_id'
-    >);
-    expect([inline.status ?? 200, unknown.status ?? 200]).toEqual([200, 200]);
+    const inlineQuery = { id: 'iq', from: { ...user, is_bot: false }, query: 'corn', offset: '' };
+    const unknownKind = { quantum_entanglement: { spin: 'up' } };
+    // Neither is in the bot's allowed_updates: Telegram drops them before they are sent.
+    const inline = await b.api.deliver({ inline_query: inlineQuery });
+    const unknown = await b.api.deliver(unknownKind as unknown as Omit<Update, 'update_id'>);
+    expect([inline.filtered, unknown.filtered]).toEqual([true, true]);
+    // Sent anyway, each is answered 200 and nothing is written to anyone.
+    const callsBefore = b.api.calls.length;
+    expect(await postToWebhook(b, { inline_query: inlineQuery })).toBe(200);
+    expect(await postToWebhook(b, unknownKind)).toBe(200);
     await sleepMs(50);
+    expect(b.api.calls.slice(callsBefore)).toEqual([]);
     expect(b.api.messages(user.id)).toEqual([]);
   });
 
@@ -183,6 +245,7 @@ describe('the bot under abuse', () => {
         .map((c) => String(c.params.text));
       expect(edits.at(-2)).toMatch(/Working/);
       expect(edits.at(-1)).toMatch(/Daily bonus/);
+      expect(await failedWorkflows(slow)).toEqual([]);
     } finally {
       await slow.close();
     }

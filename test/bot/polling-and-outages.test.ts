@@ -2,6 +2,7 @@
  * Long polling as the alternative to the webhook, and the webhook's answer when Temporal is
  * unreachable: 503, so that Telegram delivers the update again, which then succeeds.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -34,9 +35,12 @@ describe('long polling', () => {
 describe('the webhook when Temporal is unreachable', () => {
   let server: DevServer;
   let b: TestBot;
+  // The server's SQLite file and log, removed with the folder when the test is done.
+  const dir = mkdtempSync(join(tmpdir(), 'farmflow-outage-'));
   afterAll(async () => {
     await b?.close();
     await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers 503 so Telegram redelivers, and the redelivery succeeds once Temporal is back', async () => {
@@ -46,8 +50,8 @@ describe('the webhook when Temporal is unreachable', () => {
         cliPath: inject('temporalCliPath'),
         port,
         uiPort: null,
-        dbFile: join(tmpdir(), `farmflow-outage-${process.pid}-${port}.sqlite`),
-        logFile: join(tmpdir(), `farmflow-outage-${process.pid}.log`),
+        dbFile: join(dir, 'temporal.sqlite'),
+        logFile: join(dir, 'temporal.log'),
       });
     server = await start();
     b = await startTestBot({ mode: 'webhook', temporalAddress: server.address });

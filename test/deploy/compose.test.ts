@@ -92,6 +92,13 @@ function commandLine(name: string): string[] {
 }
 
 const APP_SERVICES = ['bot', 'worker'] as const;
+/**
+ * The app services that call Telegram's Bot API and so need the bot token. The worker joins them
+ * when it sends notifications and pictures; until then the token stays out of its environment.
+ */
+const BOT_API_SERVICES: readonly string[] = ['bot'];
+/** Variables that only a process calling the Bot API reads. */
+const BOT_API_VARIABLES = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_API_ROOT'];
 
 describe('docker-compose.yml', () => {
   it('is well-formed YAML', () => {
@@ -223,13 +230,27 @@ describe('docker-compose.yml', () => {
   it('requires the secrets from the environment instead of shipping defaults', () => {
     for (const name of APP_SERVICES) {
       const env = environment(name);
-      for (const key of ['TELEGRAM_BOT_TOKEN', 'USER_HASH_SECRET']) {
+      const secrets = BOT_API_SERVICES.includes(name)
+        ? ['TELEGRAM_BOT_TOKEN', 'USER_HASH_SECRET']
+        : ['USER_HASH_SECRET'];
+      for (const key of secrets) {
         expect(env[key], `${name}: ${key}`).toMatch(new RegExp(`^\\$\\{${key}:\\?.+\\}$`));
       }
     }
     const bot = environment('bot');
     for (const key of ['TELEGRAM_WEBHOOK_URL', 'TELEGRAM_WEBHOOK_SECRET']) {
       expect(bot[key], key).toMatch(new RegExp(`^\\$\\{${key}(:?[-?].*)?\\}$`));
+    }
+  });
+
+  it('gives the bot token only to the services that call the Bot API', () => {
+    expect(BOT_API_SERVICES.every((name) => name in services)).toBe(true);
+    for (const [name] of Object.entries(services)) {
+      const env = environment(name);
+      for (const key of BOT_API_VARIABLES) {
+        if (BOT_API_SERVICES.includes(name)) expect(env, `${name}: ${key}`).toHaveProperty(key);
+        else expect(env, `${name}: ${key}`).not.toHaveProperty(key);
+      }
     }
   });
 

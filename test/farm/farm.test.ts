@@ -114,8 +114,10 @@ describe('GameFarmWorkflow', () => {
   it('keeps crop timers durable: a crop ripens while no worker runs, and nothing is lost', async () => {
     const player = newPlayer();
     await show(player);
-    await levelUp(player, 30); // level 3: corn, 15 min = 900 ms at this scale
-    const planted = await act(player, { type: 'plant', plotId: 2, cropId: 'corn' });
+    // Level 5: pumpkin, 60 min = 3.6 s at this scale, ample time to stop a worker on a busy
+    // machine before the crop's timer fires.
+    await levelUp(player, 100, 100);
+    const planted = await act(player, { type: 'plant', plotId: 2, cropId: 'pumpkin' });
     if (planted.kind !== 'actionDone' || planted.event.type !== 'planted')
       throw new Error(JSON.stringify(planted));
     const readyAtMs = planted.event.readyAtMs;
@@ -131,7 +133,7 @@ describe('GameFarmWorkflow', () => {
     const harvested = await act(player, { type: 'harvest', plotId: 2 });
     expect(harvested).toMatchObject({
       kind: 'actionDone',
-      event: { type: 'harvested', cropId: 'corn' },
+      event: { type: 'harvested', cropId: 'pumpkin' },
     });
     expect((await farmOf(player)).readyCrops).toEqual([]);
   });
