@@ -8,7 +8,7 @@
  * Redis are real.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,12 @@ afterAll(async () => {
   await temporal?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** The log of the dev server npm start ran, if it ran one: why it failed to start. */
+function devServerLog(env: Record<string, string>): string {
+  const file = env.DATA_DIR && join(env.DATA_DIR, 'temporal.log');
+  return file && existsSync(file) ? readFileSync(file, 'utf8').slice(-4000) : '';
+}
 
 function run(name: string, env: Record<string, string>): Script {
   const script = runScript(name, env);
@@ -103,7 +109,7 @@ async function stopWithUpdateInFlight(opts: {
         interval: 200,
       })
       .toBe(true);
-    expect(script.npm.exitCode, script.output()).toBeNull();
+    expect(script.npm.exitCode, `${script.output()}\n${devServerLog(opts.env)}`).toBeNull();
     const pids = track(script);
     const commands = pids.map(commandOf);
     expect(commands.some((c) => c.includes('node') && c.includes('main.ts'))).toBe(true);
