@@ -2,6 +2,7 @@
 import fastify from 'fastify';
 import type { Logger } from '../logging';
 import type { Bot } from 'grammy';
+import { closeConnectionsWhenClosing } from './closing';
 import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
@@ -23,6 +24,7 @@ export async function buildApp(deps: AppDeps) {
     loggerInstance: deps.logger.child({ component: 'http' }),
   });
   await app.register(securityHeaders, SECURITY_HEADERS);
+  closeConnectionsWhenClosing(app);
   await app.register(healthRoutes, { checks: deps.readinessChecks });
   if (deps.webhook) await app.register(webhookRoutes, deps.webhook);
   if (deps.webChat) await app.register(webChatRoutes, deps.webChat);

@@ -3,6 +3,9 @@
  * data folder (unless TEMPORAL_ADDRESS points at one), then the worker and the bot's HTTP server
  * in this process. Without TELEGRAM_BOT_TOKEN the bot talks to a local Bot API server instead of
  * Telegram, and the HTTP server serves a web chat page to play it in a browser.
+ *
+ * Made for a person at a terminal: the banner, warnings and errors in readable form on stderr,
+ * the whole JSON log in `farmflow.log` in the data folder.
  */
 import { join, resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
@@ -11,7 +14,8 @@ import { startBotService } from '../bot/service';
 import { TASK_QUEUES } from '../common/temporal';
 import { loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
+import { installTemporalRuntime, logSecrets } from '../logging';
+import { createTerminalLogger } from '../logging/terminal';
 import { connectRedis, redactUrl } from '../store/redis';
 import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
@@ -21,10 +25,21 @@ import { startLocalTelegram } from './telegram';
 
 async function main() {
   const config = loadConfig({ gameTimeScale: 0.01 });
-  const logger = createLogger(config.logLevel, undefined, logSecrets(config));
+  const dataDir = resolve(config.dataDir);
+  const logFile = join(dataDir, 'farmflow.log');
+  const logger = createTerminalLogger({
+    level: config.logLevel,
+    file: logFile,
+    secrets: logSecrets(config),
+  });
   installTemporalRuntime(logger);
-  const shutdown = createShutdown(logger);
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  // SIGHUP: the terminal closed. The dev server is in a process group of its own, so nothing
+  // else would stop it.
+  const shutdown = createShutdown(logger, {
+    signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
+    announce: say,
+  });
 
   try {
     const redis = await connectRedis(config.redis.url, logger);
@@ -34,7 +49,6 @@ async function main() {
     let uiUrl: string | null = null;
     if (!address) {
       const cliPath = await ensureTemporalCli({ configuredPath: config.temporal.cliPath, say });
-      const dataDir = resolve(config.dataDir);
       const server = await startDevServer({
         cliPath,
         dbFile: join(dataDir, 'temporal.sqlite'),
@@ -42,6 +56,7 @@ async function main() {
         port: config.temporal.devPort,
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
+        ownProcessGroup: true,
       });
       shutdown.add('temporal dev server', () => server.stop());
       address = server.address;
@@ -96,6 +111,7 @@ async function main() {
         `  Temporal:          ${address}${uiUrl ? `  (Web UI: ${uiUrl}, filter: UserHash = "<support code>")` : ''}`,
         `  Redis:             ${redactUrl(config.redis.url)}  (keys under "${config.redis.keyPrefix}")`,
         `  Game time scale:   ${config.gameTimeScale}`,
+        `  Log (JSON):        ${logFile}  (warnings and errors show here too)`,
         '',
       ].join('\n'),
     );

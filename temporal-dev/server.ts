@@ -36,7 +36,15 @@ export interface DevServerOptions {
   /** Where the server's own log goes. */
   logFile: string;
   namespace?: string;
+  /**
+   * Run the server in a process group of its own, so that a terminal's Ctrl-C (sent to the whole
+   * foreground group) reaches only its owner, which stops it after the work that needs it.
+   */
+  ownProcessGroup?: boolean;
 }
+
+/** How long a stopping server gets to close its database before SIGKILL (it needs well under 1 s). */
+export const DEV_SERVER_STOP_GRACE_MS = 3_000;
 
 export interface DevServer {
   address: string;
@@ -149,22 +157,25 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   const child = spawn(opts.cliPath, devServerArgs({ ...opts, port, httpPort, metricsPort }), {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownProcessGroup ?? false,
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  // If this process dies without a graceful stop, take the server down with it.
+  // If this process exits without a graceful stop, take the server down with it. (A SIGKILL of
+  // this process leaves it running: nothing runs then.)
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      // SQLite in WAL mode survives a SIGKILL: the next start replays the log.
+      const timer = setTimeout(() => child.kill('SIGKILL'), DEV_SERVER_STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
     }
+    process.off('exit', killOnExit);
     log.end();
   };
 

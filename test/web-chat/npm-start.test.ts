@@ -5,6 +5,8 @@
  * test/foundation/ covers starting a dev server of its own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../temporal-dev/server';
@@ -13,8 +15,11 @@ const ROOT = join(__dirname, '..', '..');
 
 describe('npm start without a bot token', () => {
   let child: ChildProcess | undefined;
+  // npm start writes its JSON log there.
+  const dataDir = mkdtempSync(join(tmpdir(), 'farmflow-npm-start-'));
   afterAll(() => {
     if (child?.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('prints the page address, serves the page, and answers a player there', async () => {
@@ -25,6 +30,7 @@ describe('npm start without a bot token', () => {
       env: {
         ...process.env,
         TELEGRAM_BOT_TOKEN: '',
+        DATA_DIR: dataDir,
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         HTTP_PORT: String(httpPort),
         REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}npm-start:`,

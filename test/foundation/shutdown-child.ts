@@ -1,0 +1,11 @@
+/**
+ * A process with one shutdown step that takes long (an update that does not finish), for the
+ * lifecycle test: it prints "ready" once its signal handlers are in place.
+ */
+import { createShutdown } from '../../lifecycle';
+import { createLogger } from '../../logging';
+
+const shutdown = createShutdown(createLogger('info'));
+shutdown.add('slow step', () => new Promise((resolve) => setTimeout(resolve, 30_000)));
+setInterval(() => {}, 1000);
+process.stderr.write('ready\n');
