@@ -3,7 +3,7 @@
  * Telegram bot (webhook or long polling) and the HTTP server; farms run in worker processes.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../config';
+import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
 import { connectRedis } from '../store/redis';
@@ -11,7 +11,7 @@ import { loadWorkflowBundle } from '../worker/bundle';
 import { startBotService } from './service';
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(ENTRY_POINTS.bot);
   const logger = createLogger(config.logLevel).child({ process: 'bot' });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);

@@ -9,7 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { startBotService } from '../bot/service';
 import { TASK_QUEUES } from '../common/temporal';
-import { loadConfig } from '../config';
+import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
 import { connectRedis, redactUrl } from '../store/redis';
@@ -20,8 +20,13 @@ import { bundleWorkflows } from '../worker/bundle';
 import { startLocalTelegram } from './telegram';
 
 async function main() {
-  const config = loadConfig({ gameTimeScale: 0.01 });
+  const config = loadConfig(ENTRY_POINTS.local);
   const logger = createLogger(config.logLevel);
+  if (config.userHashSecretIsDevelopment) {
+    logger.warn(
+      'USER_HASH_SECRET is not set: using the built-in development secret (fine for local play; set it before real players join)',
+    );
+  }
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
   const say = (line: string) => process.stderr.write(`${line}\n`);

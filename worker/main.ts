@@ -2,7 +2,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { TASK_QUEUES } from '../common/temporal';
-import { loadConfig } from '../config';
+import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
 import { connectRedis } from '../store/redis';
@@ -10,7 +10,7 @@ import { createWorker } from '.';
 import { loadWorkflowBundle } from './bundle';
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(ENTRY_POINTS.worker);
   const logger = createLogger(config.logLevel).child({ process: 'worker' });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
