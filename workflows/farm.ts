@@ -55,12 +55,19 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   };
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
 
-  const snapshot = (): FarmSnapshot => ({
+  const snapshot = (asOfMs = Date.now()): FarmSnapshot => ({
     userHash: input.userHash,
     farm: state.farm,
     readyCrops: state.readyCrops,
-    asOfMs: Date.now(),
+    asOfMs,
   });
+  /**
+   * A query-only activation does not advance the workflow clock (sdk-typescript #796): `Date.now()`
+   * in a query is the time of the farm's last action. Queries write nothing to history, so the
+   * worker's own clock is safe here; never earlier than the workflow clock, so a worker whose clock
+   * lags the server's cannot show a time before the farm's last action.
+   */
+  const presentSnapshot = () => snapshot(Math.max(Date.now(), workflowInfo().unsafe.now()));
 
   const forgetOlderThan = <T>(
     record: Record<string, T>,
@@ -125,8 +132,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       },
     });
   }
-  setHandler(openFarmUpdate, snapshot);
-  setHandler(getFarmQuery, snapshot);
+  setHandler(openFarmUpdate, () => snapshot());
+  setHandler(getFarmQuery, presentSnapshot);
   setHandler(getSealedChatIdQuery, () => input.sealedChatId);
 
   setHandler(grantRewardSignal, (grant) => {
