@@ -9,6 +9,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -39,6 +40,12 @@ export const GRANT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 export const ACTION_WINDOW_MS = 60 * 60 * 1000;
 /** Below the server's own limits, so replaying a farm after a cache miss stays cheap. */
 export const DEFAULT_MAX_HISTORY_EVENTS = 2000;
+/**
+ * Registration runs beside the farm instead of before its main path: a registration that fails
+ * or waits (a worker with another USER_HASH_SECRET, Redis down) must never keep the farm from
+ * continuing as new. Farms that started before this change replay the old, awaited path.
+ */
+export const REGISTRATION_OFF_MAIN_PATH_PATCH = 'registration-off-main-path';
 
 const { registerPlayer } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '10s',
@@ -165,12 +172,29 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   }
 
   if (!state.registered) {
-    await registerPlayer({
+    const registration = {
       userHash: input.userHash,
       sealedChatId: input.sealedChatId,
       joinedAtMs: state.farm.createdAtMs,
-    });
-    state.registered = true;
+    };
+    if (patched(REGISTRATION_OFF_MAIN_PATH_PATCH)) {
+      // Carried and still unregistered: an earlier run's registration failed or was cut short.
+      if (input.carried) log.warn('retrying the player registration an earlier run did not finish');
+      registerPlayer(registration).then(
+        () => {
+          state.registered = true;
+        },
+        (err: unknown) => {
+          const cause = (err as { cause?: { message?: string } }).cause?.message;
+          log.error('player registration failed; the next run retries it', {
+            error: cause ?? String(err),
+          });
+        },
+      );
+    } else {
+      await registerPlayer(registration);
+      state.registered = true;
+    }
   }
 
   await condition(
