@@ -6,6 +6,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
+import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { startBotService } from './service';
@@ -30,6 +31,14 @@ async function main() {
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
+    await guardSecretFingerprint({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      userHashSecret: config.userHashSecret,
+      role: 'bot',
+      logger,
+      shutdown,
+    });
     const connection = await NativeConnection.connect({ address: config.temporal.address });
     shutdown.add('temporal connection', () => connection.close());
     const service = await startBotService({

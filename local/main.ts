@@ -12,6 +12,7 @@ import { TASK_QUEUES } from '../common/temporal';
 import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
+import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis, redactUrl } from '../store/redis';
 import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
@@ -34,6 +35,14 @@ async function main() {
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
+    await guardSecretFingerprint({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      userHashSecret: config.userHashSecret,
+      role: 'local',
+      logger,
+      shutdown,
+    });
 
     let address = config.temporal.address;
     let uiUrl: string | null = null;

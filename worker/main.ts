@@ -5,6 +5,7 @@ import { TASK_QUEUES } from '../common/temporal';
 import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime } from '../logging';
+import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
 import { createWorker } from '.';
 import { loadWorkflowBundle } from './bundle';
@@ -24,6 +25,14 @@ async function main() {
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
+    await guardSecretFingerprint({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      userHashSecret: config.userHashSecret,
+      role: 'worker',
+      logger,
+      shutdown,
+    });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
     const worker = await createWorker({

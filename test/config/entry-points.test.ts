@@ -6,7 +6,12 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../logging';
+import { connectRedis } from '../../store/redis';
+import { announceSecretFingerprint } from '../../store/secret-fingerprint';
+import { REDIS_URL } from '../support/constants';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -88,6 +93,35 @@ describe(
         expect(exit.stderr).toMatch(new RegExp(`^ {2}- ${name}: required by start:bot`, 'm'));
       }
       expect(connections).toBe(0);
+    });
+
+    it("start:worker whose secret differs from a live bot's: exit 2 naming USER_HASH_SECRET, before Temporal", async () => {
+      const redis = await connectRedis(REDIS_URL, createLogger('warn'));
+      const keyPrefix = `farmflow-test:entry-points:${randomUUID().slice(0, 8)}:`;
+      const bot = await announceSecretFingerprint({
+        redis,
+        keyPrefix,
+        userHashSecret: 'the-bots-user-hash-secret-0123456',
+        role: 'bot',
+        logger: createLogger('silent'),
+      });
+      try {
+        const exit = await run('worker/main.ts', {
+          TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+          REDIS_URL,
+          REDIS_KEY_PREFIX: keyPrefix,
+          USER_HASH_SECRET: 'the-workers-other-secret-0123456',
+        });
+        expect(exit.code).toBe(2);
+        expect(exit.stdout).toMatch(/"level":60.*USER_HASH_SECRET differs/);
+        expect(exit.stdout).not.toContain('the-workers-other-secret');
+        expect(connections).toBe(0);
+      } finally {
+        await bot.stop();
+        for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*` }))
+          if (keys.length > 0) await redis.del(keys);
+        await redis.close();
+      }
     });
   },
 );
