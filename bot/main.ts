@@ -3,15 +3,16 @@
  * Telegram bot (webhook or long polling) and the HTTP server; farms run in worker processes.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../config';
+import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
+import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { startBotService } from './service';
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(ENTRY_POINTS.bot);
   const logger = createLogger(config.logLevel, undefined, logSecrets(config)).child({
     process: 'bot',
   });
@@ -32,6 +33,14 @@ async function main() {
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
+    await guardSecretFingerprint({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      userHashSecret: config.userHashSecret,
+      role: 'bot',
+      logger,
+      shutdown,
+    });
     const connection = await NativeConnection.connect({ address: config.temporal.address });
     shutdown.add('temporal connection', () => connection.close());
     const service = await startBotService({

@@ -16,7 +16,7 @@ import {
 } from '../common/temporal';
 import type { FarmAction } from '../game';
 import type { EarlyAnswers } from './early-answers';
-import { encryptChatId, userHash as deriveUserHash } from '../identity';
+import { createChatIdSealer, userHash as deriveUserHash } from '../identity';
 import type { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from '../workflows';
 
 export interface GameClientDeps {
@@ -64,6 +64,7 @@ export interface IntentResult {
 export function createGameClient(deps: GameClientDeps) {
   const taskQueue = deps.taskQueue ?? TASK_QUEUES.mainMenu;
   const admit = pLimit(deps.maxInFlight ?? Number.POSITIVE_INFINITY);
+  const sealChatId = createChatIdSealer(deps.userHashSecret);
 
   return {
     userHashOf: (telegramUserId: number) => deriveUserHash(telegramUserId, deps.userHashSecret),
@@ -95,7 +96,7 @@ export function createGameClient(deps: GameClientDeps) {
 
   async function run(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
     const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
-    const sealedChatId = encryptChatId(player.chatId, deps.userHashSecret);
+    const sealedChatId = sealChatId(player.chatId);
     const workflowId = mainMenuWorkflowId(userHash, unique);
     const options: WorkflowOptions = {
       workflowId,

@@ -74,6 +74,8 @@ const envSchema = z.object({
 });
 
 export type LogLevel = z.infer<typeof envSchema>['LOG_LEVEL'];
+type Env = z.infer<typeof envSchema>;
+type Variable = keyof Env;
 
 export interface Config {
   temporal: {
@@ -95,6 +97,8 @@ export interface Config {
     webhookSecret: string | undefined;
   };
   userHashSecret: string;
+  /** USER_HASH_SECRET was unset and the development secret stands in (only `npm start` allows it). */
+  userHashSecretIsDevelopment: boolean;
   gameTimeScale: number;
   logLevel: LogLevel;
 }
@@ -106,34 +110,116 @@ export class ConfigError extends Error {
   }
 }
 
-export interface ConfigDefaults {
+/** What an entry point needs from the environment; the defaults suit tools and tests. */
+export interface ConfigRequirements {
+  /** Named in messages, e.g. "start:worker". */
+  entryPoint?: string;
   /** `npm start` plays at a lively pace; production entry points keep real time (1). */
   gameTimeScale?: number;
+  /** A production process reaches an existing Temporal (no local dev server). */
+  temporalAddress?: 'required' | 'optional';
+  /**
+   * 'required': calls the Bot API and needs the token; 'optional': uses it when set (`npm start`
+   * plays locally without one); 'ignored': never calls the Bot API, so no TELEGRAM_* variable is
+   * read and none can stop it from starting.
+   */
+  telegram?: 'required' | 'optional' | 'ignored';
+  /**
+   * 'required': every production process (support codes and sealed chat ids must agree between
+   * processes); 'development': falls back to a built-in development secret unless a bot token is set.
+   */
+  userHashSecret?: 'required' | 'development';
 }
 
+/** The requirements of each entry point. */
+export const ENTRY_POINTS = {
+  /** `npm start`: everything in one process, a local dev server and Bot API when unset. */
+  local: {
+    entryPoint: 'npm start',
+    gameTimeScale: 0.01,
+    temporalAddress: 'optional',
+    telegram: 'optional',
+    userHashSecret: 'development',
+  },
+  /** `npm run start:bot`. */
+  bot: {
+    entryPoint: 'start:bot',
+    temporalAddress: 'required',
+    telegram: 'required',
+    userHashSecret: 'required',
+  },
+  /** `npm run start:worker`: farms and their activities; it never calls the Bot API (yet). */
+  worker: {
+    entryPoint: 'start:worker',
+    temporalAddress: 'required',
+    telegram: 'ignored',
+    userHashSecret: 'required',
+  },
+} as const satisfies Record<string, ConfigRequirements>;
+
+const TELEGRAM_VARIABLES = new Set<Variable>([
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_API_ROOT',
+  'TELEGRAM_MODE',
+  'TELEGRAM_WEBHOOK_URL',
+  'TELEGRAM_WEBHOOK_SECRET',
+]);
+
+/**
+ * Parses the whole environment and reports every problem in one list: each variable is checked
+ * on its own, then the rules between variables run on whatever parsed, so a missing variable is
+ * never hidden behind an invalid one.
+ */
 export function parseConfig(
   env: Record<string, string | undefined>,
-  defaults: ConfigDefaults = {},
+  requirements: ConfigRequirements = {},
 ): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
-  }
-  const e = parsed.data;
+  const telegramUse = requirements.telegram ?? 'optional';
   const problems: string[] = [];
-  if (e.TELEGRAM_BOT_TOKEN && !e.USER_HASH_SECRET) {
-    problems.push(
-      'USER_HASH_SECRET: required when TELEGRAM_BOT_TOKEN is set (a built-in secret would make support codes guessable)',
+  const invalid = new Set<Variable>();
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape) as [Variable, z.ZodType][]) {
+    // Ignored variables get their defaults, whatever the environment holds.
+    const raw = telegramUse === 'ignored' && TELEGRAM_VARIABLES.has(name) ? undefined : env[name];
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) values[name] = parsed.data;
+    else {
+      invalid.add(name);
+      for (const issue of parsed.error.issues) problems.push(`${name}: ${issue.message}`);
+    }
+  }
+  const e = values as Env;
+  const missing = (name: Variable, why: string) => {
+    if (!invalid.has(name) && e[name] === undefined) problems.push(`${name}: ${why}`);
+  };
+  const by = requirements.entryPoint ? ` by ${requirements.entryPoint}` : '';
+
+  if (requirements.temporalAddress === 'required') {
+    missing(
+      'TEMPORAL_ADDRESS',
+      `required${by} (host:port of Temporal; npm start runs one locally)`,
     );
   }
-  const mode = e.TELEGRAM_MODE ?? (e.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'polling');
-  if (mode === 'webhook' && !e.TELEGRAM_WEBHOOK_URL) {
-    problems.push('TELEGRAM_WEBHOOK_URL: required when TELEGRAM_MODE is webhook');
+  if (telegramUse === 'required') {
+    missing('TELEGRAM_BOT_TOKEN', `required${by} (npm start plays locally without one)`);
   }
-  if (mode === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
-    problems.push('TELEGRAM_WEBHOOK_SECRET: required in webhook mode');
+  if (requirements.userHashSecret === 'required') {
+    missing(
+      'USER_HASH_SECRET',
+      `required${by}: every process must derive support codes and open sealed chat ids with the same secret`,
+    );
+  } else if (e.TELEGRAM_BOT_TOKEN !== undefined || invalid.has('TELEGRAM_BOT_TOKEN')) {
+    missing(
+      'USER_HASH_SECRET',
+      'required when TELEGRAM_BOT_TOKEN is set (a built-in secret would make support codes guessable)',
+    );
+  }
+  const webhookUrlGiven =
+    e.TELEGRAM_WEBHOOK_URL !== undefined || invalid.has('TELEGRAM_WEBHOOK_URL');
+  const mode = e.TELEGRAM_MODE ?? (webhookUrlGiven ? 'webhook' : 'polling');
+  if (!invalid.has('TELEGRAM_MODE') && mode === 'webhook') {
+    missing('TELEGRAM_WEBHOOK_URL', 'required when TELEGRAM_MODE is webhook');
+    missing('TELEGRAM_WEBHOOK_SECRET', 'required in webhook mode');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -156,18 +242,19 @@ export function parseConfig(
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
     },
     userHashSecret: e.USER_HASH_SECRET ?? DEV_USER_HASH_SECRET,
-    gameTimeScale: e.GAME_TIME_SCALE ?? defaults.gameTimeScale ?? 1,
+    userHashSecretIsDevelopment: e.USER_HASH_SECRET === undefined,
+    gameTimeScale: e.GAME_TIME_SCALE ?? requirements.gameTimeScale ?? 1,
     logLevel: e.LOG_LEVEL,
   };
 }
 
 /**
- * Entry points call this once: on invalid configuration it prints what is wrong and exits,
- * so a process never runs half-configured.
+ * Entry points call this once, before connecting anywhere: on invalid configuration it prints
+ * every problem and exits with status 2, so a process never runs half-configured.
  */
-export function loadConfig(defaults: ConfigDefaults = {}): Config {
+export function loadConfig(requirements: ConfigRequirements = {}): Config {
   try {
-    return parseConfig(process.env, defaults);
+    return parseConfig(process.env, requirements);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`farmflow: ${err.message}\nSee .env.example for every variable.\n`);

@@ -12,10 +12,11 @@ import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { startBotService } from '../bot/service';
 import { TASK_QUEUES } from '../common/temporal';
-import { loadConfig } from '../config';
+import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { installTemporalRuntime, logSecrets } from '../logging';
 import { createTerminalLogger } from '../logging/terminal';
+import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis, redactUrl } from '../store/redis';
 import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
@@ -24,7 +25,7 @@ import { bundleWorkflows } from '../worker/bundle';
 import { startLocalTelegram } from './telegram';
 
 async function main() {
-  const config = loadConfig({ gameTimeScale: 0.01 });
+  const config = loadConfig(ENTRY_POINTS.local);
   const dataDir = resolve(config.dataDir);
   const logFile = join(dataDir, 'farmflow.log');
   const logger = createTerminalLogger({
@@ -32,6 +33,11 @@ async function main() {
     file: logFile,
     secrets: logSecrets(config),
   });
+  if (config.userHashSecretIsDevelopment) {
+    logger.warn(
+      'USER_HASH_SECRET is not set: using the built-in development secret (fine for local play; set it before real players join)',
+    );
+  }
   installTemporalRuntime(logger);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   // SIGHUP: the terminal closed. The dev server is in a process group of its own, so nothing
@@ -44,6 +50,14 @@ async function main() {
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
+    await guardSecretFingerprint({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      userHashSecret: config.userHashSecret,
+      role: 'local',
+      logger,
+      shutdown,
+    });
 
     let address = config.temporal.address;
     let uiUrl: string | null = null;

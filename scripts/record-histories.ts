@@ -1,11 +1,13 @@
 /**
  * `npm run record:histories`: plays one full session on a fresh in-memory dev server (new farm,
- * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new) and
- * writes the histories to test/fixtures/histories/, which CI replays against the current
- * workflow code. Refresh them only for changes that keep old histories replayable (see README).
+ * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new), and a
+ * farm whose worker has another USER_HASH_SECRET (its registration fails, it continues as new),
+ * and writes the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
+ * against the current workflow code. Fixtures of earlier shapes stay: running farms may still be
+ * on them. Give SHAPE a new name when a `patched()` change adds a shape (see README).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -13,17 +15,22 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities, createMainMenuActivities } from '../activities';
 import { createGameClient } from '../client';
-import { farmWorkflowId, grantRewardSignal } from '../common/temporal';
+import { farmWorkflowId, grantRewardSignal, USER_HASH_SEARCH_ATTRIBUTE } from '../common/temporal';
 import { loadTemporalCliPath, parseConfig } from '../config';
 import { createLogger, installTemporalRuntime } from '../logging';
 import { connectRedis } from '../store/redis';
 import { ensureTemporalCli } from '../temporal-dev/cli';
 import { startDevServer } from '../temporal-dev/server';
+import { encryptChatId } from '../identity';
 import { createWorker } from '../worker';
 import { bundleWorkflows } from '../worker/bundle';
+import { REGISTRATION_OFF_MAIN_PATH_PATCH, type GameFarmWorkflow } from '../workflows/farm';
 
 const OUT_DIR = join(__dirname, '..', 'test', 'fixtures', 'histories');
+/** The newest shape of the farm's history: the latest patch it records. */
+const SHAPE = REGISTRATION_OFF_MAIN_PATH_PATCH;
 const SECRET = 'record-histories-secret-0123456789';
+const OTHER_SECRET = 'record-histories-other-secret-987654';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main() {
@@ -65,6 +72,14 @@ async function main() {
         farmTaskQueue: 'record-game',
         farmMaxHistoryEvents: 60,
       }),
+    }),
+    // A worker that was given another USER_HASH_SECRET than the bot.
+    await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: 'record-game-other-secret',
+      workflowBundle,
+      activities: createActivities({ redis, keyPrefix, userHashSecret: OTHER_SECRET }),
     }),
   ];
   const running = workers.map((w) => w.run());
@@ -109,16 +124,42 @@ async function main() {
     if (opened.kind !== 'farm' || sold.kind !== 'actionDone')
       throw new Error('the session went wrong');
 
-    rmSync(OUT_DIR, { recursive: true, force: true });
+    // A farm whose registration fails (sealed under SECRET, opened with OTHER_SECRET).
+    const lostHash = game.userHashOf(515151);
+    const lost = await client.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
+      workflowId: farmWorkflowId(lostHash),
+      taskQueue: 'record-game-other-secret',
+      args: [
+        {
+          userHash: lostHash,
+          sealedChatId: encryptChatId(515151, SECRET),
+          timeScale: 0.001,
+          maxHistoryEvents: 30,
+        },
+      ],
+      typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: lostHash }],
+    });
+    for (let i = 0; (await lost.describe()).runId === lost.firstExecutionRunId; i++) {
+      if (i > 50) throw new Error('the farm with a failed registration never continued as new');
+      await lost.signal(grantRewardSignal, {
+        grantId: `filler-${i}`,
+        issuedAtMs: Date.now(),
+        coins: 1,
+        xp: 0,
+        reason: 'record',
+      });
+    }
+
     mkdirSync(OUT_DIR, { recursive: true });
     const write = async (name: string, workflowId: string, runId?: string) => {
       const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-      writeFileSync(join(OUT_DIR, `${name}.json`), `${historyToJSON(history)}\n`);
+      writeFileSync(join(OUT_DIR, `${name}.${SHAPE}.json`), `${historyToJSON(history)}\n`);
     };
     await write('game-farm-first-run', farmWorkflowId(userHash), firstRunId);
     await write('game-farm-second-run', farmWorkflowId(userHash), (await farm.describe()).runId);
     await write('main-menu-query', `main-menu-${userHash}-rec-1`);
     await write('main-menu-message-sell', `main-menu-${userHash}-rec-4`);
+    await write('game-farm-registration-failed', lost.workflowId, lost.firstExecutionRunId);
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();

@@ -2,15 +2,16 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { TASK_QUEUES } from '../common/temporal';
-import { loadConfig } from '../config';
+import { ENTRY_POINTS, loadConfig } from '../config';
 import { createShutdown } from '../lifecycle';
 import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
+import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
 import { createWorker } from '.';
 import { loadWorkflowBundle } from './bundle';
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(ENTRY_POINTS.worker);
   const logger = createLogger(config.logLevel, undefined, logSecrets(config)).child({
     process: 'worker',
   });
@@ -26,6 +27,14 @@ async function main() {
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
+    await guardSecretFingerprint({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      userHashSecret: config.userHashSecret,
+      role: 'worker',
+      logger,
+      shutdown,
+    });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
     const worker = await createWorker({

@@ -9,6 +9,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -39,6 +40,12 @@ export const GRANT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 export const ACTION_WINDOW_MS = 60 * 60 * 1000;
 /** Below the server's own limits, so replaying a farm after a cache miss stays cheap. */
 export const DEFAULT_MAX_HISTORY_EVENTS = 2000;
+/**
+ * Registration runs beside the farm instead of before its main path: a registration that fails
+ * or waits (a worker with another USER_HASH_SECRET, Redis down) must never keep the farm from
+ * continuing as new. Farms that started before this change replay the old, awaited path.
+ */
+export const REGISTRATION_OFF_MAIN_PATH_PATCH = 'registration-off-main-path';
 
 const { registerPlayer } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '10s',
@@ -55,12 +62,19 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   };
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
 
-  const snapshot = (): FarmSnapshot => ({
+  const snapshot = (asOfMs = Date.now()): FarmSnapshot => ({
     userHash: input.userHash,
     farm: state.farm,
     readyCrops: state.readyCrops,
-    asOfMs: Date.now(),
+    asOfMs,
   });
+  /**
+   * A query-only activation does not advance the workflow clock (sdk-typescript #796): `Date.now()`
+   * in a query is the time of the farm's last action. Queries write nothing to history, so the
+   * worker's own clock is safe here; never earlier than the workflow clock, so a worker whose clock
+   * lags the server's cannot show a time before the farm's last action.
+   */
+  const presentSnapshot = () => snapshot(Math.max(Date.now(), workflowInfo().unsafe.now()));
 
   const forgetOlderThan = <T>(
     record: Record<string, T>,
@@ -125,8 +139,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       },
     });
   }
-  setHandler(openFarmUpdate, snapshot);
-  setHandler(getFarmQuery, snapshot);
+  setHandler(openFarmUpdate, () => snapshot());
+  setHandler(getFarmQuery, presentSnapshot);
   setHandler(getSealedChatIdQuery, () => input.sealedChatId);
 
   setHandler(grantRewardSignal, (grant) => {
@@ -158,12 +172,29 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   }
 
   if (!state.registered) {
-    await registerPlayer({
+    const registration = {
       userHash: input.userHash,
       sealedChatId: input.sealedChatId,
       joinedAtMs: state.farm.createdAtMs,
-    });
-    state.registered = true;
+    };
+    if (patched(REGISTRATION_OFF_MAIN_PATH_PATCH)) {
+      // Carried and still unregistered: an earlier run's registration failed or was cut short.
+      if (input.carried) log.warn('retrying the player registration an earlier run did not finish');
+      registerPlayer(registration).then(
+        () => {
+          state.registered = true;
+        },
+        (err: unknown) => {
+          const cause = (err as { cause?: { message?: string } }).cause?.message;
+          log.error('player registration failed; the next run retries it', {
+            error: cause ?? String(err),
+          });
+        },
+      );
+    } else {
+      await registerPlayer(registration);
+      state.registered = true;
+    }
   }
 
   await condition(

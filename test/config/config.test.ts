@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CONFIG_VARIABLES,
   ConfigError,
+  ENTRY_POINTS,
   loadTemporalCliPath,
   parseConfig,
   type Config,
@@ -35,6 +36,7 @@ const DEFAULTS: Config = {
     webhookSecret: undefined,
   },
   userHashSecret: expect.any(String) as string,
+  userHashSecretIsDevelopment: true,
   gameTimeScale: 1,
   logLevel: 'info',
 };
@@ -43,6 +45,16 @@ const DEFAULTS: Config = {
 function problemsOf(env: Env): string[] {
   try {
     parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error(`parseConfig accepted ${JSON.stringify(env)}`);
+}
+
+function problemsOfEntry(env: Env, entry: Parameters<typeof parseConfig>[1]): string[] {
+  try {
+    parseConfig(env, entry);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -110,6 +122,7 @@ describe('config: defaults', () => {
         webhookSecret: WEBHOOK_SECRET,
       },
       userHashSecret: SECRET,
+      userHashSecretIsDevelopment: false,
       gameTimeScale: 0.5,
       logLevel: 'debug',
     } satisfies Config);
@@ -273,6 +286,100 @@ describe('config: USER_HASH_SECRET', () => {
     const first = parseConfig({}).userHashSecret;
     expect(parseConfig({ HTTP_PORT: '4000' }).userHashSecret).toBe(first);
     expect(first).not.toBe(SECRET);
+  });
+});
+
+describe('config: what each entry point requires, reported in one list', () => {
+  const namesOf = (env: Env, entry: (typeof ENTRY_POINTS)[keyof typeof ENTRY_POINTS]) => {
+    try {
+      parseConfig(env, entry);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((p) => p.split(':')[0]).sort();
+      throw err;
+    }
+    throw new Error(`parseConfig accepted ${JSON.stringify(env)} for ${entry.entryPoint}`);
+  };
+
+  it('start:worker requires USER_HASH_SECRET and TEMPORAL_ADDRESS, with any invalid variable', () => {
+    expect(namesOf({}, ENTRY_POINTS.worker)).toEqual(['TEMPORAL_ADDRESS', 'USER_HASH_SECRET']);
+    expect(namesOf({ HTTP_PORT: 'abc', LOG_LEVEL: 'loud' }, ENTRY_POINTS.worker)).toEqual([
+      'HTTP_PORT',
+      'LOG_LEVEL',
+      'TEMPORAL_ADDRESS',
+      'USER_HASH_SECRET',
+    ]);
+    const problems = problemsOfEntry({ TEMPORAL_ADDRESS: 'temporal:7233' }, ENTRY_POINTS.worker);
+    expect(problems).toEqual([
+      expect.stringMatching(/^USER_HASH_SECRET: required by start:worker/),
+    ]);
+  });
+
+  it('start:bot requires the token, USER_HASH_SECRET and TEMPORAL_ADDRESS', () => {
+    expect(namesOf({}, ENTRY_POINTS.bot)).toEqual([
+      'TELEGRAM_BOT_TOKEN',
+      'TEMPORAL_ADDRESS',
+      'USER_HASH_SECRET',
+    ]);
+    expect(
+      namesOf({ TELEGRAM_WEBHOOK_URL: WEBHOOK_URL, REDIS_URL: 'localhost' }, ENTRY_POINTS.bot),
+    ).toEqual([
+      'REDIS_URL',
+      'TELEGRAM_BOT_TOKEN',
+      'TELEGRAM_WEBHOOK_SECRET',
+      'TEMPORAL_ADDRESS',
+      'USER_HASH_SECRET',
+    ]);
+    const config = parseConfig(
+      { TEMPORAL_ADDRESS: 'temporal:7233', TELEGRAM_BOT_TOKEN: TOKEN, USER_HASH_SECRET: SECRET },
+      ENTRY_POINTS.bot,
+    );
+    expect(config.userHashSecret).toBe(SECRET);
+    expect(config.userHashSecretIsDevelopment).toBe(false);
+  });
+
+  it('start:worker never needs the bot token and is not stopped by any Telegram variable', () => {
+    const config = parseConfig(
+      {
+        TEMPORAL_ADDRESS: 'temporal:7233',
+        USER_HASH_SECRET: SECRET,
+        TELEGRAM_BOT_TOKEN: 'not-a-token',
+        TELEGRAM_MODE: 'webhook',
+        TELEGRAM_WEBHOOK_URL: 'nope',
+        TELEGRAM_API_ROOT: 'not a url',
+      },
+      ENTRY_POINTS.worker,
+    );
+    expect(config.telegram.token).toBeUndefined();
+    expect(config.userHashSecret).toBe(SECRET);
+    expect(
+      parseConfig(
+        { TEMPORAL_ADDRESS: 'temporal:7233', USER_HASH_SECRET: SECRET, TELEGRAM_BOT_TOKEN: TOKEN },
+        ENTRY_POINTS.worker,
+      ).telegram.token,
+    ).toBeUndefined();
+  });
+
+  it('npm start alone falls back to the development secret, and says it did', () => {
+    const config = parseConfig({}, ENTRY_POINTS.local);
+    expect(config.userHashSecretIsDevelopment).toBe(true);
+    expect(config.userHashSecret).toBe(parseConfig({}).userHashSecret);
+    expect(config.gameTimeScale).toBe(0.01);
+    expect(namesOf({ TELEGRAM_BOT_TOKEN: TOKEN }, ENTRY_POINTS.local)).toEqual([
+      'USER_HASH_SECRET',
+    ]);
+  });
+
+  it('an invalid variable does not hide a missing one (one round, not two)', () => {
+    expect(
+      problemsOf({ HTTP_PORT: 'abc', TELEGRAM_BOT_TOKEN: TOKEN })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['HTTP_PORT', 'USER_HASH_SECRET']);
+    expect(
+      problemsOf({ TELEGRAM_MODE: 'webhook', GAME_TIME_SCALE: '-1' })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['GAME_TIME_SCALE', 'TELEGRAM_WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_URL']);
   });
 });
 

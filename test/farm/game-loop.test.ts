@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MainMenuScreen } from '../../common/temporal';
+import { mainMenuWorkflowId, type MainMenuScreen } from '../../common/temporal';
 import { CROPS, sellPrice, NEUTRAL_WORLD } from '../../game';
+import { decryptChatId } from '../../identity';
 import { createPlayerRegistry } from '../../store/players';
-import { newPlayer, nextUpdateId, sleepMs, startTestGame, type TestGame } from '../support/game';
+import {
+  newPlayer,
+  nextUpdateId,
+  sleepMs,
+  startTestGame,
+  TEST_SECRET,
+  type TestGame,
+} from '../support/game';
 
 function expectDone(screen: MainMenuScreen) {
   if (screen.kind !== 'actionDone')
@@ -29,9 +37,12 @@ describe('a full game loop through the per-message workflows', () => {
     expect(start.timeScale).toBe(0.001);
 
     const registry = createPlayerRegistry(g.redis, g.keyPrefix);
-    await expect
-      .poll(() => registry.get(first.userHash))
-      .toMatchObject({ chatId: player.chatId, active: true });
+    await expect.poll(() => registry.get(first.userHash)).toMatchObject({ active: true });
+    // Stored sealed: it opens to the chat id, and the raw id is nowhere in the record.
+    const record = await registry.get(first.userHash);
+    expect(decryptChatId(record?.sealedChatId ?? '', TEST_SECRET)).toBe(player.chatId);
+    const stored = await g.redis.hGetAll(`${g.keyPrefix}player:${first.userHash}`);
+    expect(JSON.stringify(stored)).not.toContain(String(player.chatId));
 
     const planted = expectDone(
       (await act({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } })).screen,
@@ -73,5 +84,35 @@ describe('a full game loop through the per-message workflows', () => {
     expect(bonus.event.type).toBe('dailyBonusClaimed');
     const again = await act({ type: 'act', action: { type: 'claimDailyBonus' } });
     expect(again.screen).toMatchObject({ kind: 'actionRefused' });
+  });
+});
+
+describe('the game client seals a chat id once, not on every message', () => {
+  let g: TestGame;
+  beforeAll(async () => {
+    g = await startTestGame();
+  });
+  afterAll(() => g.close());
+
+  it("two messages of one player carry the same sealed chat id in their workflows' inputs", async () => {
+    const player = newPlayer();
+    const userHash = g.game.userHashOf(player.telegramUserId);
+    const sealedIdOf = async (unique: string) => {
+      await g.game.handleIntent(player, { type: 'show' }, unique);
+      const history = await g.eagerClient.workflow
+        .getHandle(mainMenuWorkflowId(userHash, unique))
+        .fetchHistory();
+      const data =
+        history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      const input = JSON.parse(Buffer.from(data ?? []).toString('utf8')) as {
+        sealedChatId: string;
+      };
+      return input.sealedChatId;
+    };
+    const first = await sealedIdOf(nextUpdateId());
+    const second = await sealedIdOf(nextUpdateId());
+    expect(second).toBe(first);
+    expect(first.startsWith('v2.')).toBe(true);
+    expect(decryptChatId(first, TEST_SECRET)).toBe(player.chatId);
   });
 });

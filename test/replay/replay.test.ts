@@ -1,12 +1,14 @@
 /**
  * Determinism guard: histories recorded from a full play session (npm run record:histories)
  * must replay against the current workflow code. A change that alters what a workflow does on
- * replay fails here; such a change needs `patched()` (see README), not new fixtures.
+ * replay fails here; such a change needs `patched()` (see README), and fixtures of the new shape
+ * recorded next to the old ones.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { REGISTRATION_OFF_MAIN_PATH_PATCH } from '../../workflows/farm';
 import { installTestRuntime } from '../support/temporal';
 
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
@@ -15,18 +17,50 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 describe('recorded histories replay against the current workflow code', () => {
   beforeAll(() => installTestRuntime());
 
-  it('has the fixtures of a full session', () => {
-    expect(files.sort()).toEqual([
+  it('has the fixtures of a full session, of every shape a running farm may still have', () => {
+    const session = [
+      'game-farm-first-run',
+      'game-farm-second-run',
+      'main-menu-message-sell',
+      'main-menu-query',
+    ];
+    expect(files.sort()).toEqual(
+      [
+        // Before registration ran beside the farm (no patch marker).
+        ...session.map((name) => `${name}.json`),
+        // Registration beside the farm: patched('registration-off-main-path').
+        ...[...session, 'game-farm-registration-failed'].map(
+          (name) => `${name}.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`,
+        ),
+      ].sort(),
+    );
+    for (const file of [
       'game-farm-first-run.json',
-      'game-farm-second-run.json',
-      'main-menu-message-sell.json',
-      'main-menu-query.json',
-    ]);
-    const first = readFileSync(join(DIR, 'game-farm-first-run.json'), 'utf8');
-    expect(first).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
-    expect(first).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED');
-    expect(first).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
-    expect(first).toContain('EVENT_TYPE_TIMER_FIRED');
+      `game-farm-first-run.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`,
+    ]) {
+      const first = readFileSync(join(DIR, file), 'utf8');
+      expect(first).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+      expect(first).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED');
+      expect(first).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
+      expect(first).toContain('EVENT_TYPE_TIMER_FIRED');
+    }
+    expect(readFileSync(join(DIR, 'game-farm-first-run.json'), 'utf8')).not.toContain(
+      REGISTRATION_OFF_MAIN_PATH_PATCH,
+    );
+    expect(
+      readFileSync(
+        join(DIR, `game-farm-first-run.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`),
+        'utf8',
+      ),
+    ).toContain('EVENT_TYPE_MARKER_RECORDED');
+    // A registration that failed for good, and the farm continued as new all the same.
+    const failed = readFileSync(
+      join(DIR, `game-farm-registration-failed.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`),
+      'utf8',
+    );
+    expect(failed).toContain('EVENT_TYPE_ACTIVITY_TASK_FAILED');
+    expect(failed).toContain('SealedChatIdUnreadable');
+    expect(failed).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
