@@ -9,6 +9,7 @@ import type { Intent } from '../client';
 import type { MainMenuScreen } from '../common/temporal';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
+import { needsRedelivery } from './failures';
 import { type Rendered, screenReply, WORKING_TEXT } from './render';
 
 const REPLY_MARK_TTL_SECONDS = 2 * 24 * 60 * 60; // longer than Telegram keeps redelivering
@@ -16,14 +17,23 @@ const REPLY_MARK_TTL_SECONDS = 2 * 24 * 60 * 60; // longer than Telegram keeps r
 const replyMarkKey = (ctx: BotContext) =>
   keyspace(ctx.services.keyPrefix)('reply-sent', String(ctx.update.update_id));
 
-/** A reply that fails (blocked bot, deleted message, Telegram down) never fails the action. */
-async function showSafely(ctx: BotContext, show: () => Promise<unknown>): Promise<boolean> {
+/**
+ * A reply that fails (blocked bot, deleted message, Telegram down) never fails the action. The
+ * update's result (`final`) that Telegram failed to take (5xx, no answer) fails the update
+ * instead: the webhook answers 503 and the redelivery sends it again.
+ */
+async function showSafely(
+  ctx: BotContext,
+  show: () => Promise<unknown>,
+  final = false,
+): Promise<boolean> {
   try {
     await show();
     return true;
   } catch (err) {
     if (err instanceof GrammyError && err.description.includes('message is not modified'))
       return true;
+    if (final && needsRedelivery(err)) throw err;
     ctx.services.logger.warn(
       {
         err: err instanceof GrammyError ? err.description : String(err),
@@ -56,10 +66,13 @@ export async function show(
   mode: 'edit' | 'send',
 ): Promise<boolean> {
   const options = { parse_mode: 'HTML' as const, reply_markup: rendered.keyboard };
-  return showSafely(ctx, () =>
-    mode === 'edit' && ctx.callbackQuery?.message
-      ? ctx.editMessageText(rendered.text, options)
-      : ctx.reply(rendered.text, options),
+  return showSafely(
+    ctx,
+    () =>
+      mode === 'edit' && ctx.callbackQuery?.message
+        ? ctx.editMessageText(rendered.text, options)
+        : ctx.reply(rendered.text, options),
+    true,
   );
 }
 
@@ -110,11 +123,19 @@ export async function runIntent(
   if (result.duplicate && (await redis.exists(replyMarkKey(ctx)))) return;
   const rendered = render(result.screen);
   const delivered = workingMessage
-    ? await showSafely(ctx, () =>
-        ctx.api.editMessageText(workingMessage!.chatId, workingMessage!.messageId, rendered.text, {
-          parse_mode: 'HTML',
-          reply_markup: rendered.keyboard,
-        }),
+    ? await showSafely(
+        ctx,
+        () =>
+          ctx.api.editMessageText(
+            workingMessage!.chatId,
+            workingMessage!.messageId,
+            rendered.text,
+            {
+              parse_mode: 'HTML',
+              reply_markup: rendered.keyboard,
+            },
+          ),
+        true,
       )
     : await show(ctx, rendered, mode);
   if (delivered) await redis.set(replyMarkKey(ctx), '1', { EX: REPLY_MARK_TTL_SECONDS });

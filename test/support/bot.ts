@@ -36,6 +36,8 @@ export interface TestBotOptions {
   limits?: false;
   workingAfterMs?: number;
   temporalAddress?: string;
+  /** Where the bot calls the Bot API, given the test server's url (e.g. a proxy in front of it). */
+  apiRoot?: (apiUrl: string) => string;
 }
 
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
@@ -52,7 +54,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     REDIS_KEY_PREFIX: keyPrefix,
     HTTP_PORT: String(httpPort),
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-    TELEGRAM_API_ROOT: api.url,
+    TELEGRAM_API_ROOT: options.apiRoot?.(api.url) ?? api.url,
     TELEGRAM_MODE: options.mode,
     TELEGRAM_WEBHOOK_URL: options.mode === 'webhook' ? webhookUrl : undefined,
     TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
