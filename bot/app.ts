@@ -19,9 +19,30 @@ export interface AppDeps {
   webChat?: WebChatOptions;
 }
 
+/**
+ * A request's headers and body must arrive within this (Telegram sends an update in one piece):
+ * a client that trickles them holds a connection and is cut off. The handler's own time does not
+ * count; the webhook bounds that itself.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A socket with no traffic at all for this long is closed. Above the webhook's deadline: a socket
+ * is silent while its update is handled.
+ */
+export const CONNECTION_TIMEOUT_MS = 30_000;
+/** How often Node looks for requests past REQUEST_TIMEOUT_MS (its default is every 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 export async function buildApp(deps: AppDeps) {
   const app = fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    http: {
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
   });
   await app.register(securityHeaders, SECURITY_HEADERS);
   closeConnectionsWhenClosing(app);

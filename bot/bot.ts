@@ -4,10 +4,10 @@
  */
 import { Bot, type BotConfig } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import { GameBusyError } from '../client';
 import { apologise } from './apology';
 import { parseButton } from './callback-data';
 import type { BotContext, BotServices } from './context';
+import { needsRedelivery } from './failures';
 import { actionsFeature } from './features/actions';
 import { farmFeature } from './features/farm';
 import { helpFeature } from './features/help';
@@ -22,26 +22,33 @@ export interface BotDeps {
   /** Known bot identity (skips getMe at start); otherwise `bot.init()` fetches it. */
   botInfo?: UserFromGetMe;
   services: BotServices;
-  /**
-   * True when Temporal or Redis cannot be reached: the error is then rethrown so the webhook
-   * answers 503 and Telegram redelivers; any other error is a bug, logged and answered politely.
-   */
-  isUnavailable: (err: unknown) => Promise<boolean>;
 }
 
+/**
+ * The longest one Bot API call may take (grammY's default is 500 s): within the webhook's
+ * deadline, so that a Telegram that accepts and never answers fails the call, not the process.
+ */
+export const BOT_API_TIMEOUT_SECONDS = 10;
+
 export function createBot(deps: BotDeps): Bot<BotContext> {
-  const config: BotConfig<BotContext> = { client: { apiRoot: deps.apiRoot } };
+  const config: BotConfig<BotContext> = {
+    client: { apiRoot: deps.apiRoot, timeoutSeconds: BOT_API_TIMEOUT_SECONDS },
+  };
   if (deps.botInfo) config.botInfo = deps.botInfo;
   const bot = new Bot<BotContext>(deps.token, config);
 
   bot.use(async (ctx, next) => {
     ctx.services = deps.services;
-    ctx.button = ctx.callbackQuery ? parseButton(ctx.callbackQuery.data) : null;
+    ctx.button = null;
     try {
+      // Untrusted input: Telegram's data is a string, but a forged update may carry anything.
+      const data: unknown = ctx.callbackQuery?.data;
+      if (typeof data === 'string') ctx.button = parseButton(data);
       await next();
     } catch (err) {
-      // Overloaded or a dependency down: the webhook answers 503 and Telegram redelivers later.
-      if (err instanceof GameBusyError || (await deps.isUnavailable(err))) throw err;
+      // Overloaded, a dependency down, the workflow may still run, or the reply did not go out:
+      // the webhook answers 503 and Telegram redelivers later. Anything else will fail again.
+      if (needsRedelivery(err)) throw err;
       deps.services.logger.error({ err, updateId: ctx.update.update_id }, 'update failed');
       await apologise(ctx);
     }

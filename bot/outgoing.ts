@@ -7,6 +7,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Api, Transformer } from 'grammy';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { currentDeadline } from '../client/deadline';
 import type { Logger } from '../logging';
 import type { RedisClient } from '../store/redis';
 
@@ -131,8 +132,8 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
   // Transformers wrap in the order given, the first innermost. Pacing sits inside autoRetry, so
   // every attempt takes its own turn: outside, it would admit a call once and let its retries
   // through unpaced, and calls that all got 429 and the same retry_after would come back at the
-  // same moment and trip the limit again. Block detection sits outermost and sees each call's
-  // final outcome once (a 403 is never retried).
+  // same moment and trip the limit again. Block detection sees each call's final outcome once
+  // (a 403 is never retried). The update's deadline sits outermost: it ends every wait inside.
   api.config.use(
     createPacing(deps.redis, deps.keyPrefix, limits, logger),
     autoRetry({
@@ -143,6 +144,7 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
       rethrowHttpErrors: true,
     }),
     watchBlocked(logger, deps.onBlocked),
+    stopAtDeadline(),
   );
 }
 
@@ -272,6 +274,24 @@ function createPacing(
       done();
       if (chatQueues.get(chatId) === tail) chatQueues.delete(chatId);
     }
+  };
+}
+
+/**
+ * A call made for an update whose deadline passed is not made: the webhook answered 503 and the
+ * redelivery replies, so a late reply would be a second one. A call under way at the deadline is
+ * aborted (pacing, retries and the request itself).
+ */
+function stopAtDeadline(): Transformer {
+  return async (prev, method, payload, signal) => {
+    const deadline = currentDeadline();
+    if (!deadline) return prev(method, payload, signal);
+    if (deadline.signal.aborted) throw deadline.signal.reason as Error;
+    const both = signal
+      ? AbortSignal.any([signal as unknown as AbortSignal, deadline.signal])
+      : deadline.signal;
+    // grammY types its signal with a polyfill's AbortSignal; Node's is the one it gets at run time.
+    return prev(method, payload, both as unknown as Parameters<typeof prev>[2]);
   };
 }
 

@@ -9,6 +9,7 @@ import type { Intent } from '../client';
 import type { MainMenuScreen } from '../common/temporal';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
+import { needsRedelivery } from './failures';
 import { type Rendered, screenReply, WORKING_TEXT } from './render';
 
 /** Telegram stops redelivering an update 24 hours after it arrived; the mark is not needed after. */
@@ -17,17 +18,25 @@ const REPLY_MARK_TTL_SECONDS = 24 * 60 * 60;
 const replyMarkKey = (ctx: BotContext) =>
   keyspace(ctx.services.keyPrefix)('reply-sent', String(ctx.update.update_id));
 
+interface ShowOptions {
+  level?: 'warn' | 'debug';
+  what?: string;
+  /** The update's result: a failure Telegram may not have taken fails the update (503). */
+  final?: boolean;
+}
+
 /**
  * Every Bot API call of a reply goes through here. A reply that fails (blocked bot, deleted
  * message, Telegram down) never fails the action; its error is logged as the error object, so that the
  * logger's serializer and secret scrubber see it whole (a network error's message carries the
- * request URL, and so the bot token).
+ * request URL, and so the bot token). The update's result (`final`) that Telegram failed to take
+ * (5xx, no answer) fails the update instead: the webhook answers 503 and the redelivery sends it
+ * again.
  */
 async function showSafely(
   ctx: BotContext,
   show: () => Promise<unknown>,
-  level: 'warn' | 'debug' = 'warn',
-  what = 'reply not delivered',
+  { level = 'warn', what = 'reply not delivered', final = false }: ShowOptions = {},
 ): Promise<boolean> {
   try {
     await show();
@@ -35,6 +44,7 @@ async function showSafely(
   } catch (err) {
     if (err instanceof GrammyError && err.description.includes('message is not modified'))
       return true;
+    if (final && needsRedelivery(err)) throw err;
     ctx.services.logger[level]({ err, updateId: ctx.update.update_id }, what);
     return false;
   }
@@ -51,12 +61,10 @@ export const buttonAnswered = (ctx: BotContext) => answered.has(ctx);
  */
 export async function answerButton(ctx: BotContext, text?: string): Promise<void> {
   answered.add(ctx);
-  await showSafely(
-    ctx,
-    () => ctx.answerCallbackQuery(text ? { text } : undefined),
-    'debug',
-    'callback answer refused',
-  );
+  await showSafely(ctx, () => ctx.answerCallbackQuery(text ? { text } : undefined), {
+    level: 'debug',
+    what: 'callback answer refused',
+  });
 }
 
 /** A plain text reply (a hint, a warning), through the same safe path as every reply. */
@@ -70,10 +78,13 @@ export async function show(
   mode: 'edit' | 'send',
 ): Promise<boolean> {
   const options = { parse_mode: 'HTML' as const, reply_markup: rendered.keyboard };
-  return showSafely(ctx, () =>
-    mode === 'edit' && ctx.callbackQuery?.message
-      ? ctx.editMessageText(rendered.text, options)
-      : ctx.reply(rendered.text, options),
+  return showSafely(
+    ctx,
+    () =>
+      mode === 'edit' && ctx.callbackQuery?.message
+        ? ctx.editMessageText(rendered.text, options)
+        : ctx.reply(rendered.text, options),
+    { final: true },
   );
 }
 
@@ -124,11 +135,19 @@ export async function runIntent(
   if (result.duplicate && (await redis.exists(replyMarkKey(ctx)))) return;
   const rendered = render(result.screen);
   const delivered = workingMessage
-    ? await showSafely(ctx, () =>
-        ctx.api.editMessageText(workingMessage!.chatId, workingMessage!.messageId, rendered.text, {
-          parse_mode: 'HTML',
-          reply_markup: rendered.keyboard,
-        }),
+    ? await showSafely(
+        ctx,
+        () =>
+          ctx.api.editMessageText(
+            workingMessage!.chatId,
+            workingMessage!.messageId,
+            rendered.text,
+            {
+              parse_mode: 'HTML',
+              reply_markup: rendered.keyboard,
+            },
+          ),
+        { final: true },
       )
     : await show(ctx, rendered, mode);
   if (delivered) await redis.set(replyMarkKey(ctx), '1', { EX: REPLY_MARK_TTL_SECONDS });

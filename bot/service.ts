@@ -43,6 +43,10 @@ export const MAX_INTENTS_IN_FLIGHT = 32;
  * Telegram delivers it again later: a queue that long means the process is overloaded or stuck.
  */
 const MAX_INTENT_WAIT_MS = 15_000;
+/** A readiness probe's gRPC deadline (the route gives each check 2 s). */
+const READINESS_TIMEOUT_MS = 2_000;
+/** getUpdates' long poll: within the bound of every Bot API call (BOT_API_TIMEOUT_SECONDS). */
+const POLL_TIMEOUT_SECONDS = 5;
 
 export interface BotServiceDeps {
   config: Config;
@@ -105,19 +109,13 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   });
   const players = createPlayerRegistry(redis, config.redis.keyPrefix);
   const readinessChecks = {
-    temporal: () => connection.healthService.check({}),
+    // The gRPC deadline ends the SDK's own retries too; the route's timeout ends the wait.
+    temporal: () =>
+      connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () =>
+        connection.healthService.check({}),
+      ),
     redis: () => redis.ping(),
   };
-  const isUnavailable = async () => {
-    const checks = Object.values(readinessChecks).map((check) =>
-      Promise.race([
-        check(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000)),
-      ]),
-    );
-    return (await Promise.allSettled(checks)).some((r) => r.status === 'rejected');
-  };
-
   let bot: Bot<BotContext> | undefined;
   const { telegram } = config;
   try {
@@ -126,7 +124,6 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
         token: telegram.token,
         apiRoot: telegram.apiRoot,
         botInfo: deps.botInfo,
-        isUnavailable,
         services: {
           game,
           players,
@@ -166,6 +163,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       await bot.api.deleteWebhook();
       void bot.start({
         allowed_updates: [...ALLOWED_UPDATES],
+        timeout: POLL_TIMEOUT_SECONDS,
         onStart: () => logger.info({ mode: 'polling' }, 'telegram bot ready'),
       });
     }

@@ -15,6 +15,7 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
 } from '../common/temporal';
 import type { FarmAction } from '../game';
+import { currentDeadline, whenAborted } from './deadline';
 import type { EarlyAnswers } from './early-answers';
 import { createChatIdSealer, userHash as deriveUserHash } from '../identity';
 import type { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from '../workflows';
@@ -37,13 +38,37 @@ export interface GameClientDeps {
    * started (the webhook answers 503 and Telegram delivers the update again later).
    */
   maxWaitMs?: number;
+  /**
+   * The longest a workflow start may take, the SDK's own retries included (they take ~10 s to give
+   * up on an unreachable server); then the intent fails with IntentTimeoutError.
+   */
+  startTimeoutMs?: number;
+  /** The longest the client waits for a started workflow's screen; then IntentTimeoutError. */
+  resultTimeoutMs?: number;
 }
+
+/** The start's own bound: a Temporal outage is answered within it. */
+export const DEFAULT_START_TIMEOUT_MS = 5_000;
+/** The wait for a workflow's screen: a running workflow usually answers within a second. */
+export const DEFAULT_RESULT_TIMEOUT_MS = 15_000;
 
 /** The game client's queue was too long for this intent: nothing started, try again later. */
 export class GameBusyError extends Error {
   constructor(waitedMs: number) {
     super(`No turn to start the intent within ${waitedMs} ms: the bot is overloaded`);
     this.name = 'GameBusyError';
+  }
+}
+
+/**
+ * No answer within the client's bound. The per-message workflow may have started and may still
+ * run (it ends Completed once the system heals): the update must be delivered again, and the
+ * redelivery, finding the same workflow id, is answered from its result.
+ */
+export class IntentTimeoutError extends Error {
+  constructor(what: 'start' | 'result', ms: number) {
+    super(`No ${what} of the per-message workflow within ${ms} ms; it may still run`);
+    this.name = 'IntentTimeoutError';
   }
 }
 
@@ -76,23 +101,50 @@ export function createGameClient(deps: GameClientDeps) {
      */
     handleIntent(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
       const { maxWaitMs } = deps;
-      if (maxWaitMs === undefined) return admit(() => run(player, intent, unique));
+      // The update's deadline (webhook) ends the wait for a turn too.
+      const abandoned = currentDeadline()?.signal;
+      if (maxWaitMs === undefined && !abandoned) return admit(() => run(player, intent, unique));
       // p-limit cannot take a queued call back: one whose time ran out is skipped at its turn.
       let expired = false;
       let timer: NodeJS.Timeout | undefined;
       const admitted = admit(() => {
         clearTimeout(timer);
-        return expired ? undefined : run(player, intent, unique);
+        return expired || abandoned?.aborted ? undefined : run(player, intent, unique);
       });
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          expired = true;
-          reject(new GameBusyError(maxWaitMs));
-        }, maxWaitMs);
-      });
-      return Promise.race([admitted as Promise<IntentResult>, deadline]);
+      const waits: Promise<unknown>[] = [admitted];
+      if (maxWaitMs !== undefined) {
+        waits.push(
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              expired = true;
+              reject(new GameBusyError(maxWaitMs));
+            }, maxWaitMs);
+          }),
+        );
+      }
+      if (abandoned) waits.push(whenAborted(abandoned));
+      return Promise.race(waits).finally(() => clearTimeout(timer)) as Promise<IntentResult>;
     },
   };
+
+  /**
+   * `call` bounded by `ms` and by the update's deadline. The gRPC deadline ends each attempt of
+   * the SDK's calls (a long poll for a result included) at the same moment, so nothing keeps
+   * polling after the caller gave up; the race ends the SDK's retries between attempts.
+   */
+  function bounded<T>(what: 'start' | 'result', ms: number, call: () => Promise<T>): Promise<T> {
+    const deadline = currentDeadline();
+    const at = Math.min(Date.now() + ms, deadline?.at ?? Number.POSITIVE_INFINITY);
+    let timer: NodeJS.Timeout | undefined;
+    const waits: Promise<T>[] = [
+      deps.client.withDeadline(at, call),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new IntentTimeoutError(what, ms)), at - Date.now());
+      }),
+    ];
+    if (deadline) waits.push(whenAborted(deadline.signal));
+    return Promise.race(waits).finally(() => clearTimeout(timer));
+  }
 
   async function run(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
     const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
@@ -107,34 +159,33 @@ export function createGameClient(deps: GameClientDeps) {
     };
     // Registered before the start: an eager start may run the local activity at once.
     const early = deps.earlyAnswers?.wait(workflowId);
+    const startMs = deps.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    const resultMs = deps.resultTimeoutMs ?? DEFAULT_RESULT_TIMEOUT_MS;
     try {
-      const handle =
+      const handle = await bounded('start', startMs, () =>
         intent.type === 'show'
-          ? await deps.client.workflow.start<typeof MainMenuQueryWorkflow>(
-              'MainMenuQueryWorkflow',
-              {
-                ...options,
-                args: [{ userHash, sealedChatId }],
-              },
-            )
-          : await deps.client.workflow.start<typeof MainMenuMessageWorkflow>(
-              'MainMenuMessageWorkflow',
-              {
-                ...options,
-                args: [{ userHash, sealedChatId, action: intent.action }],
-              },
-            );
-      const screen = await (early
-        ? Promise.race([early.screen, handle.result()])
-        : handle.result());
+          ? deps.client.workflow.start<typeof MainMenuQueryWorkflow>('MainMenuQueryWorkflow', {
+              ...options,
+              args: [{ userHash, sealedChatId }],
+            })
+          : deps.client.workflow.start<typeof MainMenuMessageWorkflow>('MainMenuMessageWorkflow', {
+              ...options,
+              args: [{ userHash, sealedChatId, action: intent.action }],
+            }),
+      );
+      const screen = await bounded('result', resultMs, () =>
+        early ? Promise.race([early.screen, handle.result()]) : handle.result(),
+      );
       return { screen, userHash, duplicate: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // A delivery of the same update running now in this process answers both of them early.
-      const result = deps.client.workflow
-        .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
-        .result();
-      const screen = await (early ? Promise.race([early.screen, result]) : result);
+      const screen = await bounded('result', resultMs, () => {
+        const result = deps.client.workflow
+          .getHandle<typeof MainMenuMessageWorkflow>(workflowId)
+          .result();
+        return early ? Promise.race([early.screen, result]) : result;
+      });
       return { screen, userHash, duplicate: true };
     } finally {
       early?.cancel();

@@ -1,22 +1,41 @@
 /**
  * POST /telegram/webhook: Telegram's updates. The secret header must match (else 401 and nothing
- * starts). The answer comes once the update is handled: 200 when its workflow ran and the reply
- * went out (or failed for reasons a retry would not fix), 503 when Temporal or Redis is
- * unreachable, so that Telegram delivers the update again later.
+ * starts); the body must be an update with an integer update_id, as sent (else 400 and nothing
+ * starts). The answer comes once the update is handled, and within UPDATE_DEADLINE_MS: 200 when
+ * its workflow ran and the reply went out (or failed for reasons a retry would not fix); 503 when
+ * Temporal or Redis is unreachable, the bot is overloaded, the reply failed with a Bot API 5xx or
+ * a transport error, or the deadline passed, so that Telegram delivers the update again later.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
+import { z } from 'zod';
+import { whenAborted, withDeadline } from '../../client/deadline';
 import type { BotContext } from '../context';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 
+/**
+ * An update not handled by then is answered 503 and abandoned (no later reply; the redelivery
+ * replies): Telegram waits for the answer, and every update waiting on a connection it holds
+ * open waits with it. Below 20 s, with room for the answer itself.
+ */
+export const UPDATE_DEADLINE_MS = 18_000;
+
 export interface WebhookOptions {
   bot: Bot<BotContext>;
   secret: string;
+  /** Tests shorten it. */
+  deadlineMs?: number;
 }
+
+/**
+ * Fastify's Ajv coerces types by default (null, true, "123" and [123] would all pass as an
+ * update_id); this schema takes the body as sent. Telegram's other fields are the features' to read.
+ */
+const updateSchema = z.looseObject({ update_id: z.int().nonnegative() });
 
 function sameSecret(given: unknown, expected: Buffer): boolean {
   if (typeof given !== 'string') return false;
@@ -24,7 +43,10 @@ function sameSecret(given: unknown, expected: Buffer): boolean {
   return buffer.length === expected.length && timingSafeEqual(buffer, expected);
 }
 
-export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { bot, secret }) => {
+export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (
+  app,
+  { bot, secret, deadlineMs = UPDATE_DEADLINE_MS },
+) => {
   const expected = Buffer.from(secret);
 
   app.post<{ Body: Update }>(
@@ -36,23 +58,32 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (app, { b
           return reply.code(401).send({ ok: false, error: 'unauthorized' });
         }
       },
-      schema: {
-        body: {
-          type: 'object',
-          required: ['update_id'],
-          properties: { update_id: { type: 'integer', minimum: 0 } },
+      schema: { body: updateSchema },
+      validatorCompiler:
+        ({ schema }) =>
+        (data) => {
+          const parsed = (schema as typeof updateSchema).safeParse(data);
+          return parsed.success
+            ? { value: parsed.data }
+            : { error: new Error(parsed.error.message) };
         },
-      },
     },
     async (req, reply) => {
+      const updateId = req.body.update_id;
       try {
-        await bot.handleUpdate(req.body);
+        // The race answers at the deadline even if some wait inside does not end at its signal.
+        await withDeadline(deadlineMs, ({ signal }) => {
+          const handled = bot.handleUpdate(req.body);
+          handled.catch((err: unknown) => {
+            if (signal.aborted) req.log.debug({ err, updateId }, 'abandoned update ended');
+          });
+          return Promise.race([handled, whenAborted(signal)]);
+        });
         return reply.code(200).send({ ok: true });
       } catch (err) {
-        req.log.warn(
-          { err, updateId: req.body.update_id },
-          'update not handled: a dependency is unavailable',
-        );
+        // The boundary rethrows only what a redelivery can fix: a dependency down, overload, a
+        // reply Telegram failed to take, the deadline; the rest was answered politely there.
+        req.log.warn({ err, updateId }, 'update not handled: to be delivered again');
         return reply.code(503).send({ ok: false, error: 'temporarily unavailable' });
       }
     },
