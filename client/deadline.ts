@@ -13,6 +13,8 @@ export interface Deadline {
   signal: AbortSignal;
   /** When it passes, in ms since the epoch. */
   at: number;
+  /** Brings the deadline forward to `ms` from now, if that is sooner (the process is stopping). */
+  shorten(ms: number): void;
 }
 
 /** The update's deadline passed: the webhook answered 503 and Telegram delivers it again. */
@@ -25,11 +27,23 @@ export class UpdateAbandonedError extends Error {
 
 const storage = new AsyncLocalStorage<Deadline>();
 
-/** Runs `fn` under a deadline `ms` from now; `abandon` ends it early (e.g. the request closed). */
+/** Runs `fn` under a deadline `ms` from now; `shorten` brings it forward. */
 export function withDeadline<T>(ms: number, fn: (deadline: Deadline) => Promise<T>) {
   const controller = new AbortController();
-  const deadline: Deadline = { signal: controller.signal, at: Date.now() + ms };
-  const timer = setTimeout(() => controller.abort(new UpdateAbandonedError(ms)), ms);
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline: Deadline = {
+    signal: controller.signal,
+    at: Number.POSITIVE_INFINITY,
+    shorten(inMs) {
+      const at = Date.now() + inMs;
+      if (at >= deadline.at) return;
+      deadline.at = at;
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(new UpdateAbandonedError(at - started)), inMs);
+    },
+  };
+  deadline.shorten(ms);
   const done = storage.run(deadline, () => fn(deadline));
   void done.then(
     () => clearTimeout(timer),

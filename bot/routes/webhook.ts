@@ -11,7 +11,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { z } from 'zod';
-import { whenAborted, withDeadline } from '../../client/deadline';
+import { type Deadline, whenAborted, withDeadline } from '../../client/deadline';
 import type { BotContext } from '../context';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
@@ -23,6 +23,13 @@ export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
  * open waits with it. Below 20 s, with room for the answer itself.
  */
 export const UPDATE_DEADLINE_MS = 18_000;
+/**
+ * Once the server is closing (the process is stopping), an update still in flight is given at most
+ * this long before it is answered 503 and abandoned: within the process's own stop deadline
+ * (lifecycle's STOP_DEADLINE_MS), so that Telegram gets an answer and delivers the update again
+ * instead of seeing its connection cut.
+ */
+export const CLOSING_GRACE_MS = 5_000;
 
 export interface WebhookOptions {
   bot: Bot<BotContext>;
@@ -48,6 +55,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (
   { bot, secret, deadlineMs = UPDATE_DEADLINE_MS },
 ) => {
   const expected = Buffer.from(secret);
+  const inFlight = new Set<Deadline>();
+  app.addHook('preClose', async () => {
+    for (const deadline of inFlight) deadline.shorten(CLOSING_GRACE_MS);
+  });
 
   app.post<{ Body: Update }>(
     WEBHOOK_PATH,
@@ -72,12 +83,16 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (
       const updateId = req.body.update_id;
       try {
         // The race answers at the deadline even if some wait inside does not end at its signal.
-        await withDeadline(deadlineMs, ({ signal }) => {
+        await withDeadline(deadlineMs, (deadline) => {
+          const { signal } = deadline;
+          inFlight.add(deadline);
           const handled = bot.handleUpdate(req.body);
           handled.catch((err: unknown) => {
             if (signal.aborted) req.log.debug({ err, updateId }, 'abandoned update ended');
           });
-          return Promise.race([handled, whenAborted(signal)]);
+          return Promise.race([handled, whenAborted(signal)]).finally(() =>
+            inFlight.delete(deadline),
+          );
         });
         return reply.code(200).send({ ok: true });
       } catch (err) {

@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { farmWorkflowId, getFarmQuery } from '../../common/temporal';
 import { userHash } from '../../identity';
+import { STOP_DEADLINE_MS } from '../../lifecycle';
+import { CLOSING_GRACE_MS } from '../../bot/routes/webhook';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 import { sleepMs, TEST_SECRET } from '../support/game';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
@@ -85,4 +87,40 @@ describe('a Bot API that accepts calls and never answers', () => {
       .query(getFarmQuery);
     expect(state.farm.coins).toBe(100);
   }, 90_000);
+});
+
+describe('a bot that stops with an update in flight', () => {
+  let b: TestBot;
+  let proxy: StallingProxy;
+  let apiPort = 0;
+  afterAll(async () => {
+    proxy.mode = 'forward';
+    await b?.close();
+    await proxy?.close();
+  });
+
+  it('answers it 503 within the closing grace, so the process stops in time and Telegram redelivers', async () => {
+    proxy = await startStallingProxy(() => ({ host: '127.0.0.1', port: apiPort }));
+    b = await startTestBot({
+      mode: 'webhook',
+      apiRoot: (url) => {
+        apiPort = Number(new URL(url).port);
+        return `http://127.0.0.1:${proxy.port}`;
+      },
+    });
+    const user = newTelegramUser();
+    expect((await b.api.sendText(user, '/start')).status).toBe(200);
+
+    proxy.mode = 'stall';
+    const during = b.api.sendText(user, '/farm');
+    await sleepMs(500);
+    const stopping = Date.now();
+    const stopped = b.service.stop();
+    expect((await during).status).toBe(503);
+    await stopped;
+    // Without the closing grace the update would run to its own deadline (UPDATE_DEADLINE_MS);
+    // the process's stop deadline (STOP_DEADLINE_MS) would have cut the connection first.
+    expect(Date.now() - stopping).toBeLessThan(CLOSING_GRACE_MS + 2_500);
+    expect(CLOSING_GRACE_MS + 2_500).toBeLessThan(STOP_DEADLINE_MS);
+  }, 60_000);
 });
