@@ -18,18 +18,8 @@ async function main() {
   });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
-  if (!config.temporal.address) {
-    logger.fatal(
-      'TEMPORAL_ADDRESS is not set: the bot needs a Temporal server (npm start runs one locally)',
-    );
-    return shutdown.run(2);
-  }
-  if (!config.telegram.token) {
-    logger.fatal(
-      'TELEGRAM_BOT_TOKEN is not set: the bot process needs a bot token (npm start plays locally without one)',
-    );
-    return shutdown.run(2);
-  }
+  // ENTRY_POINTS.bot requires both: loadConfig has exited 2 naming them otherwise.
+  const address = config.temporal.address!;
   try {
     const redis = await connectRedis(config.redis.url, logger);
     shutdown.add('redis', () => redis.close());
@@ -41,7 +31,7 @@ async function main() {
       logger,
       shutdown,
     });
-    const connection = await NativeConnection.connect({ address: config.temporal.address });
+    const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
     const service = await startBotService({
       config,
