@@ -22,9 +22,9 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
-# The sources (bot/, worker/, workflows/, activities/, common/, game/, config/, logging/, store/,
-# schedules/, local/, temporal-dev/, ...) as .dockerignore filters them: whole context rather than
-# a folder list, so a new top-level folder cannot be left out of the image by accident.
+# The shipped sources (bot/, worker/, workflows/, activities/, game/, infra/, store/, schedules/) as
+# .dockerignore filters them: whole context rather than a folder list, so a new top-level folder
+# cannot be left out of the image by accident; dev/ (the local harness) and test/ never go in.
 COPY . .
 COPY --from=build /app/dist ./dist
 # Code and dependencies stay owned by root (read-only to the app); only DATA_DIR is writable.

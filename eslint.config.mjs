@@ -31,12 +31,12 @@ export default tseslint.config(
   },
   {
     // The web chat page runs in the browser.
-    files: ['web-chat/public/**'],
+    files: ['dev/web-chat/public/**'],
     languageOptions: { globals: globals.browser },
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
-    files: ['workflows/**/*.ts', 'common/**/*.ts', 'game/**/*.ts'],
+    files: ['workflows/**/*.ts', 'worker/workflow-interceptors.ts', 'game/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -4,7 +4,7 @@
  * has it, instead of waiting for the workflow to complete. The workflow still completes, durably,
  * with the same screen; a redelivered update is answered from that result.
  */
-import type { MainMenuScreen } from '../common/temporal';
+import type { MainMenuScreen } from '../workflows/contract';
 
 export interface EarlyAnswers {
   publish(workflowId: string, screen: MainMenuScreen): void;

@@ -1,7 +1,12 @@
 /** Ordinary activities of the game task queue: side effects the farms ask for. */
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type ChatIdKeyring, chatIdKeyring, decryptChatId, SealedChatIdError } from '../identity';
+import {
+  type ChatIdKeyring,
+  chatIdKeyring,
+  decryptChatId,
+  SealedChatIdError,
+} from '../infra/identity';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
 

@@ -11,7 +11,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { EarlyAnswers } from '../client/early-answers';
+import type { EarlyAnswers } from './early-answers';
 import {
   actionScreen,
   ACTION_UPDATES,
@@ -25,7 +25,7 @@ import {
   openFarmUpdate,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
-} from '../common/temporal';
+} from '../workflows/contract';
 import { type FarmAction, validateAction, type WorldState } from '../game';
 import type { RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { InlineKeyboard } from 'grammy';
 import { encodeButton } from './callback-data';
-import type { Player } from '../client';
+import type { Player } from './game-client';
 import { type BotContext, playerOf } from './context';
 import { farmScreen, type Rendered, screenReply } from './render';
 import { answerButton, buttonAnswered, show } from './reply';

@@ -1,13 +1,13 @@
 /** The bot's HTTP server: one encapsulated plugin per concern. */
 import fastify from 'fastify';
-import type { Logger } from '../logging';
+import type { Logger } from '../infra/logging';
 import type { Bot } from 'grammy';
 import { closeConnectionsWhenClosing } from './closing';
 import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
 import { SECURITY_HEADERS, securityHeaders } from './security-headers';
-import { type WebChatOptions, webChatRoutes } from '../web-chat/plugin';
+import { type WebChatOptions, webChatRoutes } from '../dev/web-chat/plugin';
 
 export interface AppDeps {
   logger: Logger;

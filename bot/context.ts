@@ -1,7 +1,7 @@
 /** The bot's one Context type: grammY's, plus the services every feature needs. */
 import type { Context } from 'grammy';
-import type { GameClient, Intent, IntentResult, Player } from '../client';
-import type { Logger } from '../logging';
+import type { GameClient, Intent, IntentResult, Player } from './game-client';
+import type { Logger } from '../infra/logging';
 import type { PlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
 import type { ButtonPress } from './callback-data';

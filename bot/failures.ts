@@ -16,8 +16,8 @@ import {
   SocketTimeoutError,
   TimeoutError,
 } from 'redis';
-import { GameBusyError, IntentTimeoutError } from '../client';
-import { UpdateAbandonedError } from '../client/deadline';
+import { GameBusyError, IntentTimeoutError } from './game-client';
+import { UpdateAbandonedError } from './update-deadline';
 import { RedisCommandTimeoutError, RedisUnavailableError } from '../store/redis';
 
 /**

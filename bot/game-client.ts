@@ -13,11 +13,11 @@ import {
   type MainMenuScreen,
   TASK_QUEUES,
   USER_HASH_SEARCH_ATTRIBUTE,
-} from '../common/temporal';
+} from '../workflows/contract';
 import type { FarmAction } from '../game';
-import { currentDeadline, whenAborted } from './deadline';
-import type { EarlyAnswers } from './early-answers';
-import { createChatIdSealer, userHash as deriveUserHash } from '../identity';
+import { currentDeadline, whenAborted } from './update-deadline';
+import type { EarlyAnswers } from '../activities/early-answers';
+import { createChatIdSealer, userHash as deriveUserHash } from '../infra/identity';
 import type { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from '../workflows';
 
 export interface GameClientDeps {

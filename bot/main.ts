@@ -3,9 +3,9 @@
  * Telegram bot (webhook or long polling) and the HTTP server; farms run in worker processes.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { ENTRY_POINTS, loadConfig } from '../config';
-import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
+import { ENTRY_POINTS, loadConfig } from '../infra/config';
+import { createShutdown } from '../infra/shutdown';
+import { createLogger, installTemporalRuntime, logSecrets } from '../infra/logging';
 import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
 import { loadWorkflowBundle } from '../worker/bundle';

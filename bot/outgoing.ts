@@ -7,8 +7,8 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Api, Transformer } from 'grammy';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { currentDeadline } from '../client/deadline';
-import type { Logger } from '../logging';
+import { currentDeadline } from './update-deadline';
+import type { Logger } from '../infra/logging';
 import type { RedisClient } from '../store/redis';
 
 export interface OutgoingLimits {

@@ -3,7 +3,7 @@
  * per-message workflow returned, so a redelivered update renders exactly the same reply.
  */
 import { InlineKeyboard } from 'grammy';
-import type { FarmSnapshot, MainMenuScreen } from '../common/temporal';
+import type { FarmSnapshot, MainMenuScreen } from '../workflows/contract';
 import {
   type ActionEvent,
   availableCrops,

@@ -5,8 +5,8 @@
  * never got its reply out, rebuilt from the first run's result.
  */
 import { GrammyError, type InlineKeyboard } from 'grammy';
-import type { Intent } from '../client';
-import type { MainMenuScreen } from '../common/temporal';
+import type { Intent } from './game-client';
+import type { MainMenuScreen } from '../workflows/contract';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
 import { needsRedelivery } from './failures';

@@ -13,16 +13,20 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities, createMainMenuActivities } from '../activities';
-import { createGameClient } from '../client';
-import { farmWorkflowId, grantRewardSignal, USER_HASH_SEARCH_ATTRIBUTE } from '../common/temporal';
-import { loadTemporalCliPath, parseConfig } from '../config';
-import { createLogger, installTemporalRuntime } from '../logging';
+import { createActivities, createMainMenuActivities } from '../activities/farm';
+import { createGameClient } from '../bot/game-client';
+import {
+  farmWorkflowId,
+  grantRewardSignal,
+  USER_HASH_SEARCH_ATTRIBUTE,
+} from '../workflows/contract';
+import { loadTemporalCliPath, parseConfig } from '../infra/config';
+import { createLogger, installTemporalRuntime } from '../infra/logging';
 import { connectRedis } from '../store/redis';
-import { ensureTemporalCli } from '../temporal-dev/cli';
-import { startDevServer } from '../temporal-dev/server';
-import { encryptChatId } from '../identity';
-import { createWorker } from '../worker';
+import { ensureTemporalCli } from './temporal/cli';
+import { startDevServer } from './temporal/server';
+import { encryptChatId } from '../infra/identity';
+import { createWorker } from '../worker/create-worker';
 import { bundleWorkflows } from '../worker/bundle';
 import { REGISTRATION_OFF_MAIN_PATH_PATCH, type GameFarmWorkflow } from '../workflows/farm';
 

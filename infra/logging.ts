@@ -15,8 +15,8 @@ import {
   makeTelemetryFilterString,
 } from '@temporalio/worker';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { USER_HASH_HEADER } from '../common/temporal';
-import type { Config, LogLevel } from '../config';
+import { USER_HASH_HEADER } from '../workflows/contract';
+import type { Config, LogLevel } from './config';
 
 export type { Logger } from 'pino';
 

@@ -7,7 +7,7 @@
  * process group and npm forwards its copy to its child, a few milliseconds apart. So a signal
  * within SAME_SIGNAL_WINDOW_MS of the first is that same stop; a deliberate one later exits at once.
  */
-import type { Logger } from '../logging';
+import type { Logger } from './logging';
 
 /** Signals this close to the first are echoes of it (npm re-sends the group's Ctrl-C). */
 export const SAME_SIGNAL_WINDOW_MS = 1000;

@@ -7,8 +7,8 @@
  */
 import pino, { type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { LogLevel } from '../config';
-import { createLogger } from '.';
+import type { LogLevel } from './config';
+import { createLogger } from './logging';
 
 /** The least a person at the terminal is shown, whatever LOG_LEVEL says for the file. */
 const TERMINAL_LEVEL: Level = 'warn';

@@ -4,7 +4,7 @@
  * their own and never touch a real player's data.
  */
 import { createClient, type RedisClientType } from 'redis';
-import type { Logger } from '../logging';
+import type { Logger } from '../infra/logging';
 
 /** The client `createClient()` returns with no modules or scripts added. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- node-redis spells "none" as {}

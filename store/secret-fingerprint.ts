@@ -13,9 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { userHashKeyFingerprint } from '../identity';
-import type { Shutdown } from '../lifecycle';
-import type { Logger } from '../logging';
+import { userHashKeyFingerprint } from '../infra/identity';
+import type { Shutdown } from '../infra/shutdown';
+import type { Logger } from '../infra/logging';
 import { keyspace, type RedisClient } from './redis';
 
 /** Who announces: production processes refuse to start on a mismatch, `npm start` only warns. */

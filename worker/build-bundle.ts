@@ -1,6 +1,6 @@
 /** `npm run build:workflows`: writes the workflow bundle that production workers load at start. */
-import { createLogger } from '../logging';
-import { writePrebuiltBundle } from '../worker/bundle';
+import { createLogger } from '../infra/logging';
+import { writePrebuiltBundle } from './bundle';
 
 writePrebuiltBundle(createLogger('info')).then(
   (path) => process.stdout.write(`workflow bundle written to ${path}\n`),

@@ -9,11 +9,11 @@ import {
   type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import type { Logger } from '../logging';
-import { PinoTemporalLogger } from '../logging';
+import type { Logger } from '../infra/logging';
+import { PinoTemporalLogger } from '../infra/logging';
 
 export const WORKFLOWS_PATH = join(__dirname, '..', 'workflows', 'index.ts');
-export const WORKFLOW_INTERCEPTOR_MODULES = [join(__dirname, '..', 'workflows', 'interceptors.ts')];
+export const WORKFLOW_INTERCEPTOR_MODULES = [join(__dirname, 'workflow-interceptors.ts')];
 
 export async function bundleWorkflows(
   logger: Logger,

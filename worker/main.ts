@@ -1,13 +1,13 @@
 /** `npm run start:worker`: the production worker process (farms and their activities). */
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { TASK_QUEUES } from '../common/temporal';
-import { ENTRY_POINTS, loadConfig } from '../config';
-import { createShutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime, logSecrets } from '../logging';
+import { createActivities } from '../activities/farm';
+import { TASK_QUEUES } from '../workflows/contract';
+import { ENTRY_POINTS, loadConfig } from '../infra/config';
+import { createShutdown } from '../infra/shutdown';
+import { createLogger, installTemporalRuntime, logSecrets } from '../infra/logging';
 import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
-import { createWorker } from '.';
+import { createWorker } from './create-worker';
 import { loadWorkflowBundle } from './bundle';
 
 async function main() {

@@ -5,7 +5,7 @@
  */
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import { type WorkflowInterceptorsFactory, workflowInfo } from '@temporalio/workflow';
-import { USER_HASH_HEADER, USER_HASH_SEARCH_ATTRIBUTE } from '../common/temporal';
+import { USER_HASH_HEADER, USER_HASH_SEARCH_ATTRIBUTE } from '../workflows/contract';
 
 function currentUserHash(): string | undefined {
   return workflowInfo().typedSearchAttributes.get(USER_HASH_SEARCH_ATTRIBUTE);

@@ -15,7 +15,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities } from '../activities/farm';
 import {
   ACTION_UPDATES,
   type FarmActionInput,
@@ -27,7 +27,7 @@ import {
   getSealedChatIdQuery,
   grantRewardSignal,
   openFarmUpdate,
-} from '../common/temporal';
+} from './contract';
 import { applyAction, applyGrant, type FarmAction, newFarm, validateAction } from '../game';
 
 /** Grants older than this are refused, so ids older than this need not be remembered. */

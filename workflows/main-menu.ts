@@ -12,7 +12,7 @@ import {
   type MainMenuMessageInput,
   type MainMenuQueryInput,
   type MainMenuScreen,
-} from '../common/temporal';
+} from './contract';
 
 const { readFarm, applyFarmAction } = proxyLocalActivities<
   ReturnType<typeof createMainMenuActivities>

@@ -11,7 +11,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { z } from 'zod';
-import { type Deadline, whenAborted, withDeadline } from '../../client/deadline';
+import { type Deadline, whenAborted, withDeadline } from '../update-deadline';
 import type { BotContext } from '../context';
 
 export const WEBHOOK_PATH = '/telegram/webhook';

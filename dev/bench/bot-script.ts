@@ -3,8 +3,8 @@
  * process (bot, workers, the direct players) and the simulated Telegram (the local Bot API server
  * and the players who use it through the webhook), kept apart as Telegram is from a real bot.
  */
-import { DEFAULT_THROTTLE } from '../bot/throttle';
-import type { Intent } from '../client';
+import { DEFAULT_THROTTLE } from '../../bot/throttle';
+import type { Intent } from '../../bot/game-client';
 
 export const PLAYERS = 200;
 /** Only the simulated Telegram accepts it. */

@@ -3,8 +3,8 @@
  * API server with Telegram's limits on, and the players who press its buttons. Each player sends
  * its next update when the Bot API call carrying the screen for the last one has arrived.
  */
-import { SLOW_DOWN_TEXT, WORKING_TEXT } from '../bot/render';
-import { type RecordedCall, startTestBotApi } from '../telegram-test-server';
+import { SLOW_DOWN_TEXT, WORKING_TEXT } from '../../bot/render';
+import { type RecordedCall, startTestBotApi } from '../bot-api';
 import {
   advance,
   BENCH_BOT_TOKEN,

@@ -18,17 +18,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { WEBHOOK_PATH } from '../bot/routes/webhook';
-import { MAX_INTENTS_IN_FLIGHT, startBotService } from '../bot/service';
-import type { GameClient, Player } from '../client';
-import { farmWorkflowId } from '../common/temporal';
-import type { Config } from '../config';
-import type { Shutdown } from '../lifecycle';
-import { DEFAULT_MAX_CONNECTIONS } from '../telegram-test-server/updates';
-import { freePort } from '../temporal-dev/server';
-import { createWorker } from '../worker';
-import { bundleWorkflows } from '../worker/bundle';
+import { createActivities } from '../../activities/farm';
+import { WEBHOOK_PATH } from '../../bot/routes/webhook';
+import { MAX_INTENTS_IN_FLIGHT, startBotService } from '../../bot/service';
+import type { GameClient, Player } from '../../bot/game-client';
+import { farmWorkflowId } from '../../workflows/contract';
+import type { Config } from '../../infra/config';
+import type { Shutdown } from '../../infra/shutdown';
+import { DEFAULT_MAX_CONNECTIONS } from '../bot-api/updates';
+import { freePort } from '../temporal/server';
+import { createWorker } from '../../worker/create-worker';
+import { bundleWorkflows } from '../../worker/bundle';
 import {
   advance,
   BENCH_BOT_TOKEN,

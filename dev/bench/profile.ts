@@ -10,7 +10,7 @@ import { Session } from 'node:inspector/promises';
 import { join, sep } from 'node:path';
 import type { Profiler } from 'node:inspector';
 
-const ROOT = join(__dirname, '..').split(sep).join('/');
+const ROOT = join(__dirname, '..', '..').split(sep).join('/');
 const inProject = (folders: string) => new RegExp(`^(file://)?${escape(ROOT)}/(${folders})/`);
 const inPackages = (names: string) => new RegExp(`/node_modules/(${names})/`);
 function escape(text: string): string {

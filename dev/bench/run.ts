@@ -4,9 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { type Config, loadConfig } from '../config';
-import { createShutdown, type Shutdown } from '../lifecycle';
-import { createLogger, installTemporalRuntime, type Logger } from '../logging';
+import { type Config, loadConfig } from '../../infra/config';
+import { createShutdown, type Shutdown } from '../../infra/shutdown';
+import { createLogger, installTemporalRuntime, type Logger } from '../../infra/logging';
 
 export interface BenchRun {
   config: Config;

@@ -3,7 +3,7 @@ import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createBaselineActivities } from './activities';
 import { touchTargetUpdate } from './shared';
 
-export * from '../workflows';
+export * from '../../workflows';
 
 const { noop } = proxyActivities<ReturnType<typeof createBaselineActivities>>({
   startToCloseTimeout: '10s',

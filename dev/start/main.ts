@@ -9,19 +9,19 @@
  */
 import { join, resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { startBotService } from '../bot/service';
-import { TASK_QUEUES } from '../common/temporal';
-import { ENTRY_POINTS, loadConfig } from '../config';
-import { createShutdown } from '../lifecycle';
-import { installTemporalRuntime, logSecrets } from '../logging';
-import { createTerminalLogger } from '../logging/terminal';
-import { guardSecretFingerprint } from '../store/secret-fingerprint';
-import { connectRedis, redactUrl } from '../store/redis';
-import { ensureTemporalCli } from '../temporal-dev/cli';
-import { startDevServer } from '../temporal-dev/server';
-import { createWorker } from '../worker';
-import { bundleWorkflows } from '../worker/bundle';
+import { createActivities } from '../../activities/farm';
+import { startBotService } from '../../bot/service';
+import { TASK_QUEUES } from '../../workflows/contract';
+import { ENTRY_POINTS, loadConfig } from '../../infra/config';
+import { createShutdown } from '../../infra/shutdown';
+import { installTemporalRuntime, logSecrets } from '../../infra/logging';
+import { createTerminalLogger } from '../../infra/terminal-log';
+import { guardSecretFingerprint } from '../../store/secret-fingerprint';
+import { connectRedis, redactUrl } from '../../store/redis';
+import { ensureTemporalCli } from '../temporal/cli';
+import { startDevServer } from '../temporal/server';
+import { createWorker } from '../../worker/create-worker';
+import { bundleWorkflows } from '../../worker/bundle';
 import { startLocalTelegram } from './telegram';
 
 async function main() {

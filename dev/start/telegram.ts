@@ -8,10 +8,10 @@
  * Long polling would drop an update that failed.
  */
 import { randomBytes } from 'node:crypto';
-import { WEBHOOK_PATH } from '../bot/routes/webhook';
-import type { Config } from '../config';
-import { type Retention, startTestBotApi, type TestBotApi } from '../telegram-test-server';
-import { createPlayerApi, type PlayerApi } from '../telegram-test-server/player-api';
+import { WEBHOOK_PATH } from '../../bot/routes/webhook';
+import type { Config } from '../../infra/config';
+import { type Retention, startTestBotApi, type TestBotApi } from '../bot-api';
+import { createPlayerApi, type PlayerApi } from '../bot-api/player-api';
 
 /** Only the local Bot API server knows this token; Telegram would refuse it. */
 export const LOCAL_BOT_TOKEN = '1000000001:farmflow-local-bot-api-server';

@@ -2,8 +2,8 @@
  * Prints the path of the Temporal CLI, building it first when this machine has none.
  * Used by .ci/run; `npm start`, the tests and the benchmarks call the same code in-process.
  */
-import { loadTemporalCliPath } from '../config';
-import { TemporalCliError, cliVersion, ensureTemporalCli } from '../temporal-dev/cli';
+import { loadTemporalCliPath } from '../../infra/config';
+import { TemporalCliError, cliVersion, ensureTemporalCli } from './cli';
 
 async function main() {
   const path = await ensureTemporalCli({

@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { USER_HASH_SEARCH_ATTRIBUTE } from '../common/temporal';
+import { USER_HASH_SEARCH_ATTRIBUTE } from '../../workflows/contract';
 
 /**
  * Dynamic config for a single-shard dev server (values measured on 2 cores, see README):

@@ -6,12 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import {
-  GoneError,
-  MAX_PLAYER_ID,
-  MAX_TEXT_LENGTH,
-  type PlayerApi,
-} from '../telegram-test-server/player-api';
+import { GoneError, MAX_PLAYER_ID, MAX_TEXT_LENGTH, type PlayerApi } from '../bot-api/player-api';
 
 export interface WebChatOptions {
   players: PlayerApi;

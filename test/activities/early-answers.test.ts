@@ -5,8 +5,8 @@
  * The second half runs on the run's Temporal dev server with the real game client and workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEarlyAnswers } from '../../client/early-answers';
-import { mainMenuWorkflowId, type MainMenuScreen } from '../../common/temporal';
+import { createEarlyAnswers } from '../../activities/early-answers';
+import { mainMenuWorkflowId, type MainMenuScreen } from '../../workflows/contract';
 import { newPlayer, nextUpdateId, startTestGame, type TestGame } from '../support/game';
 
 const screen = (coins: number) => ({ kind: 'farm', coins }) as unknown as MainMenuScreen;

@@ -5,7 +5,7 @@
  */
 import type { Update } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userHash } from '../../identity';
+import { userHash } from '../../infra/identity';
 import { createPlayerRegistry } from '../../store/players';
 import { newTelegramUser, startTestBot, type TestBot, WEBHOOK_SECRET } from '../support/bot';
 import { sleepMs, TEST_SECRET } from '../support/game';

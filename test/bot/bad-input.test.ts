@@ -4,8 +4,8 @@
  * real webhook on the real dev server and Redis; only Telegram is the local test Bot API server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { farmWorkflowId } from '../../common/temporal';
-import { userHash } from '../../identity';
+import { farmWorkflowId } from '../../workflows/contract';
+import { userHash } from '../../infra/identity';
 import { STALE_BUTTON_TEXT } from '../../bot/render';
 import { newTelegramUser, startTestBot, type TestBot, WEBHOOK_SECRET } from '../support/bot';
 import { TEST_SECRET } from '../support/game';

@@ -5,9 +5,9 @@
  * is the local test Bot API server, behind a proxy that can stop answering.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { farmWorkflowId, getFarmQuery } from '../../common/temporal';
-import { userHash } from '../../identity';
-import { STOP_DEADLINE_MS } from '../../lifecycle';
+import { farmWorkflowId, getFarmQuery } from '../../workflows/contract';
+import { userHash } from '../../infra/identity';
+import { STOP_DEADLINE_MS } from '../../infra/shutdown';
 import { CLOSING_GRACE_MS } from '../../bot/routes/webhook';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 import { sleepMs, TEST_SECRET } from '../support/game';

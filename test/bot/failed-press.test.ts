@@ -6,7 +6,7 @@
  * runs for real (Temporal, Redis). Telegram is faked by the local test Bot API server.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { GameClient } from '../../client';
+import type { GameClient } from '../../bot/game-client';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 import { sleepMs } from '../support/game';
 import { buttons, lastMessage, press } from '../support/telegram';

@@ -4,8 +4,8 @@ import { GrammyError, HttpError } from 'grammy';
 import { ClientClosedError, ClientOfflineError, ErrorReply } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { needsRedelivery } from '../../bot/failures';
-import { GameBusyError, IntentTimeoutError } from '../../client';
-import { UpdateAbandonedError } from '../../client/deadline';
+import { GameBusyError, IntentTimeoutError } from '../../bot/game-client';
+import { UpdateAbandonedError } from '../../bot/update-deadline';
 import { RedisCommandTimeoutError } from '../../store/redis';
 
 const grpc = (code: number) =>

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGameClient, GameBusyError } from '../../client';
-import { mainMenuWorkflowId } from '../../common/temporal';
+import { createGameClient, GameBusyError } from '../../bot/game-client';
+import { mainMenuWorkflowId } from '../../workflows/contract';
 import {
   newPlayer,
   nextUpdateId,

@@ -5,10 +5,10 @@
  * deadline ends the wait too. Real dev server and Redis; the farm read is held back on purpose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGameClient, IntentTimeoutError } from '../../client';
-import { UpdateAbandonedError, withDeadline } from '../../client/deadline';
-import { mainMenuWorkflowId } from '../../common/temporal';
-import { userHash } from '../../identity';
+import { createGameClient, IntentTimeoutError } from '../../bot/game-client';
+import { UpdateAbandonedError, withDeadline } from '../../bot/update-deadline';
+import { mainMenuWorkflowId } from '../../workflows/contract';
+import { userHash } from '../../infra/identity';
 import {
   newPlayer,
   nextUpdateId,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mainMenuWorkflowId, type MainMenuScreen } from '../../common/temporal';
+import { mainMenuWorkflowId, type MainMenuScreen } from '../../workflows/contract';
 import { CROPS, sellPrice, NEUTRAL_WORLD } from '../../game';
-import { decryptChatId } from '../../identity';
+import { decryptChatId } from '../../infra/identity';
 import { createPlayerRegistry } from '../../store/players';
 import {
   newPlayer,

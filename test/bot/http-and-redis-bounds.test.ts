@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, REQUEST_TIMEOUT_MS } from '../../bot/app';
 import type { BotContext } from '../../bot/context';
 import { SECRET_HEADER, WEBHOOK_PATH } from '../../bot/routes/webhook';
-import { createLogger } from '../../logging';
+import { createLogger } from '../../infra/logging';
 import {
   connectRedis,
   REDIS_COMMAND_TIMEOUT_MS,

@@ -7,14 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { Bot, GrammyError } from 'grammy';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installOutgoing, type OutgoingLimits, pacedChat } from '../../bot/outgoing';
-import { createLogger } from '../../logging';
+import { createLogger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import {
   type RateLimits,
   type RecordedCall,
   startTestBotApi,
   type TestBotApi,
-} from '../../telegram-test-server';
+} from '../../dev/bot-api';
 import { REDIS_URL } from '../support/constants';
 
 const TOKEN = '424242424:AAF_outgoing-test-token';

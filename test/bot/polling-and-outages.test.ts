@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { DEFAULT_START_TIMEOUT_MS } from '../../client';
-import { type DevServer, freePort, startDevServer } from '../../temporal-dev/server';
+import { DEFAULT_START_TIMEOUT_MS } from '../../bot/game-client';
+import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 import { lastMessage, press } from '../support/telegram';
 

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../bot/app';
 import type { BotContext } from '../../bot/context';
 import { SECRET_HEADER, WEBHOOK_PATH } from '../../bot/routes/webhook';
-import { createLogger } from '../../logging';
-import { startTestBotApi, type TestBotApi } from '../../telegram-test-server';
-import { createPlayerApi, type PlayerApi } from '../../telegram-test-server/player-api';
+import { createLogger } from '../../infra/logging';
+import { startTestBotApi, type TestBotApi } from '../../dev/bot-api';
+import { createPlayerApi, type PlayerApi } from '../../dev/bot-api/player-api';
 
 const SECRET = 'security-headers-test-secret';
 

@@ -6,7 +6,7 @@
  * Temporal and Redis are real.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecordedCall } from '../../telegram-test-server';
+import type { RecordedCall } from '../../dev/bot-api';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 
 /** The kinds the bot's features act on: commands and hints, buttons, blocking and unblocking. */

@@ -3,8 +3,8 @@
  * server → replies arriving at the test Bot API server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { farmWorkflowId, getFarmQuery } from '../../common/temporal';
-import { userHash } from '../../identity';
+import { farmWorkflowId, getFarmQuery } from '../../workflows/contract';
+import { userHash } from '../../infra/identity';
 import { newTelegramUser, startTestBot, type TestBot, WEBHOOK_SECRET } from '../support/bot';
 import { TEST_SECRET, sleepMs } from '../support/game';
 import { buttons, lastMessage, press } from '../support/telegram';

@@ -1,14 +1,14 @@
 /**
  * docker-compose.yml cannot be started in CI (no Docker engine), so these checks read it as data:
  * the services the app needs, the wiring between them, and that the app gets only variables the
- * config module reads. `tools/compose-check` validates the same file against the Compose
+ * config module reads. `dev/compose-check` validates the same file against the Compose
  * Specification.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
-import { CONFIG_VARIABLES } from '../../config';
+import { CONFIG_VARIABLES } from '../../infra/config';
 
 const root = resolve(__dirname, '../..');
 const composePath = resolve(root, 'docker-compose.yml');

@@ -8,7 +8,7 @@ import {
   loadTemporalCliPath,
   parseConfig,
   type Config,
-} from '../../config';
+} from '../../infra/config';
 
 type Env = Record<string, string | undefined>;
 

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../logging';
+import { createLogger } from '../../infra/logging';
 import { connectRedis } from '../../store/redis';
 import { announceSecretFingerprint } from '../../store/secret-fingerprint';
 import { REDIS_URL } from '../support/constants';

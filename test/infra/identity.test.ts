@@ -10,7 +10,7 @@ import {
   isUserHash,
   userHash,
   userHashKeyFingerprint,
-} from '../../identity';
+} from '../../infra/identity';
 
 const SECRET = 'test-secret';
 /** HMAC-SHA256("test-secret", "farmflow:user-hash-key-fingerprint:v1"), first 8 bytes (Node's crypto). */

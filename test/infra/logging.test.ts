@@ -4,7 +4,7 @@ import { log as activityLog } from '@temporalio/activity';
 import fastify from 'fastify';
 import { BotError, type Context, GrammyError, HttpError } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger, logSecrets, PinoTemporalLogger } from '../../logging';
+import { createLogger, logSecrets, PinoTemporalLogger } from '../../infra/logging';
 import { connectTestTemporal, installTestRuntime, type TestTemporal } from '../support/temporal';
 import { probeWorkflow } from '../support/workflows';
 

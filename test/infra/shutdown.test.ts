@@ -13,7 +13,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DevServer, freePort, startDevServer } from '../../temporal-dev/server';
+import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
 import { TEST_SECRET } from '../support/game';
 import {
   type Script,
@@ -27,7 +27,7 @@ import {
   runScript,
   startHeldBotApi,
   waitUntilGone,
-} from './processes';
+} from '../support/processes';
 
 const STOP_BOUND_MS = 15_000;
 const WEBHOOK_SECRET = 'stop-test-webhook-secret';

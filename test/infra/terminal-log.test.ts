@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTerminalLogger } from '../../logging/terminal';
+import { createTerminalLogger } from '../../infra/terminal-log';
 
 /** A terminal that keeps what it was shown, as it is written. */
 function collect() {

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { loadTemporalCliPath } from '../../config';
-import { createLogger } from '../../logging';
+import { loadTemporalCliPath } from '../../infra/config';
+import { createLogger } from '../../infra/logging';
 import { connectRedis } from '../../store/redis';
-import { ensureTemporalCli } from '../../temporal-dev/cli';
-import { startDevServer } from '../../temporal-dev/server';
+import { ensureTemporalCli } from '../../dev/temporal/cli';
+import { startDevServer } from '../../dev/temporal/server';
 import { bundleWorkflows } from '../../worker/bundle';
 import { REDIS_URL, TEST_WORKFLOWS_PATH } from '../support/constants';
 

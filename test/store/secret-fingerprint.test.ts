@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { userHashKeyFingerprint } from '../../identity';
-import { createLogger, type Logger } from '../../logging';
+import { userHashKeyFingerprint } from '../../infra/identity';
+import { createLogger, type Logger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import {
   announceSecretFingerprint,

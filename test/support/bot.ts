@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities';
+import { createActivities } from '../../activities/farm';
 import { type BotService, startBotService } from '../../bot/service';
-import { type LogLevel, parseConfig } from '../../config';
-import { createLogger, logSecrets } from '../../logging';
+import { type LogLevel, parseConfig } from '../../infra/config';
+import { createLogger, logSecrets } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
-import { startTestBotApi, type TestBotApi } from '../../telegram-test-server';
-import { freePort } from '../../temporal-dev/server';
+import { startTestBotApi, type TestBotApi } from '../../dev/bot-api';
+import { freePort } from '../../dev/temporal/server';
 import { REDIS_URL } from './constants';
 import { TEST_SECRET, TEST_TIME_SCALE } from './game';
 import { connectTestTemporal, type RunningWorker, type TestTemporal } from './temporal';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { parseConfig } from '../../config';
+import { parseConfig } from '../../infra/config';
 
 /** Tests reach the same Redis as the app (REDIS_URL), always under a per-run key prefix. */
 export const REDIS_URL = parseConfig(process.env).redis.url;

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
-import { createActivities, createMainMenuActivities } from '../../activities';
-import { createGameClient, type GameClient } from '../../client';
-import { createEarlyAnswers } from '../../client/early-answers';
-import { createLogger } from '../../logging';
+import { createActivities, createMainMenuActivities } from '../../activities/farm';
+import { createGameClient, type GameClient } from '../../bot/game-client';
+import { createEarlyAnswers } from '../../activities/early-answers';
+import { createLogger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { REDIS_URL } from './constants';
 import { connectTestTemporal, type RunningWorker, type TestTemporal } from './temporal';

@@ -2,8 +2,8 @@
  * A process with one shutdown step that takes long (an update that does not finish), for the
  * lifecycle test: it prints "ready" once its signal handlers are in place.
  */
-import { createShutdown } from '../../lifecycle';
-import { createLogger } from '../../logging';
+import { createShutdown } from '../../infra/shutdown';
+import { createLogger } from '../../infra/logging';
 
 const shutdown = createShutdown(createLogger('info'));
 shutdown.add('slow step', () => new Promise((resolve) => setTimeout(resolve, 30_000)));

@@ -1,6 +1,6 @@
 /** Reading the chat as a player sees it on the test Bot API server, and pressing its buttons. */
 import { expect } from 'vitest';
-import type { TestBotApi, UserLike } from '../../telegram-test-server';
+import type { TestBotApi, UserLike } from '../../dev/bot-api';
 
 export function lastMessage(api: TestBotApi, chatId: number) {
   const messages = api.messages(chatId);

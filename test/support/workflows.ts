@@ -1,6 +1,6 @@
 /** The bundle the tests run: every production workflow plus small probes used by tests. */
 import { log, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
-import { USER_HASH_SEARCH_ATTRIBUTE } from '../../common/temporal';
+import { USER_HASH_SEARCH_ATTRIBUTE } from '../../workflows/contract';
 
 export * from '../../workflows';
 

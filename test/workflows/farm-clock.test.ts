@@ -10,11 +10,11 @@ import {
   farmWorkflowId,
   type MainMenuScreen,
   USER_HASH_SEARCH_ATTRIBUTE,
-} from '../../common/temporal';
-import type { Player } from '../../client';
+} from '../../workflows/contract';
+import type { Player } from '../../bot/game-client';
 import { screenReply } from '../../bot/render';
 import { DAILY_BONUS_PERIOD_SECONDS, scaledMs } from '../../game';
-import { encryptChatId } from '../../identity';
+import { encryptChatId } from '../../infra/identity';
 import type { GameFarmWorkflow } from '../../workflows';
 import {
   newPlayer,

@@ -10,7 +10,7 @@ import {
   getFarmQuery,
   grantRewardSignal,
   sellCropUpdate,
-} from '../../common/temporal';
+} from '../../workflows/contract';
 import { NEUTRAL_WORLD } from '../../game';
 import { newPlayer, nextUpdateId, sleepMs, startTestGame, type TestGame } from '../support/game';
 

@@ -7,14 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities';
+import { createActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
 import {
   farmWorkflowId,
   grantRewardSignal,
   USER_HASH_SEARCH_ATTRIBUTE,
-} from '../../common/temporal';
-import { encryptChatId, userHash as deriveUserHash } from '../../identity';
-import { createLogger } from '../../logging';
+} from '../../workflows/contract';
+import { encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
+import { createLogger } from '../../infra/logging';
 import { createPlayerRegistry } from '../../store/players';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import type { GameFarmWorkflow } from '../../workflows';

@@ -11,9 +11,9 @@ import {
   grantRewardSignal,
   mainMenuWorkflowId,
   type MainMenuScreen,
-} from '../../common/temporal';
+} from '../../workflows/contract';
 import { CROPS, type FarmAction, NEUTRAL_WORLD, sellPrice } from '../../game';
-import type { Player } from '../../client';
+import type { Player } from '../../bot/game-client';
 import type { MainMenuMessageWorkflow } from '../../workflows';
 import { newPlayer, nextUpdateId, sleepMs, startTestGame, type TestGame } from '../support/game';
 

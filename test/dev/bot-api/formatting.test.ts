@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMarkup, trimFormatted } from '../../telegram-test-server/formatting';
+import { parseMarkup, trimFormatted } from '../../../dev/bot-api/formatting';
 
 const html = (source: string) => parseMarkup(source, 'html');
 const markdownV2 = (source: string) => parseMarkup(source, 'markdownv2');

@@ -1,7 +1,7 @@
 import { type AddressInfo } from 'node:net';
 import fastify from 'fastify';
 import type { Update } from 'grammy/types';
-import type { BotApiResponse, TestBotApi } from '../../telegram-test-server';
+import type { BotApiResponse, TestBotApi } from '../../../dev/bot-api';
 
 export const TOKEN = '123456789:AAE_test-token_for_the_local_bot_api';
 export const ALICE = { id: 1001, first_name: 'Alice', username: 'alice' };

@@ -1,7 +1,7 @@
 import { Bot, GrammyError } from 'grammy';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TestBotApi, startTestBotApi } from '../../telegram-test-server';
-import { SendLimiter, TELEGRAM_LIMITS } from '../../telegram-test-server/limits';
+import { type TestBotApi, startTestBotApi } from '../../../dev/bot-api';
+import { SendLimiter, TELEGRAM_LIMITS } from '../../../dev/bot-api/limits';
 import { ALICE, BOB, TOKEN, call } from './helpers';
 
 describe('SendLimiter', () => {

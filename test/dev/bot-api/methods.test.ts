@@ -1,7 +1,7 @@
 import { Bot, GrammyError, InputFile } from 'grammy';
 import type { Message, Update } from 'grammy/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestBotApi, startTestBotApi } from '../../telegram-test-server';
+import { type TestBotApi, startTestBotApi } from '../../../dev/bot-api';
 import { ALICE, BOB, TOKEN, call, ok } from './helpers';
 
 let api: TestBotApi;

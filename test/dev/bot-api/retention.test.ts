@@ -4,10 +4,14 @@
  * keeps the newest part within fixed bounds and drops the oldest first.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config';
-import { LOCAL_MAX_PLAYERS, LOCAL_RETENTION, startLocalTelegram } from '../../local/telegram';
-import { startTestBotApi, type TestBotApi } from '../../telegram-test-server';
-import { createPlayerApi } from '../../telegram-test-server/player-api';
+import { parseConfig } from '../../../infra/config';
+import {
+  LOCAL_MAX_PLAYERS,
+  LOCAL_RETENTION,
+  startLocalTelegram,
+} from '../../../dev/start/telegram';
+import { startTestBotApi, type TestBotApi } from '../../../dev/bot-api';
+import { createPlayerApi } from '../../../dev/bot-api/player-api';
 import { call, ok, TOKEN } from './helpers';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -3,7 +3,7 @@ import fastify from 'fastify';
 import { Bot, InlineKeyboard, webhookCallback } from 'grammy';
 import type { Update } from 'grammy/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestBotApi, startTestBotApi } from '../../telegram-test-server';
+import { type TestBotApi, startTestBotApi } from '../../../dev/bot-api';
 import { ALICE, BOB, TOKEN, call, eventually, ok, startReceiver } from './helpers';
 
 let api: TestBotApi;

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../temporal-dev/server';
+import { freePort } from '../../../dev/temporal/server';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..', '..');
 
 interface Started {
   child: ChildProcess;
@@ -20,7 +20,7 @@ interface Started {
 
 function startLocal(env: Record<string, string>): Started {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/start/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

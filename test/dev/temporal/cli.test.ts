@@ -21,7 +21,7 @@ import {
   ensureTemporalCli,
   TEMPORAL_CLI_VERSION,
   TemporalCliError,
-} from '../../temporal-dev/cli';
+} from '../../../dev/temporal/cli';
 
 let root: string;
 let bin: string;
@@ -75,7 +75,7 @@ function fakeGo(version: string, installBody = 'echo "fake go: no builds here" >
 const cachedPath = () =>
   join(cache, 'farmflow', 'temporal-cli', `v${TEMPORAL_CLI_VERSION}`, 'temporal');
 
-describe('temporal-dev/cli: where the binary comes from', () => {
+describe('dev/temporal/cli: where the binary comes from', () => {
   it('keeps its cache under XDG_CACHE_HOME, keyed by the CLI version', () => {
     expect(cacheDir(env)).toBe(join(cache, 'farmflow', 'temporal-cli', 'v1.5.1'));
     expect(TEMPORAL_CLI_VERSION).toBe('1.5.1');
@@ -154,7 +154,7 @@ describe('temporal-dev/cli: where the binary comes from', () => {
   });
 });
 
-describe('temporal-dev/cli: building needs Go 1.25', () => {
+describe('dev/temporal/cli: building needs Go 1.25', () => {
   it('says Go is not installed, what to install and the alternative', async () => {
     const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
     await expect(attempt).rejects.toThrow(TemporalCliError);

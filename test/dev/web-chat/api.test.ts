@@ -6,15 +6,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBotApi, type TestBotApi } from '../../telegram-test-server';
+import { startTestBotApi, type TestBotApi } from '../../../dev/bot-api';
 import {
   type ChatView,
   createPlayerApi,
   GoneError,
   MAX_PLAYER_ID,
   type PlayerApi,
-} from '../../telegram-test-server/player-api';
-import { webChatRoutes } from '../../web-chat/plugin';
+} from '../../../dev/bot-api/player-api';
+import { webChatRoutes } from '../../../dev/web-chat/plugin';
 
 describe('the web chat routes', () => {
   const sent: { id: number; name: string; text: string }[] = [];

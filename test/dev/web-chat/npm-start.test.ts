@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../temporal-dev/server';
+import { freePort } from '../../../dev/temporal/server';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..', '..');
 
 describe('npm start without a bot token', () => {
   let child: ChildProcess | undefined;
@@ -25,7 +25,7 @@ describe('npm start without a bot token', () => {
   it('prints the page address, serves the page, and answers a player there', async () => {
     const httpPort = await freePort();
     let output = '';
-    child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'dev/start/main.ts'], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -10,16 +10,20 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities';
-import { type BotService, startBotService } from '../../bot/service';
-import { parseConfig } from '../../config';
-import { type LocalTelegram, LOCAL_BOT_TOKEN, startLocalTelegram } from '../../local/telegram';
-import { createLogger } from '../../logging';
-import { connectRedis } from '../../store/redis';
-import { freePort } from '../../temporal-dev/server';
-import { REDIS_URL } from '../support/constants';
-import { TEST_SECRET, TEST_TIME_SCALE } from '../support/game';
-import { connectTestTemporal } from '../support/temporal';
+import { createActivities } from '../../../activities/farm';
+import { type BotService, startBotService } from '../../../bot/service';
+import { parseConfig } from '../../../infra/config';
+import {
+  type LocalTelegram,
+  LOCAL_BOT_TOKEN,
+  startLocalTelegram,
+} from '../../../dev/start/telegram';
+import { createLogger } from '../../../infra/logging';
+import { connectRedis } from '../../../store/redis';
+import { freePort } from '../../../dev/temporal/server';
+import { REDIS_URL } from '../../support/constants';
+import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
+import { connectTestTemporal } from '../../support/temporal';
 
 export interface WebChatStack {
   /** The page: http://127.0.0.1:PORT */
