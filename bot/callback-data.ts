@@ -44,8 +44,9 @@ const plotId = (raw: string | undefined) => {
   return id < MAX_PLOTS ? id : null;
 };
 
-export function parseButton(data: string | undefined): ButtonPress | null {
-  if (!data || data.length > 64) return null;
+/** `unknown`: the payload comes from an update's JSON, which nothing checks before this. */
+export function parseButton(data: unknown): ButtonPress | null {
+  if (typeof data !== 'string' || data.length === 0 || data.length > 64) return null;
   const [version, code, a, b, ...rest] = data.split(':');
   if (version !== VERSION || rest.length > 0) return null;
   switch (code) {

@@ -1,0 +1,340 @@
+/**
+ * The screens as Telegram shows them, rendered from plain data: no server, no clock. Countdowns come
+ * from the snapshot's `asOfMs` (set far from the wall clock here, so reading `Date.now()` would
+ * show), and every button's callback data must fit Telegram's 64 bytes and parse back.
+ */
+import type { InlineKeyboard } from 'grammy';
+import { describe, expect, it } from 'vitest';
+import { parseButton } from '../../bot/callback-data';
+import {
+  escapeHtml,
+  farmScreen,
+  formatDuration,
+  helpText,
+  plantMenu,
+  type Rendered,
+  screenReply,
+} from '../../bot/render';
+import type { FarmSnapshot, MainMenuScreen } from '../../common/temporal';
+import {
+  type ActionEvent,
+  CROP_IDS,
+  type FarmState,
+  MAX_PLOTS,
+  MAX_SELL_QUANTITY,
+  NEUTRAL_WORLD,
+  type PlotState,
+  type WorldState,
+} from '../../game';
+
+/** The farm's clock in these snapshots: 1970-01-12, nowhere near the wall clock. */
+const AS_OF = 1_000_000_000;
+const HOUR = 60 * 60 * 1000;
+
+const growing = (id: number, cropId: (typeof CROP_IDS)[number], readyAtMs: number): PlotState => ({
+  id,
+  crop: { cropId, plantedAtMs: AS_OF - HOUR, readyAtMs },
+});
+
+/** Level 3 (35 XP of the 60 that level 4 needs), 120 coins, one plot in each state. */
+function farm(overrides: Partial<FarmState> = {}): FarmState {
+  return {
+    timeScale: 1,
+    createdAtMs: AS_OF - 2 * HOUR,
+    coins: 120,
+    xp: 35,
+    plots: [
+      { id: 0, crop: null },
+      growing(1, 'wheat', AS_OF - 1_000),
+      growing(2, 'corn', AS_OF + 250_000),
+      growing(3, 'carrot', AS_OF), // ready exactly now
+    ],
+    inventory: {},
+    lastDailyBonusAtMs: null,
+    ...overrides,
+  };
+}
+
+const snapshot = (state: FarmState = farm(), asOfMs = AS_OF): FarmSnapshot => ({
+  userHash: 'abcdefghijklmnop',
+  farm: state,
+  readyCrops: [],
+  asOfMs,
+});
+
+const buttons = (keyboard: InlineKeyboard) =>
+  keyboard.inline_keyboard.map((row) =>
+    row.map((b) => [b.text, 'callback_data' in b ? b.callback_data : undefined]),
+  );
+const allButtons = (rendered: Rendered) => buttons(rendered.keyboard).flat();
+const lines = (rendered: Rendered) => rendered.text.split('\n');
+
+/** Telegram HTML: only the tags the bot writes, and every `&` starts an entity. */
+function expectSafeHtml(text: string) {
+  const withoutTags = text.replace(/<\/?(b|code)>/g, '');
+  expect(withoutTags).not.toMatch(/[<>]/);
+  expect(withoutTags.replace(/&(amp|lt|gt);/g, '')).not.toContain('&');
+}
+
+describe('the farm screen', () => {
+  it('shows each plot as empty, ready or growing, with a button for each', () => {
+    const rendered = farmScreen(snapshot(), NEUTRAL_WORLD);
+    expect(rendered.text).toBe(
+      [
+        '🌻 <b>Your farm</b> · level 3 · 120 🪙 · 35/60 XP',
+        '',
+        '1. empty',
+        '2. 🌾 wheat: ready!',
+        '3. 🌽 corn: ready in 4m 10s',
+        '4. 🥕 carrot: ready!',
+      ].join('\n'),
+    );
+    expect(buttons(rendered.keyboard)).toEqual([
+      [['🌱 Plant on 1', '1:c:0']],
+      [['🧺 Harvest 🌾 on 2', '1:h:1']],
+      [['⏳ 🌽 on 3: 4m 10s', '1:f']],
+      [['🧺 Harvest 🥕 on 4', '1:h:3']],
+      [
+        ['➕ Plot (100 🪙)', '1:b'],
+        ['🎁 Bonus (+70)', '1:d'],
+      ],
+      [
+        ['🏆 Leaders', '1:l'],
+        ['🔄 Refresh', '1:f'],
+        ['❓ Help', '1:q'],
+      ],
+    ]);
+  });
+
+  it('computes countdowns from the snapshot time, not the wall clock', () => {
+    const state = farm();
+    const later = farmScreen(snapshot(state, AS_OF + 240_000), NEUTRAL_WORLD);
+    expect(lines(later)).toContain('3. 🌽 corn: ready in 10s');
+    expect(allButtons(later)).toContainEqual(['⏳ 🌽 on 3: 10s', '1:f']);
+
+    const ripe = farmScreen(snapshot(state, AS_OF + 250_000), NEUTRAL_WORLD);
+    expect(lines(ripe)).toContain('3. 🌽 corn: ready!');
+    expect(allButtons(ripe)).toContainEqual(['🧺 Harvest 🌽 on 3', '1:h:2']);
+
+    const earlier = farmScreen(snapshot(state, AS_OF - 2_000), NEUTRAL_WORLD);
+    expect(lines(earlier)).toContain('2. 🌾 wheat: ready in 1s');
+    expect(lines(earlier)).toContain('4. 🥕 carrot: ready in 2s');
+  });
+
+  it('offers the daily bonus only once its period has passed, and says when it comes', () => {
+    // Claimed an hour ago at time scale 1: the next bonus is 23 h away.
+    const claimed = farm({ lastDailyBonusAtMs: AS_OF - HOUR });
+    const waiting = farmScreen(snapshot(claimed), NEUTRAL_WORLD);
+    expect(allButtons(waiting).map(([, data]) => data)).not.toContain('1:d');
+    expect(lines(waiting).slice(-2)).toEqual(['', '🎁 Next daily bonus in 23h.']);
+
+    const almost = farmScreen(snapshot(claimed, AS_OF + 23 * HOUR - 1), NEUTRAL_WORLD);
+    expect(allButtons(almost).map(([, data]) => data)).not.toContain('1:d');
+    expect(lines(almost).at(-1)).toBe('🎁 Next daily bonus in 1s.');
+
+    const due = farmScreen(snapshot(claimed, AS_OF + 23 * HOUR), NEUTRAL_WORLD);
+    expect(allButtons(due)).toContainEqual(['🎁 Bonus (+70)', '1:d']);
+    expect(due.text).not.toContain('Next daily bonus');
+
+    // A fast farm (time scale 0.001) waits 86.4 s, not a day; 56.4 s left reads 57 s (rounded up).
+    const fast = farm({ timeScale: 0.001, lastDailyBonusAtMs: AS_OF - 30_000 });
+    expect(lines(farmScreen(snapshot(fast), NEUTRAL_WORLD)).at(-1)).toBe(
+      '🎁 Next daily bonus in 57s.',
+    );
+  });
+
+  it('shows the market and event multipliers, and prices the barn with them', () => {
+    const state = farm({ inventory: { wheat: 3, carrot: 0, pumpkin: 2 } });
+    const world: WorldState = {
+      marketMultiplier: 1.5,
+      eventMultiplier: 2,
+      eventName: 'Harvest Fair',
+    };
+    const rendered = farmScreen(snapshot(state), world);
+    expect(lines(rendered)[1]).toBe('📈 market ×1.5 · Harvest Fair ×2');
+    expect(lines(rendered).slice(-2)).toEqual(['', '🏚 Barn: 🌾 3 wheat, 🎃 2 pumpkins']);
+    // Wheat sells for 4 and pumpkins for 60, times 3: 12 and 180 a unit.
+    expect(allButtons(rendered)).toContainEqual(['💰 Sell 3 wheat (36 🪙)', '1:s:wheat:3']);
+    expect(allButtons(rendered)).toContainEqual(['💰 Sell 2 pumpkins (360 🪙)', '1:s:pumpkin:2']);
+    expect(allButtons(rendered).some(([text]) => text?.includes('carrot'))).toBe(false);
+    // The event doubles the bonus (70 at level 3).
+    expect(allButtons(rendered)).toContainEqual(['🎁 Bonus (+140)', '1:d']);
+
+    expect(lines(farmScreen(snapshot(state), { ...NEUTRAL_WORLD, marketMultiplier: 0.5 }))[1]).toBe(
+      '📈 market ×0.5',
+    );
+    const eventOnly = { ...NEUTRAL_WORLD, eventMultiplier: 3, eventName: 'Fair' };
+    expect(lines(farmScreen(snapshot(state), eventOnly))[1]).toBe('📈 Fair ×3');
+    expect(farmScreen(snapshot(state), NEUTRAL_WORLD).text).not.toContain('📈');
+  });
+
+  it('offers another plot at its price until the farm has the maximum', () => {
+    const plots = (n: number) => Array.from({ length: n }, (_, id) => ({ id, crop: null }));
+    expect(
+      allButtons(farmScreen(snapshot(farm({ plots: plots(5) })), NEUTRAL_WORLD)),
+    ).toContainEqual(['➕ Plot (150 🪙)', '1:b']);
+    const full = farmScreen(snapshot(farm({ plots: plots(MAX_PLOTS) })), NEUTRAL_WORLD);
+    expect(allButtons(full).map(([, data]) => data)).not.toContain('1:b');
+    expect(lines(full)).toContain(`${MAX_PLOTS}. empty`);
+  });
+
+  it('escapes the event name, which comes from outside the code', () => {
+    const world: WorldState = {
+      marketMultiplier: 1,
+      eventMultiplier: 2,
+      eventName: '<a href="x">Fair</a> & <b>co</b>',
+    };
+    const rendered = farmScreen(snapshot(), world);
+    expect(lines(rendered)[1]).toBe(
+      '📈 &lt;a href="x"&gt;Fair&lt;/a&gt; &amp; &lt;b&gt;co&lt;/b&gt; ×2',
+    );
+    expectSafeHtml(rendered.text);
+  });
+});
+
+describe('screens of the per-message workflows', () => {
+  const state = farm();
+  const read = { snapshot: snapshot(state), world: NEUTRAL_WORLD };
+  const plain = farmScreen(read.snapshot, read.world).text;
+
+  it('a farm screen is the farm with nothing above it', () => {
+    const rendered = screenReply({ kind: 'farm', ...read });
+    expect(rendered.text).toBe(plain);
+    expect(buttons(rendered.keyboard)).toEqual(
+      buttons(farmScreen(read.snapshot, read.world).keyboard),
+    );
+  });
+
+  const done: [ActionEvent, string][] = [
+    [
+      { type: 'planted', plotId: 2, cropId: 'corn', coinsSpent: 30, readyAtMs: AS_OF + 900_000 },
+      '🌱 Planted corn on plot 3: ready in 15m.',
+    ],
+    [
+      { type: 'harvested', plotId: 1, cropId: 'wheat', quantity: 3, xpGained: 2, levelUp: false },
+      '🧺 Harvested 3 wheat (+2 XP).',
+    ],
+    [
+      { type: 'harvested', plotId: 1, cropId: 'wheat', quantity: 3, xpGained: 2, levelUp: true },
+      '🧺 Harvested 3 wheat (+2 XP). 🎉 Level 3!',
+    ],
+    [
+      { type: 'sold', cropId: 'carrot', quantity: 1, coinsEarned: 8, unitPrice: 8 },
+      '💰 Sold 1 carrot for 8 🪙.',
+    ],
+    [{ type: 'plotBought', plotId: 4, coinsSpent: 100 }, '➕ Bought plot 5 for 100 🪙.'],
+    [{ type: 'dailyBonusClaimed', coinsEarned: 70 }, '🎁 Daily bonus: +70 🪙.'],
+  ];
+  it.each(done)('a done action (%j) is told above the farm', (event, notice) => {
+    const rendered = screenReply({ kind: 'actionDone', event, ...read });
+    expect(rendered.text).toBe(`${notice}\n\n${plain}`);
+  });
+
+  it('a refusal is told above the farm, escaped', () => {
+    const screen: MainMenuScreen = {
+      kind: 'actionRefused',
+      reason: 'Plot <9> is not yours & never was.',
+      ...read,
+    };
+    const rendered = screenReply(screen);
+    expect(rendered.text).toBe(`⚠️ Plot &lt;9&gt; is not yours &amp; never was.\n\n${plain}`);
+    expectSafeHtml(rendered.text);
+    expect(buttons(rendered.keyboard)).toEqual(
+      buttons(farmScreen(read.snapshot, read.world).keyboard),
+    );
+  });
+});
+
+describe('the plant menu', () => {
+  it('lists the crops the level unlocks, with price and scaled grow time', () => {
+    const rendered = plantMenu(snapshot(), 0);
+    expect(rendered.text).toBe('🌱 What to plant on plot 1? You have 120 🪙.');
+    expect(buttons(rendered.keyboard)).toEqual([
+      [['🌾 Wheat: 5 🪙, 2m', '1:p:0:wheat']],
+      [['🥕 Carrot: 12 🪙, 5m', '1:p:0:carrot']],
+      [['🌽 Corn: 30 🪙, 15m', '1:p:0:corn']],
+      [['« Back', '1:f']],
+    ]);
+  });
+
+  it('a new player sees wheat only; a fast farm shows seconds', () => {
+    const rendered = plantMenu(snapshot(farm({ xp: 0, timeScale: 0.01 })), 11);
+    expect(rendered.text).toBe('🌱 What to plant on plot 12? You have 120 🪙.');
+    expect(buttons(rendered.keyboard)).toEqual([
+      [['🌾 Wheat: 5 🪙, 2s', '1:p:11:wheat']],
+      [['« Back', '1:f']],
+    ]);
+  });
+});
+
+describe('help', () => {
+  it('gives the support code in <code>', () => {
+    const text = helpText('abcdefghijklmnop');
+    expect(text).toContain('Your support code: <code>abcdefghijklmnop</code>');
+    expect(text.startsWith('<b>farmflow</b>:')).toBe(true);
+    expect(text).toContain('/farm shows your farm, /help this message.');
+    expectSafeHtml(text);
+  });
+});
+
+describe('HTML escaping and durations', () => {
+  it('escapes &, < and > (the ampersand first, so nothing is escaped twice)', () => {
+    expect(escapeHtml('a < b && c > d')).toBe('a &lt; b &amp;&amp; c &gt; d');
+    expect(escapeHtml('&lt;')).toBe('&amp;lt;');
+    expect(escapeHtml('plain "quotes" stay')).toBe('plain "quotes" stay');
+  });
+
+  it.each([
+    [0, '1s'],
+    [999, '1s'],
+    [1_001, '2s'],
+    [59_000, '59s'],
+    [60_000, '1m'],
+    [61_000, '1m 1s'],
+    [250_000, '4m 10s'],
+    [HOUR, '1h'],
+    [HOUR + 5 * 60_000, '1h 5m'],
+    [25 * HOUR, '25h'],
+  ])('%d ms reads %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('callback data of every keyboard', () => {
+  /** Every plot state, every crop in the barn at the largest sellable amount, the last plot. */
+  const fullest: FarmState = farm({
+    xp: 1_000_000,
+    plots: Array.from({ length: MAX_PLOTS }, (_, id) =>
+      id % 3 === 0
+        ? { id, crop: null }
+        : growing(id, CROP_IDS[id % CROP_IDS.length]!, AS_OF + (id % 3 === 1 ? -1 : HOUR)),
+    ),
+    inventory: Object.fromEntries(CROP_IDS.map((id) => [id, MAX_SELL_QUANTITY])),
+  });
+  const world: WorldState = { marketMultiplier: 100, eventMultiplier: 100, eventName: 'Max' };
+  const keyboards: [string, Rendered][] = [
+    ['farm', farmScreen(snapshot(fullest), world)],
+    [
+      'farm with the bonus waiting',
+      farmScreen(snapshot({ ...fullest, lastDailyBonusAtMs: AS_OF }), world),
+    ],
+    ['plant menu, last plot', plantMenu(snapshot(fullest), MAX_PLOTS - 1)],
+  ];
+
+  it.each(keyboards)('%s: within 64 bytes, and each parses back to a press', (_name, rendered) => {
+    const data = allButtons(rendered).map(([, d]) => d);
+    expect(data.length).toBeGreaterThan(5);
+    for (const d of data) {
+      expect(typeof d).toBe('string');
+      expect(Buffer.byteLength(d!, 'utf8')).toBeLessThanOrEqual(64);
+      expect(parseButton(d), d).not.toBeNull();
+    }
+  });
+
+  it('the fullest farm has a button for every crop in the barn and every plot', () => {
+    const data = allButtons(keyboards[0]![1]).map(([, d]) => d);
+    for (const cropId of CROP_IDS) expect(data).toContain(`1:s:${cropId}:${MAX_SELL_QUANTITY}`);
+    expect(data.filter((d) => d?.startsWith('1:c:'))).toHaveLength(MAX_PLOTS / 3);
+    expect(data.filter((d) => d?.startsWith('1:h:'))).toHaveLength(MAX_PLOTS / 3);
+  });
+});
