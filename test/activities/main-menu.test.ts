@@ -10,9 +10,9 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createActivities } from '../../activities';
+import { createActivities } from '../../activities/farm';
 import { createMainMenuActivities } from '../../activities/main-menu';
-import { createEarlyAnswers, type EarlyAnswers } from '../../client/early-answers';
+import { createEarlyAnswers, type EarlyAnswers } from '../../activities/early-answers';
 import {
   farmWorkflowId,
   getFarmQuery,
@@ -20,10 +20,10 @@ import {
   type MainMenuScreen,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
-} from '../../common/temporal';
+} from '../../workflows/contract';
 import { CROPS, type FarmAction, NEUTRAL_WORLD, STARTING_COINS, STARTING_PLOTS } from '../../game';
-import { encryptChatId, userHash as deriveUserHash } from '../../identity';
-import { createLogger } from '../../logging';
+import { encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
+import { createLogger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { createWorldStore } from '../../store/world';
 import { REDIS_URL } from '../support/constants';

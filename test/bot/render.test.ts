@@ -15,7 +15,7 @@ import {
   type Rendered,
   screenReply,
 } from '../../bot/render';
-import type { FarmSnapshot, MainMenuScreen } from '../../common/temporal';
+import type { FarmSnapshot, MainMenuScreen } from '../../workflows/contract';
 import {
   type ActionEvent,
   CROP_IDS,

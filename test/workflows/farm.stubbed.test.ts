@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegisterPlayerInput } from '../../activities';
+import type { RegisterPlayerInput } from '../../activities/farm';
 import {
   farmWorkflowId,
   getFarmQuery,
@@ -17,7 +17,7 @@ import {
   plantCropUpdate,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
-} from '../../common/temporal';
+} from '../../workflows/contract';
 import { CROPS, NEUTRAL_WORLD, STARTING_COINS } from '../../game';
 import type { GameFarmWorkflow } from '../../workflows';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';

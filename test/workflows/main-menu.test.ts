@@ -15,7 +15,7 @@ import {
   mainMenuWorkflowId,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
-} from '../../common/temporal';
+} from '../../workflows/contract';
 import { type ActionEvent, type FarmAction, newFarm, type WorldState } from '../../game';
 import type { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from '../../workflows';
 import { nextUpdateId } from '../support/game';
