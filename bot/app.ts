@@ -1,5 +1,5 @@
 /** The bot's HTTP server: one encapsulated plugin per concern. */
-import fastify from 'fastify';
+import fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../infra/logging';
 import type { Bot } from 'grammy';
 import { closeConnectionsWhenClosing } from './closing';
@@ -7,7 +7,6 @@ import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
 import { SECURITY_HEADERS, securityHeaders } from './security-headers';
-import { type WebChatOptions, webChatRoutes } from '../dev/web-chat/plugin';
 
 export interface AppDeps {
   logger: Logger;
@@ -15,9 +14,14 @@ export interface AppDeps {
   readinessChecks: Record<string, DependencyCheck>;
   /** In webhook mode: the bot that handles POST /telegram/webhook, and the secret it checks. */
   webhook?: { bot: Bot<BotContext>; secret: string };
-  /** Local play only: the web chat page and its API over the local Bot API server. */
-  webChat?: WebChatOptions;
+  /**
+   * Routes of the caller's own, registered after the app's (`npm start` adds the web chat page
+   * this way: the shipped app never imports the local harness).
+   */
+  extraRoutes?: ExtraRoutes;
 }
+
+export type ExtraRoutes = FastifyPluginAsync;
 
 /**
  * A request's headers and body must arrive within this (Telegram sends an update in one piece):
@@ -48,6 +52,6 @@ export async function buildApp(deps: AppDeps) {
   closeConnectionsWhenClosing(app);
   await app.register(healthRoutes, { checks: deps.readinessChecks });
   if (deps.webhook) await app.register(webhookRoutes, deps.webhook);
-  if (deps.webChat) await app.register(webChatRoutes, deps.webChat);
+  if (deps.extraRoutes) await app.register(deps.extraRoutes);
   return app;
 }

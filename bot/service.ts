@@ -15,9 +15,8 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logging';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
-import type { WebChatOptions } from '../dev/web-chat/plugin';
 import { createWorker } from '../worker/create-worker';
-import { buildApp } from './app';
+import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
 import { installOutgoing } from './outgoing';
@@ -60,7 +59,7 @@ export interface BotServiceDeps {
   farmMaxHistoryEvents?: number;
   workingAfterMs?: number;
   /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
-  webChat?: WebChatOptions;
+  extraRoutes?: ExtraRoutes;
 }
 
 export interface BotService {
@@ -144,7 +143,12 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
 
     const webhook =
       bot && telegram.mode === 'webhook' ? { bot, secret: telegram.webhookSecret! } : undefined;
-    const app = await buildApp({ logger, readinessChecks, webhook, webChat: deps.webChat });
+    const app = await buildApp({
+      logger,
+      readinessChecks,
+      webhook,
+      extraRoutes: deps.extraRoutes,
+    });
     const url = await app.listen({ host: config.http.host, port: config.http.port });
 
     if (bot && telegram.mode === 'webhook') {

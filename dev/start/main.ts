@@ -22,6 +22,7 @@ import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
 import { createWorker } from '../../worker/create-worker';
 import { bundleWorkflows } from '../../worker/bundle';
+import { webChatExtraRoutes } from '../web-chat/plugin';
 import { startLocalTelegram } from './telegram';
 
 async function main() {
@@ -111,7 +112,7 @@ async function main() {
       redis,
       connection,
       workflowBundle,
-      webChat: local && { players: local.players },
+      extraRoutes: local && webChatExtraRoutes({ players: local.players }),
     });
     shutdown.add('bot', () => service.stop());
 

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ExtraRoutes } from '../../bot/app';
 import { GoneError, MAX_PLAYER_ID, MAX_TEXT_LENGTH, type PlayerApi } from '../bot-api/player-api';
 
 export interface WebChatOptions {
@@ -223,3 +224,10 @@ export const webChatRoutes: FastifyPluginAsync<WebChatOptions> = async (app, { p
     },
   );
 };
+
+/** For the bot's app (`extraRoutes`): the web chat on the same HTTP server as the webhook. */
+export function webChatExtraRoutes(options: WebChatOptions): ExtraRoutes {
+  return async (app) => {
+    await app.register(webChatRoutes, options);
+  };
+}

@@ -13,6 +13,7 @@ import { SECRET_HEADER, WEBHOOK_PATH } from '../../bot/routes/webhook';
 import { createLogger } from '../../infra/logging';
 import { startTestBotApi, type TestBotApi } from '../../dev/bot-api';
 import { createPlayerApi, type PlayerApi } from '../../dev/bot-api/player-api';
+import { webChatExtraRoutes } from '../../dev/web-chat/plugin';
 
 const SECRET = 'security-headers-test-secret';
 
@@ -52,7 +53,7 @@ describe('security headers', () => {
         },
       },
       webhook: { bot, secret: SECRET },
-      webChat: { players },
+      extraRoutes: webChatExtraRoutes({ players }),
     });
     app.get('/test/boom', async () => {
       throw new Error('unexpected');

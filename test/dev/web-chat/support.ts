@@ -21,6 +21,7 @@ import {
 import { createLogger } from '../../../infra/logging';
 import { connectRedis } from '../../../store/redis';
 import { freePort } from '../../../dev/temporal/server';
+import { webChatExtraRoutes } from '../../../dev/web-chat/plugin';
 import { REDIS_URL } from '../../support/constants';
 import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
 import { connectTestTemporal } from '../../support/temporal';
@@ -60,7 +61,7 @@ export async function startWebChatStack(): Promise<WebChatStack> {
     connection: t.nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
-    webChat: { players: local.players },
+    extraRoutes: webChatExtraRoutes({ players: local.players }),
   });
   return {
     url: service.url,
