@@ -5,7 +5,8 @@
 import { NativeConnection } from '@temporalio/worker';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
-import { createLogger, installTemporalRuntime, logSecrets } from '../infra/logging';
+import { createLogger, logSecrets } from '../infra/logging';
+import { installTemporalRuntime } from '../worker/runtime';
 import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
 import { loadWorkflowBundle } from '../worker/bundle';

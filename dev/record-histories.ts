@@ -21,7 +21,8 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
 } from '../workflows/contract';
 import { loadTemporalCliPath, parseConfig } from '../infra/config';
-import { createLogger, installTemporalRuntime } from '../infra/logging';
+import { createLogger } from '../infra/logging';
+import { installTemporalRuntime } from '../worker/runtime';
 import { connectRedis } from '../store/redis';
 import { ensureTemporalCli } from './temporal/cli';
 import { startDevServer } from './temporal/server';

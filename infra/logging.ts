@@ -1,21 +1,9 @@
 /**
- * pino everywhere: the process logger, the Temporal Runtime logger (worker, workflow and activity
- * lines), and the attributes that make every workflow or activity line findable by support.
+ * pino, for every process: the logger factory, its serializers, and the scrubber that keeps
+ * secrets out of every line. The Temporal Runtime's logger and the workflow/activity log
+ * attributes build on it in `worker/runtime.ts`.
  */
-import { Context as ActivityContext } from '@temporalio/activity';
-import {
-  defaultPayloadConverter,
-  type LogLevel as TemporalLevel,
-  type LogMetadata,
-  type Logger as TemporalLogger,
-} from '@temporalio/common';
-import {
-  type ActivityInterceptorsFactory,
-  Runtime,
-  makeTelemetryFilterString,
-} from '@temporalio/worker';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { USER_HASH_HEADER } from '../workflows/contract';
 import type { Config, LogLevel } from './config';
 
 export type { Logger } from 'pino';
@@ -172,82 +160,3 @@ function dropFields(original: Error, serialized: Record<string, unknown>, seen: 
     });
   }
 }
-
-const PINO_LEVEL: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
-  TRACE: 'trace',
-  DEBUG: 'debug',
-  INFO: 'info',
-  WARN: 'warn',
-  ERROR: 'error',
-};
-
-/** Temporal's Logger interface on top of pino; workflow/activity attributes arrive as `meta`. */
-export class PinoTemporalLogger implements TemporalLogger {
-  constructor(private readonly logger: Logger) {}
-
-  log(level: TemporalLevel, message: string, meta?: LogMetadata): void {
-    const { timestampNanos: _ts, ...rest } = (meta ?? {}) as LogMetadata & {
-      timestampNanos?: bigint;
-    };
-    this.logger[PINO_LEVEL[level]](rest, message);
-  }
-  trace(message: string, meta?: LogMetadata) {
-    this.log('TRACE', message, meta);
-  }
-  debug(message: string, meta?: LogMetadata) {
-    this.log('DEBUG', message, meta);
-  }
-  info(message: string, meta?: LogMetadata) {
-    this.log('INFO', message, meta);
-  }
-  warn(message: string, meta?: LogMetadata) {
-    this.log('WARN', message, meta);
-  }
-  error(message: string, meta?: LogMetadata) {
-    this.log('ERROR', message, meta);
-  }
-}
-
-/**
- * Sends the SDK's and the Rust core's log lines to pino. The Runtime is process-wide and can be
- * installed once, so only entry points (and test setup) call this.
- */
-export function installTemporalRuntime(logger: Logger): void {
-  Runtime.install({
-    logger: new PinoTemporalLogger(logger.child({ component: 'temporal' })),
-    telemetryOptions: {
-      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
-    },
-    // Entry points own shutdown order (HTTP server first, then workers, then connections).
-    shutdownSignals: [],
-  });
-}
-
-/**
- * Activity log lines get `runId` (the SDK names it `workflowRunId`) and the player's `userHash`,
- * which the workflow interceptor puts in a header of every activity it schedules, and lose the
- * SDK's `taskToken`.
- */
-export const activityLogInterceptors: ActivityInterceptorsFactory = (ctx: ActivityContext) => {
-  let userHash: string | undefined;
-  return {
-    inbound: {
-      async execute(input, next) {
-        const header = input.headers[USER_HASH_HEADER];
-        if (header) userHash = defaultPayloadConverter.fromPayload<string>(header);
-        return next(input);
-      },
-    },
-    outbound: {
-      getLogAttributes(input, next) {
-        // The task token completes the activity from outside the worker: not for log readers.
-        const { taskToken: _taskToken, ...attributes } = next({
-          ...input,
-          runId: ctx.info.workflowExecution?.runId,
-          ...(userHash ? { userHash } : {}),
-        });
-        return attributes;
-      },
-    },
-  };
-};

@@ -10,7 +10,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { Logger } from '../infra/logging';
-import { PinoTemporalLogger } from '../infra/logging';
+import { PinoTemporalLogger } from './runtime';
 
 export const WORKFLOWS_PATH = join(__dirname, '..', 'workflows', 'index.ts');
 export const WORKFLOW_INTERCEPTOR_MODULES = [join(__dirname, 'workflow-interceptors.ts')];

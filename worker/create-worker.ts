@@ -3,7 +3,7 @@
  * main-menu queue (per-message workflows, local activities) runs in the process that starts them.
  */
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { activityLogInterceptors } from '../infra/logging';
+import { activityLogInterceptors } from './runtime';
 
 export interface WorkerDeps {
   connection: NativeConnection;

@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { type Config, loadConfig } from '../../infra/config';
 import { createShutdown, type Shutdown } from '../../infra/shutdown';
-import { createLogger, installTemporalRuntime, type Logger } from '../../infra/logging';
+import { createLogger, type Logger } from '../../infra/logging';
+import { installTemporalRuntime } from '../../worker/runtime';
 
 export interface BenchRun {
   config: Config;

@@ -4,7 +4,8 @@ import { log as activityLog } from '@temporalio/activity';
 import fastify from 'fastify';
 import { BotError, type Context, GrammyError, HttpError } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger, logSecrets, PinoTemporalLogger } from '../../infra/logging';
+import { createLogger, logSecrets } from '../../infra/logging';
+import { PinoTemporalLogger } from '../../worker/runtime';
 import { connectTestTemporal, installTestRuntime, type TestTemporal } from '../support/temporal';
 import { probeWorkflow } from '../support/workflows';
 

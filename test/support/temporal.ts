@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createLogger, installTemporalRuntime, type Logger } from '../../infra/logging';
+import { createLogger, type Logger } from '../../infra/logging';
+import { installTemporalRuntime } from '../../worker/runtime';
 import { createWorker } from '../../worker/create-worker';
 
 export interface TestTemporal {
