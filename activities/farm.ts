@@ -9,6 +9,7 @@ import {
 } from '../infra/identity';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
+import type { FarmActivities, RegisterPlayerInput } from '../workflows/contract';
 
 export interface ActivityDeps {
   redis: RedisClient;
@@ -18,16 +19,10 @@ export interface ActivityDeps {
   chatIdKeys?: ChatIdKeyring;
 }
 
-export interface RegisterPlayerInput {
-  userHash: string;
-  sealedChatId: string;
-  joinedAtMs: number;
-}
-
 /** The failure type of a registration no retry can fix (see README, "USER_HASH_SECRET"). */
 export const SEALED_CHAT_ID_UNREADABLE = 'SealedChatIdUnreadable';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): FarmActivities {
   const players = createPlayerRegistry(deps.redis, deps.keyPrefix);
   const chatIdKeys = deps.chatIdKeys ?? chatIdKeyring(deps.userHashSecret);
   return {

@@ -15,7 +15,12 @@ import type { EarlyAnswers } from './early-answers';
 import {
   actionScreen,
   ACTION_UPDATES,
+  type ApplyFarmActionInput,
   type ApplyFarmActionResult,
+  type FarmRead,
+  type GameFarmWorkflowSignature,
+  type MainMenuActivities,
+  type PlayerRef,
   farmScreen,
   type MainMenuScreen,
   type FarmActionInput,
@@ -26,10 +31,9 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../workflows/contract';
-import { type FarmAction, validateAction, type WorldState } from '../game';
+import { validateAction } from '../game';
 import type { RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
-import type { GameFarmWorkflow } from '../workflows';
 
 export interface MainMenuActivityDeps {
   client: Client;
@@ -44,22 +48,12 @@ export interface MainMenuActivityDeps {
   earlyAnswers?: EarlyAnswers;
 }
 
-export interface PlayerRef {
-  userHash: string;
-  sealedChatId: string;
-}
-
-export interface ApplyFarmActionInput extends PlayerRef {
-  actionId: string;
-  action: FarmAction;
-}
-
-export function createMainMenuActivities(deps: MainMenuActivityDeps) {
+export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuActivities {
   const world = createWorldStore(deps.redis, deps.keyPrefix);
 
   /** First contact creates the farm; USE_EXISTING makes a second farm for one player impossible. */
   const startFarm = ({ userHash, sealedChatId }: PlayerRef) =>
-    new WithStartWorkflowOperation<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
+    new WithStartWorkflowOperation<GameFarmWorkflowSignature>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
       taskQueue: deps.farmTaskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -98,7 +92,7 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps) {
   };
 
   return {
-    async readFarm(player: PlayerRef): Promise<{ snapshot: FarmSnapshot; world: WorldState }> {
+    async readFarm(player: PlayerRef): Promise<FarmRead> {
       const [snapshot, currentWorld] = await Promise.all([readSnapshot(player), world.read()]);
       const read = { snapshot, world: currentWorld };
       answerEarly(farmScreen(read));

@@ -49,6 +49,9 @@ export interface GameFarmInput {
   maxHistoryEvents?: number;
 }
 
+/** GameFarmWorkflow's signature, for callers that start it by type name (WORKFLOW_TYPES.gameFarm). */
+export type GameFarmWorkflowSignature = (input: GameFarmInput) => Promise<void>;
+
 export interface ReadyCrop {
   plotId: number;
   cropId: string;
@@ -129,6 +132,23 @@ export interface MainMenuMessageInput {
   action: FarmAction;
 }
 
+/** A player as a per-message workflow passes them on. */
+export interface PlayerRef {
+  userHash: string;
+  sealedChatId: string;
+}
+
+export interface ApplyFarmActionInput extends PlayerRef {
+  actionId: string;
+  action: FarmAction;
+}
+
+/** What the per-message workflow's local activity read of the farm and the world. */
+export interface FarmRead {
+  snapshot: FarmSnapshot;
+  world: WorldState;
+}
+
 /** What the per-message workflow's local activity got from the farm. */
 export type ApplyFarmActionResult =
   | { ok: true; result: FarmActionResult; world: WorldState }
@@ -140,10 +160,7 @@ export type MainMenuScreen =
   | { kind: 'actionDone'; event: ActionEvent; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionRefused'; reason: string; snapshot: FarmSnapshot; world: WorldState };
 
-export const farmScreen = (read: {
-  snapshot: FarmSnapshot;
-  world: WorldState;
-}): MainMenuScreen => ({
+export const farmScreen = (read: FarmRead): MainMenuScreen => ({
   kind: 'farm',
   snapshot: read.snapshot,
   world: read.world,
@@ -163,3 +180,26 @@ export const actionScreen = (outcome: ApplyFarmActionResult): MainMenuScreen =>
         snapshot: outcome.snapshot,
         world: outcome.world,
       };
+
+// ---------------------------------------------------------------- activities
+
+export interface RegisterPlayerInput {
+  userHash: string;
+  sealedChatId: string;
+  joinedAtMs: number;
+}
+
+/**
+ * The activities as the workflows call them. Workflow code takes their types from here, never
+ * from activities/ (which implements them), so the two folders import one way only.
+ */
+export interface FarmActivities {
+  /** Adds a new farm's player to the registry that batches and notifications page through. */
+  registerPlayer(input: RegisterPlayerInput): Promise<void>;
+}
+
+/** Local activities of the per-message workflows, run in the process that started them. */
+export interface MainMenuActivities {
+  readFarm(player: PlayerRef): Promise<FarmRead>;
+  applyFarmAction(input: ApplyFarmActionInput): Promise<ApplyFarmActionResult>;
+}

@@ -15,9 +15,9 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/farm';
 import {
   ACTION_UPDATES,
+  type FarmActivities,
   type FarmActionInput,
   type FarmActionResult,
   type FarmCarriedState,
@@ -47,7 +47,7 @@ export const DEFAULT_MAX_HISTORY_EVENTS = 2000;
  */
 export const REGISTRATION_OFF_MAIN_PATH_PATCH = 'registration-off-main-path';
 
-const { registerPlayer } = proxyActivities<ReturnType<typeof createActivities>>({
+const { registerPlayer } = proxyActivities<FarmActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumInterval: '30s' },
 });

@@ -5,18 +5,16 @@
  * a message costs an eager start plus one farm update.
  */
 import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import type { createMainMenuActivities } from '../activities/main-menu';
 import {
   actionScreen,
   farmScreen,
+  type MainMenuActivities,
   type MainMenuMessageInput,
   type MainMenuQueryInput,
   type MainMenuScreen,
 } from './contract';
 
-const { readFarm, applyFarmAction } = proxyLocalActivities<
-  ReturnType<typeof createMainMenuActivities>
->({
+const { readFarm, applyFarmAction } = proxyLocalActivities<MainMenuActivities>({
   startToCloseTimeout: '5s',
   retry: {
     initialInterval: '50ms',

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegisterPlayerInput } from '../../activities/farm';
+import type { RegisterPlayerInput } from '../../workflows/contract';
 import {
   farmWorkflowId,
   getFarmQuery,

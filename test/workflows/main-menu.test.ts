@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApplyFarmActionInput, PlayerRef } from '../../activities/main-menu';
+import type { ApplyFarmActionInput, PlayerRef } from '../../workflows/contract';
 import {
   type ApplyFarmActionResult,
   type FarmSnapshot,
