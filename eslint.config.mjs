@@ -5,6 +5,14 @@ import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
 
+/** What ships: the folders the Docker image carries. Everything under dev/ is the local harness. */
+const shipped = ['activities', 'bot', 'game', 'infra', 'schedules', 'store', 'worker', 'workflows'];
+const noHarness = {
+  regex: '^(\\.\\./)+dev(/|$)',
+  message:
+    'Shipped code never imports the local harness (dev/): the entry point under dev/ passes it in (e.g. extraRoutes).',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'dist/'] },
   eslint.configs.recommended,
@@ -35,6 +43,10 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
+    files: shipped.map((folder) => `${folder}/**/*.ts`),
+    rules: { 'no-restricted-imports': ['error', { patterns: [noHarness] }] },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
     files: ['workflows/**/*.ts', 'worker/workflow-interceptors.ts', 'game/**/*.ts'],
     rules: {
@@ -45,6 +57,7 @@ export default tseslint.config(
             name,
             message: 'Workflow code is deterministic: Node built-ins are not available in it.',
           })),
+          patterns: [noHarness],
         },
       ],
     },
