@@ -26,7 +26,7 @@ export const UPDATE_DEADLINE_MS = 18_000;
 /**
  * Once the server is closing (the process is stopping), an update still in flight is given at most
  * this long before it is answered 503 and abandoned: within the process's own stop deadline
- * (lifecycle's STOP_DEADLINE_MS), so that Telegram gets an answer and delivers the update again
+ * (infra/shutdown.ts's STOP_DEADLINE_MS), so that Telegram gets an answer and delivers the update again
  * instead of seeing its connection cut.
  */
 export const CLOSING_GRACE_MS = 5_000;

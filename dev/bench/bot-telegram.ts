@@ -1,5 +1,5 @@
 /**
- * bench:bot's simulated Telegram, in a process of its own (forked by bench/bot.ts): the local Bot
+ * bench:bot's simulated Telegram, in a process of its own (forked by dev/bench/bot.ts): the local Bot
  * API server with Telegram's limits on, and the players who press its buttons. Each player sends
  * its next update when the Bot API call carrying the screen for the last one has arrived.
  */

@@ -8,7 +8,7 @@
  * throughput ratios. `-- --profile <dir>` adds a CPU profile of this process's main thread.
  *
  * This process runs what a bot deployment runs (the bot service with its per-message worker, a
- * farm worker) and the direct players; the simulated Telegram (bench/bot-telegram.ts) runs in a
+ * farm worker) and the direct players; the simulated Telegram (dev/bench/bot-telegram.ts) runs in a
  * process of its own, as Telegram does, so the report can tell the bot's CPU from Telegram's.
  */
 import { type ChildProcess, fork } from 'node:child_process';

@@ -4,7 +4,7 @@
  */
 import { defineUpdate } from '@temporalio/workflow';
 
-/** Workflow types, as bench/workflows.ts exports them. */
+/** Workflow types, as dev/bench/workflows.ts exports them. */
 export const BASELINE_WORKFLOW_TYPES = {
   /** Does nothing: with an eager start, the cheapest workflow there is. */
   empty: 'EmptyWorkflow',

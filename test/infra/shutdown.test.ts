@@ -265,17 +265,13 @@ describe('start:bot and start:worker stop cleanly', () => {
   }, 90_000);
 });
 
-describe('lifecycle', () => {
+describe('shutdown', () => {
   it('takes a signal within a second of the first as the same Ctrl-C, and exits at once on a later one', async () => {
     let output = '';
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/foundation/shutdown-child.ts'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/shutdown-child.ts'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -1,6 +1,6 @@
 /**
  * A process with one shutdown step that takes long (an update that does not finish), for the
- * lifecycle test: it prints "ready" once its signal handlers are in place.
+ * shutdown test: it prints "ready" once its signal handlers are in place.
  */
 import { createShutdown } from '../../infra/shutdown';
 import { createLogger } from '../../infra/logging';

@@ -3,7 +3,7 @@
  * Redis, no sealed ids. What is under test is the farm's own code around its one activity: it
  * registers each player once across runs, keeps serving actions and continues as new whatever the
  * registration does (fails for good, or never answers), and the next run tries again.
- * test/farm/registration.test.ts covers the same path with the real activity and Redis.
+ * test/workflows/farm-registration.test.ts covers the same path with the real activity and Redis.
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';

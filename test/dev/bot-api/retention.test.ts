@@ -1,6 +1,6 @@
 /**
  * What the local Bot API server and the web chat's player side keep in memory: tests keep the
- * whole recording by default; `npm start`'s server (local/telegram.ts), which may run for days,
+ * whole recording by default; `npm start`'s server (dev/start/telegram.ts), which may run for days,
  * keeps the newest part within fixed bounds and drops the oldest first.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * The web chat's JSON API (the fastify plugin, through app.inject) and the player API under it
- * (telegram-test-server/player-api.ts, against a real local Bot API server and a stub webhook).
+ * (dev/bot-api/player-api.ts, against a real local Bot API server and a stub webhook).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -2,7 +2,7 @@
  * `npm start` without TELEGRAM_BOT_TOKEN as a new user runs it: it prints where to play, serves
  * the page there, and a player who sends /start through the page's API gets their farm from the
  * bot over the local Bot API server. Uses the run's dev server (TEMPORAL_ADDRESS) to stay quick;
- * test/foundation/ covers starting a dev server of its own.
+ * test/dev/start/ covers starting a dev server of its own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

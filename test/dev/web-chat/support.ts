@@ -1,6 +1,6 @@
 /**
  * Local play as `npm start` wires it, for one test file: the local Bot API server and its players
- * (local/telegram.ts), the bot service in webhook mode serving the web chat page, and a farm
+ * (dev/start/telegram.ts), the bot service in webhook mode serving the web chat page, and a farm
  * worker, on the run's dev server under a Redis key prefix of the file's own; plus headless
  * Chromium to open the page with.
  */
