@@ -20,7 +20,8 @@ const statusSchema = {
 function withTimeout(check: DependencyCheck, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
-    check(),
+    // A check that throws at once fails like one that rejects.
+    Promise.resolve().then(check),
     new Promise((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
     }),
@@ -48,7 +49,9 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (
         report[names[i]!] =
           result.status === 'fulfilled'
             ? 'ok'
-            : String((result.reason as Error).message ?? result.reason);
+            : result.reason instanceof Error
+              ? result.reason.message
+              : String(result.reason);
       });
       const ready = results.every((r) => r.status === 'fulfilled');
       return reply

@@ -128,6 +128,22 @@ describe('/readyz', () => {
     });
   });
 
+  it('a check that throws at once, or rejects with nothing: 503, never a 500', async () => {
+    const app = await appWith({
+      temporal: () => {
+        throw new Error('no connection object');
+      },
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the case under test
+      redis: () => Promise.reject(undefined),
+    });
+    const response = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({
+      status: 'unavailable',
+      checks: { temporal: 'no connection object', redis: 'undefined' },
+    });
+  });
+
   it('runs the checks on every request: ready, then not, then ready again', async () => {
     let up = true;
     const temporal = counted(async () => {
