@@ -10,7 +10,7 @@ import {
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
 
-export interface ActivityDeps {
+export interface FarmActivityDeps {
   redis: RedisClient;
   keyPrefix: string;
   userHashSecret: string;
@@ -27,7 +27,7 @@ export interface RegisterPlayerInput {
 /** The failure type of a registration no retry can fix (see README, "USER_HASH_SECRET"). */
 export const SEALED_CHAT_ID_UNREADABLE = 'SealedChatIdUnreadable';
 
-export function createActivities(deps: ActivityDeps) {
+export function createFarmActivities(deps: FarmActivityDeps) {
   const players = createPlayerRegistry(deps.redis, deps.keyPrefix);
   const chatIdKeys = deps.chatIdKeys ?? chatIdKeyring(deps.userHashSecret);
   return {
@@ -57,5 +57,3 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 }
-
-export { createMainMenuActivities } from './main-menu';

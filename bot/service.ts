@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Bot } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import { createMainMenuActivities } from '../activities/farm';
+import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient, type GameClient } from './game-client';
 import { createEarlyAnswers } from '../activities/early-answers';
 import { TASK_QUEUES } from '../workflows/contract';

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities, createMainMenuActivities } from '../activities/farm';
+import { createFarmActivities } from '../activities/farm';
+import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient } from '../bot/game-client';
 import {
   farmWorkflowId,
@@ -61,7 +62,7 @@ async function main() {
       namespace: 'default',
       taskQueue: 'record-game',
       workflowBundle,
-      activities: createActivities({ redis, keyPrefix, userHashSecret: SECRET }),
+      activities: createFarmActivities({ redis, keyPrefix, userHashSecret: SECRET }),
     }),
     await createWorker({
       connection,
@@ -83,7 +84,7 @@ async function main() {
       namespace: 'default',
       taskQueue: 'record-game-other-secret',
       workflowBundle,
-      activities: createActivities({ redis, keyPrefix, userHashSecret: OTHER_SECRET }),
+      activities: createFarmActivities({ redis, keyPrefix, userHashSecret: OTHER_SECRET }),
     }),
   ];
   const running = workers.map((w) => w.run());

@@ -15,7 +15,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities/farm';
+import type { createFarmActivities } from '../activities/farm';
 import {
   ACTION_UPDATES,
   type FarmActionInput,
@@ -47,7 +47,7 @@ export const DEFAULT_MAX_HISTORY_EVENTS = 2000;
  */
 export const REGISTRATION_OFF_MAIN_PATH_PATCH = 'registration-off-main-path';
 
-const { registerPlayer } = proxyActivities<ReturnType<typeof createActivities>>({
+const { registerPlayer } = proxyActivities<ReturnType<typeof createFarmActivities>>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumInterval: '30s' },
 });

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
 import { WEBHOOK_PATH } from '../../bot/routes/webhook';
 import { MAX_INTENTS_IN_FLIGHT, startBotService } from '../../bot/service';
 import type { GameClient, Player } from '../../bot/game-client';
@@ -111,7 +111,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     namespace: config.temporal.namespace,
     taskQueue: queues.farm,
     workflowBundle,
-    activities: createActivities({ redis, keyPrefix, userHashSecret }),
+    activities: createFarmActivities({ redis, keyPrefix, userHashSecret }),
   });
   runUntilShutdown(farmWorker, shutdown);
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createActivities, createMainMenuActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
+import { createMainMenuActivities } from '../../activities/main-menu';
 import { createGameClient, type GameClient } from '../../bot/game-client';
 import { createEarlyAnswers } from '../../activities/early-answers';
 import type { Config } from '../../infra/config';
@@ -149,7 +150,7 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
     [
       {
         taskQueue: queues.farm,
-        activities: createActivities({ redis, keyPrefix, userHashSecret }),
+        activities: createFarmActivities({ redis, keyPrefix, userHashSecret }),
       },
       {
         taskQueue: queues.mainMenu,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
 import { type BotService, startBotService } from '../../bot/service';
 import { type LogLevel, parseConfig } from '../../infra/config';
 import { createLogger, logSecrets } from '../../infra/logging';
@@ -69,7 +69,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
   );
   const redis = await connectRedis(REDIS_URL, logger);
   const farmWorker = await t.startWorker(
-    createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+    createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
   );
   const service = await startBotService({

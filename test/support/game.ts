@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
-import { createActivities, createMainMenuActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
+import { createMainMenuActivities } from '../../activities/main-menu';
 import { createGameClient, type GameClient } from '../../bot/game-client';
 import { createEarlyAnswers } from '../../activities/early-answers';
 import { createLogger } from '../../infra/logging';
@@ -51,7 +52,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
 
   const startFarmWorker = () =>
     t.startWorker(
-      createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+      createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
       farmTaskQueue,
     );
   const earlyAnswers = createEarlyAnswers();

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
+import { createFarmActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
 import {
   farmWorkflowId,
   grantRewardSignal,
@@ -40,7 +40,7 @@ describe('player registration never blocks the farm', () => {
   });
 
   const workerWith = (userHashSecret: string): Promise<RunningWorker> =>
-    t.startWorker(createActivities({ redis, keyPrefix, userHashSecret }));
+    t.startWorker(createFarmActivities({ redis, keyPrefix, userHashSecret }));
 
   it('a worker with another secret fails it once; the farm still continues as new and retries it', async () => {
     const player = newPlayer();

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { inject } from 'vitest';
-import { createActivities } from '../../../activities/farm';
+import { createFarmActivities } from '../../../activities/farm';
 import { type BotService, startBotService } from '../../../bot/service';
 import { parseConfig } from '../../../infra/config';
 import {
@@ -50,7 +50,7 @@ export async function startWebChatStack(): Promise<WebChatStack> {
   });
   const local = await startLocalTelegram(config);
   await t.startWorker(
-    createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+    createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
   );
   const service = await startBotService({
