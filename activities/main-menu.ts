@@ -37,7 +37,7 @@ export interface MainMenuActivityDeps {
   keyPrefix: string;
   /** Fixed into a farm when it is created. */
   timeScale: number;
-  farmTaskQueue: string;
+  gameTaskQueue: string;
   /** Passed to new farms; tests force continue-as-new with a low value. */
   farmMaxHistoryEvents?: number;
   /** Hands each screen to a caller waiting in this process as soon as it is known. */
@@ -61,7 +61,7 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps) {
   const startFarm = ({ userHash, sealedChatId }: PlayerRef) =>
     new WithStartWorkflowOperation<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
-      taskQueue: deps.farmTaskQueue,
+      taskQueue: deps.gameTaskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [
         {

@@ -74,7 +74,7 @@ async function main() {
         redis,
         keyPrefix,
         timeScale: 0.001,
-        farmTaskQueue: 'record-game',
+        gameTaskQueue: 'record-game',
         farmMaxHistoryEvents: 60,
       }),
     }),

@@ -8,7 +8,7 @@
  * throughput ratios. `-- --profile <dir>` adds a CPU profile of this process's main thread.
  *
  * This process runs what a bot deployment runs (the bot service with its per-message worker, a
- * farm worker) and the direct players; the simulated Telegram (bench/bot-telegram.ts) runs in a
+ * game worker) and the direct players; the simulated Telegram (bench/bot-telegram.ts) runs in a
  * process of its own, as Telegram does, so the report can tell the bot's CPU from Telegram's.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -103,17 +103,17 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
 
   const userHashSecret = `farmflow-bench-${randomUUID()}`;
   const queues = {
-    farm: `farmflow-bench-bot-${run}-game`,
+    game: `farmflow-bench-bot-${run}-game`,
     mainMenu: `farmflow-bench-bot-${run}-main-menu`,
   };
-  const farmWorker = await createWorker({
+  const gameWorker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: queues.farm,
+    taskQueue: queues.game,
     workflowBundle,
     activities: createFarmActivities({ redis, keyPrefix, userHashSecret }),
   });
-  runUntilShutdown(farmWorker, shutdown);
+  runUntilShutdown(gameWorker, shutdown);
 
   // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
   const telegram = await startTelegram(shutdown);

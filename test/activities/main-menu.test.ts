@@ -77,7 +77,7 @@ describe('main-menu activities against a real farm', () => {
       redis,
       keyPrefix,
       timeScale: TEST_TIME_SCALE,
-      farmTaskQueue: t.taskQueue,
+      gameTaskQueue: t.taskQueue,
       earlyAnswers,
     });
   });
@@ -130,7 +130,7 @@ describe('main-menu activities against a real farm', () => {
       redis,
       keyPrefix: otherPrefix,
       timeScale: TEST_TIME_SCALE,
-      farmTaskQueue: t.taskQueue,
+      gameTaskQueue: t.taskQueue,
     });
     const read = await inActivity('main-menu-world', () => withWorld.readFarm(newPlayerRef()));
     expect(read.world).toEqual(world);
@@ -269,7 +269,7 @@ describe('main-menu activities when the client fails', () => {
       redis,
       keyPrefix: `${inject('redisKeyPrefix')}fake-${randomUUID().slice(0, 8)}:`,
       timeScale: TEST_TIME_SCALE,
-      farmTaskQueue: 'unused',
+      gameTaskQueue: 'unused',
       earlyAnswers,
     });
 

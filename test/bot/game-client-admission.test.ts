@@ -51,7 +51,7 @@ describe('the game client admits a bounded number of intents at once, first come
     createGameClient({
       client: g.eagerClient,
       userHashSecret: TEST_SECRET,
-      taskQueue: g.menuTaskQueue,
+      taskQueue: g.mainMenuTaskQueue,
       ...limits,
     });
 

@@ -46,7 +46,7 @@ describe('the game client bounds its waits', () => {
     createGameClient({
       client: g.eagerClient,
       userHashSecret: TEST_SECRET,
-      taskQueue: g.menuTaskQueue,
+      taskQueue: g.mainMenuTaskQueue,
       earlyAnswers: undefined,
       resultTimeoutMs,
     });

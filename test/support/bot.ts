@@ -1,6 +1,6 @@
 /**
  * The bot as it runs in production, for one test file: the bot service (per-message worker,
- * grammY, fastify) and a farm worker on the run's dev server, talking to the local test Bot API
+ * grammY, fastify) and a game worker on the run's dev server, talking to the local test Bot API
  * server. Telegram itself is the one thing mocked here: it cannot be reached from this machine.
  */
 import { randomUUID } from 'node:crypto';
@@ -27,7 +27,7 @@ export interface TestBot {
   redis: RedisClient;
   keyPrefix: string;
   webhookUrl: string;
-  farmWorker: RunningWorker;
+  gameWorker: RunningWorker;
   close(): Promise<void>;
 }
 
@@ -68,7 +68,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     logSecrets(config),
   );
   const redis = await connectRedis(REDIS_URL, logger);
-  const farmWorker = await t.startWorker(
+  const gameWorker = await t.startWorker(
     createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
   );
@@ -78,7 +78,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     redis,
     connection: t.nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
     workingAfterMs: options.workingAfterMs,
   });
   return {
@@ -88,7 +88,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     redis,
     keyPrefix,
     webhookUrl,
-    farmWorker,
+    gameWorker,
     async close() {
       await service.stop();
       await t.close();

@@ -42,7 +42,7 @@ describe('the farm screen shows the present', () => {
     const userHash = g.game.userHashOf(player.telegramUserId);
     await g.eagerClient.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
       workflowId: farmWorkflowId(userHash),
-      taskQueue: g.farmTaskQueue,
+      taskQueue: g.gameTaskQueue,
       args: [{ userHash, sealedChatId: encryptChatId(player.chatId, TEST_SECRET), timeScale }],
       typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
     });

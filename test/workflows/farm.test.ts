@@ -122,10 +122,10 @@ describe('GameFarmWorkflow', () => {
       throw new Error(JSON.stringify(planted));
     const readyAtMs = planted.event.readyAtMs;
 
-    await g.farmWorker.stop();
-    expect(Date.now()).toBeLessThan(readyAtMs); // the timer fires while no farm worker runs
+    await g.gameWorker.stop();
+    expect(Date.now()).toBeLessThan(readyAtMs); // the timer fires while no game worker runs
     await sleepMs(readyAtMs - Date.now() + 300);
-    g.farmWorker = await g.startFarmWorker();
+    g.gameWorker = await g.startGameWorker();
 
     await expect
       .poll(async () => (await farmOf(player)).readyCrops.map((r) => r.plotId), { timeout: 10_000 })

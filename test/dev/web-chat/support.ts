@@ -59,7 +59,7 @@ export async function startWebChatStack(): Promise<WebChatStack> {
     redis,
     connection: t.nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
     webChat: { players: local.players },
   });
   return {
