@@ -34,7 +34,7 @@ async function farmWithApology(ctx: BotContext, player: Player): Promise<Rendere
   // A read of its own (the failed update's workflow id is taken), reading the farm as it is now.
   const read = game.handleIntent(
     player,
-    { type: 'show' },
+    { type: 'query' },
     `u${ctx.update.update_id}-apology-${randomUUID().slice(0, 8)}`,
   );
   // Past the timeout nobody waits for it; its failure is then no news.

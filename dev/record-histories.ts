@@ -20,6 +20,7 @@ import {
   farmWorkflowId,
   grantRewardSignal,
   USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
 } from '../workflows/contract';
 import { loadTemporalCliPath, parseConfig } from '../infra/config';
 import { createLogger, installTemporalRuntime } from '../infra/logging';
@@ -97,7 +98,7 @@ async function main() {
     const play = async (intent: Parameters<typeof game.handleIntent>[1]) =>
       (await game.handleIntent(player, intent, `rec-${(n += 1)}`)).screen;
 
-    const opened = await play({ type: 'show' });
+    const opened = await play({ type: 'query' });
     const farm = client.workflow.getHandle(farmWorkflowId(userHash));
     const grant = {
       grantId: 'record-grant',
@@ -108,30 +109,30 @@ async function main() {
     };
     await farm.signal(grantRewardSignal, grant);
     await farm.signal(grantRewardSignal, grant);
-    await play({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
+    await play({ type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
     await sleep(200);
-    await play({ type: 'act', action: { type: 'harvest', plotId: 0 } });
+    await play({ type: 'message', action: { type: 'harvest', plotId: 0 } });
     const sold = await play({
-      type: 'act',
+      type: 'message',
       action: { type: 'sell', cropId: 'wheat', quantity: 2 },
     });
-    await play({ type: 'act', action: { type: 'buyPlot' } });
-    await play({ type: 'act', action: { type: 'claimDailyBonus' } });
-    await play({ type: 'act', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
+    await play({ type: 'message', action: { type: 'buyPlot' } });
+    await play({ type: 'message', action: { type: 'claimDailyBonus' } });
+    await play({ type: 'message', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
     const firstRunId = (await farm.describe()).runId;
     while ((await farm.describe()).runId === firstRunId) {
-      await play({ type: 'act', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
+      await play({ type: 'message', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
       await sleep(130);
-      await play({ type: 'act', action: { type: 'harvest', plotId: 2 } });
+      await play({ type: 'message', action: { type: 'harvest', plotId: 2 } });
     }
     await sleep(1000); // the corn ripens in the second run
-    await play({ type: 'act', action: { type: 'harvest', plotId: 1 } });
+    await play({ type: 'message', action: { type: 'harvest', plotId: 1 } });
     if (opened.kind !== 'farm' || sold.kind !== 'actionDone')
       throw new Error('the session went wrong');
 
     // A farm whose registration fails (sealed under SECRET, opened with OTHER_SECRET).
     const lostHash = game.userHashOf(515151);
-    const lost = await client.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
+    const lost = await client.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(lostHash),
       taskQueue: 'record-game-other-secret',
       args: [

@@ -31,9 +31,9 @@ export const WORKFLOW_TYPES = {
 } as const;
 
 export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
-/** `unique` comes from the Telegram update id, so a redelivered update maps to the same id. */
-export const mainMenuWorkflowId = (userHash: string, unique: string) =>
-  `main-menu-${userHash}-${unique}`;
+/** `updateId` comes from the Telegram update id, so a redelivered update maps to the same id. */
+export const mainMenuWorkflowId = (userHash: string, updateId: string) =>
+  `main-menu-${userHash}-${updateId}`;
 
 // ---------------------------------------------------------------- GameFarmWorkflow
 

@@ -14,6 +14,8 @@ import {
   type MainMenuScreen,
 } from './contract';
 
+// MainMenuQueryWorkflow's local activity is `readFarm`, MainMenuMessageWorkflow's is
+// `applyFarmAction`: activity names are recorded in history, so they keep their names.
 const { readFarm, applyFarmAction } = proxyLocalActivities<
   ReturnType<typeof createMainMenuActivities>
 >({

@@ -28,6 +28,6 @@ actionsFeature.chatType('private').filter(
   (ctx) => actionOf(ctx.button) !== null,
   async (ctx) => {
     await answerButton(ctx);
-    await runIntent(ctx, { type: 'act', action: actionOf(ctx.button)! }, 'edit');
+    await runIntent(ctx, { type: 'message', action: actionOf(ctx.button)! }, 'edit');
   },
 );

@@ -7,13 +7,13 @@ import { plantMenu, screenReply } from '../render';
 export const farmFeature = new Composer<BotContext>();
 const privateChats = farmFeature.chatType('private');
 
-privateChats.command(['start', 'farm'], (ctx) => runIntent(ctx, { type: 'show' }, 'send'));
+privateChats.command(['start', 'farm'], (ctx) => runIntent(ctx, { type: 'query' }, 'send'));
 
 privateChats.filter(
   (ctx) => ctx.button?.kind === 'farm',
   async (ctx) => {
     await answerButton(ctx);
-    await runIntent(ctx, { type: 'show' }, 'edit');
+    await runIntent(ctx, { type: 'query' }, 'edit');
   },
 );
 
@@ -22,7 +22,7 @@ privateChats.filter(
   async (ctx) => {
     await answerButton(ctx);
     const plotId = ctx.button?.kind === 'choosePlot' ? ctx.button.plotId : 0;
-    await runIntent(ctx, { type: 'show' }, 'edit', (screen) =>
+    await runIntent(ctx, { type: 'query' }, 'edit', (screen) =>
       screen.kind === 'farm' && screen.snapshot.farm.plots[plotId]?.crop === null
         ? plantMenu(screen.snapshot, plotId)
         : screenReply(screen),

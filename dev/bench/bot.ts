@@ -250,13 +250,13 @@ class BotBench {
     // webhook update into what comes before the game, the game, and what comes after.
     const handleIntent = game.handleIntent.bind(game);
     this.direct = handleIntent;
-    game.handleIntent = async (player, intent, unique) => {
+    game.handleIntent = async (player, intent, updateId) => {
       const stamp: IntentStamp = { startMs: Date.now() };
       const stamps = this.intents.get(player.telegramUserId);
       if (stamps) stamps.push(stamp);
       else this.intents.set(player.telegramUserId, [stamp]);
       try {
-        return await handleIntent(player, intent, unique);
+        return await handleIntent(player, intent, updateId);
       } finally {
         stamp.endMs = Date.now();
       }
@@ -282,7 +282,7 @@ class BotBench {
     await Promise.all([
       this.telegram.request({ type: 'setup', firstUserId: webhookUserId, players: PLAYERS }),
       ...this.players.map((sim) =>
-        this.direct(sim.player, { type: 'show' }, `bench-${this.run}-${++this.counter}`),
+        this.direct(sim.player, { type: 'query' }, `bench-${this.run}-${++this.counter}`),
       ),
     ]);
   }
@@ -293,7 +293,7 @@ class BotBench {
     const startMs = Date.now();
     const { screen } = await this.direct(sim.player, intent, `bench-${this.run}-${++this.counter}`);
     const endMs = Date.now();
-    const expected = intent.type === 'show' ? 'farm' : 'actionDone';
+    const expected = intent.type === 'query' ? 'farm' : 'actionDone';
     if (screen.kind !== expected) {
       this.fail(`expected a ${expected} screen, the game answered ${screen.kind}`);
       sim.failed = true;

@@ -2,7 +2,7 @@
  * Every farm screen shows the present. A read is a query, and a query-only activation does not
  * advance the workflow clock (sdk-typescript #796): with `Date.now()` as the snapshot's time, the
  * screen showed the moment of the farm's last action. Reads here go the way `/farm` and Refresh go
- * (the game client's `show` intent, i.e. MainMenuQueryWorkflow → getFarm), with nothing in between
+ * (the game client's `query` intent, i.e. MainMenuQueryWorkflow → getFarm), with nothing in between
  * that could wake the farm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import {
   farmWorkflowId,
   type MainMenuScreen,
   USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
 } from '../../workflows/contract';
 import type { Player } from '../../bot/game-client';
 import { screenReply } from '../../bot/render';
@@ -37,10 +38,10 @@ describe('the farm screen shows the present', () => {
   });
   afterAll(() => g.close());
 
-  /** Creates the player's farm at its own time scale, as the first `show` would. */
+  /** Creates the player's farm at its own time scale, as the first `query` would. */
   const createFarm = async (player: Player, timeScale: number) => {
     const userHash = g.game.userHashOf(player.telegramUserId);
-    await g.eagerClient.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
+    await g.eagerClient.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
       taskQueue: g.gameTaskQueue,
       args: [{ userHash, sealedChatId: encryptChatId(player.chatId, TEST_SECRET), timeScale }],
@@ -48,7 +49,7 @@ describe('the farm screen shows the present', () => {
     });
   };
   const show = async (player: Player): Promise<Extract<MainMenuScreen, { kind: 'farm' }>> => {
-    const { screen } = await g.game.handleIntent(player, { type: 'show' }, nextUpdateId());
+    const { screen } = await g.game.handleIntent(player, { type: 'query' }, nextUpdateId());
     if (screen.kind !== 'farm') throw new Error(`expected the farm, got ${screen.kind}`);
     return screen;
   };
@@ -62,7 +63,7 @@ describe('the farm screen shows the present', () => {
     await createFarm(player, BONUS_SCALE);
     const claimed = await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'claimDailyBonus' } },
+      { type: 'message', action: { type: 'claimDailyBonus' } },
       nextUpdateId(),
     );
     expect(claimed.screen.kind).toBe('actionDone');
@@ -83,7 +84,7 @@ describe('the farm screen shows the present', () => {
     await createFarm(player, CROP_SCALE);
     const planted = await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } },
+      { type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } },
       nextUpdateId(),
     );
     expect(planted.screen.kind).toBe('actionDone');

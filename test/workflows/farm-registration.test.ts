@@ -12,6 +12,7 @@ import {
   farmWorkflowId,
   grantRewardSignal,
   USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
 } from '../../workflows/contract';
 import { encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
@@ -48,7 +49,7 @@ describe('player registration never blocks the farm', () => {
     const sealedChatId = encryptChatId(player.chatId, TEST_SECRET);
     const registry = createPlayerRegistry(redis, keyPrefix);
     const wrong = await workerWith(OTHER_SECRET);
-    const handle = await t.client.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
+    const handle = await t.client.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
       taskQueue: t.taskQueue,
       args: [{ userHash, sealedChatId, timeScale: 0.001, maxHistoryEvents: 40 }],
