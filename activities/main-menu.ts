@@ -13,10 +13,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { EarlyAnswers } from './early-answers';
 import {
-  actionScreen,
   ACTION_UPDATES,
   type ApplyFarmActionResult,
-  farmScreen,
   type MainMenuScreen,
   type FarmActionInput,
   type FarmSnapshot,
@@ -26,6 +24,7 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../workflows/contract';
+import { actionScreen, farmScreen } from '../workflows/screens';
 import { type FarmAction, validateAction, type WorldState } from '../game';
 import type { RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';

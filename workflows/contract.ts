@@ -5,7 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ActionEvent, FarmAction, FarmState, Grant, WorldState } from '../game';
+import type { ActionEvent, CropId, FarmAction, FarmState, Grant, WorldState } from '../game';
 
 /** The player's support code; every per-player workflow carries it. */
 export const USER_HASH_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
@@ -51,7 +51,7 @@ export interface GameFarmInput {
 
 export interface ReadyCrop {
   plotId: number;
-  cropId: string;
+  cropId: CropId;
   readyAtMs: number;
   /** When the farm's timer saw it ready (workflow time): the hook for "your corn is ready". */
   recordedAtMs: number;
@@ -134,32 +134,8 @@ export type ApplyFarmActionResult =
   | { ok: true; result: FarmActionResult; world: WorldState }
   | { ok: false; reason: string; snapshot: FarmSnapshot; world: WorldState };
 
-/** What the bot renders. */
+/** What the bot renders (built by `./screens`). */
 export type MainMenuScreen =
   | { kind: 'farm'; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionDone'; event: ActionEvent; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionRefused'; reason: string; snapshot: FarmSnapshot; world: WorldState };
-
-export const farmScreen = (read: {
-  snapshot: FarmSnapshot;
-  world: WorldState;
-}): MainMenuScreen => ({
-  kind: 'farm',
-  snapshot: read.snapshot,
-  world: read.world,
-});
-
-export const actionScreen = (outcome: ApplyFarmActionResult): MainMenuScreen =>
-  outcome.ok
-    ? {
-        kind: 'actionDone',
-        event: outcome.result.event,
-        snapshot: outcome.result.snapshot,
-        world: outcome.world,
-      }
-    : {
-        kind: 'actionRefused',
-        reason: outcome.reason,
-        snapshot: outcome.snapshot,
-        world: outcome.world,
-      };

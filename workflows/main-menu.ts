@@ -6,13 +6,8 @@
  */
 import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { createMainMenuActivities } from '../activities/main-menu';
-import {
-  actionScreen,
-  farmScreen,
-  type MainMenuMessageInput,
-  type MainMenuQueryInput,
-  type MainMenuScreen,
-} from './contract';
+import type { MainMenuMessageInput, MainMenuQueryInput, MainMenuScreen } from './contract';
+import { actionScreen, farmScreen } from './screens';
 
 // MainMenuQueryWorkflow's local activity is `readFarm`, MainMenuMessageWorkflow's is
 // `applyFarmAction`: activity names are recorded in history, so they keep their names.
