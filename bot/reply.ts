@@ -10,7 +10,7 @@ import type { MainMenuScreen } from '../workflows/contract';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
 import { needsRedelivery } from './failures';
-import { type Rendered, screenReply, WORKING_TEXT } from './render';
+import { type Rendered, renderScreen, WORKING_TEXT } from './render';
 
 /** Telegram stops redelivering an update 24 hours after it arrived; the mark is not needed after. */
 const REPLY_MARK_TTL_SECONDS = 24 * 60 * 60;
@@ -92,7 +92,7 @@ export async function runIntent(
   ctx: BotContext,
   intent: Intent,
   mode: 'edit' | 'send',
-  render: (screen: MainMenuScreen) => Rendered = screenReply,
+  render: (screen: MainMenuScreen) => Rendered = renderScreen,
 ): Promise<void> {
   const player = playerOf(ctx);
   if (!player) return;

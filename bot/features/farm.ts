@@ -2,7 +2,7 @@
 import { Composer } from 'grammy';
 import type { BotContext } from '../context';
 import { answerButton, runIntent } from '../reply';
-import { plantMenu, screenReply } from '../render';
+import { renderPlantMenu, renderScreen } from '../render';
 
 export const farmFeature = new Composer<BotContext>();
 const privateChats = farmFeature.chatType('private');
@@ -24,8 +24,8 @@ privateChats.filter(
     const plotId = ctx.button?.kind === 'choosePlot' ? ctx.button.plotId : 0;
     await runIntent(ctx, { type: 'query' }, 'edit', (screen) =>
       screen.kind === 'farm' && screen.snapshot.farm.plots[plotId]?.crop === null
-        ? plantMenu(screen.snapshot, plotId)
-        : screenReply(screen),
+        ? renderPlantMenu(screen.snapshot, plotId)
+        : renderScreen(screen),
     );
   },
 );

@@ -13,7 +13,7 @@ import {
   WORKFLOW_TYPES,
 } from '../../workflows/contract';
 import type { Player } from '../../bot/game-client';
-import { screenReply } from '../../bot/render';
+import { renderScreen } from '../../bot/render';
 import { DAILY_BONUS_PERIOD_SECONDS, scaledMs } from '../../game';
 import { encryptChatId } from '../../infra/identity';
 import type { GameFarmWorkflow } from '../../workflows';
@@ -54,7 +54,7 @@ describe('the farm screen shows the present', () => {
     return screen;
   };
   const buttons = (screen: MainMenuScreen) =>
-    screenReply(screen)
+    renderScreen(screen)
       .keyboard.inline_keyboard.flat()
       .map((b) => b.text);
 
@@ -69,14 +69,14 @@ describe('the farm screen shows the present', () => {
     expect(claimed.screen.kind).toBe('actionDone');
     const right = await show(player);
     expect(buttons(right).some((b) => b.startsWith('🎁 Bonus'))).toBe(false);
-    expect(screenReply(right).text).toContain('Next daily bonus in');
+    expect(renderScreen(right).text).toContain('Next daily bonus in');
 
     // No action, signal or timer reaches the farm meanwhile.
     await sleepMs(scaledMs(DAILY_BONUS_PERIOD_SECONDS, BONUS_SCALE) + 1000);
     const later = await show(player);
     expect(later.snapshot.asOfMs - right.snapshot.asOfMs).toBeGreaterThanOrEqual(1000);
     expect(buttons(later).some((b) => b.startsWith('🎁 Bonus'))).toBe(true);
-    expect(screenReply(later).text).not.toContain('Next daily bonus in');
+    expect(renderScreen(later).text).not.toContain('Next daily bonus in');
   });
 
   it("a growing crop's countdown goes down between two Refreshes with nothing in between", async () => {
@@ -97,6 +97,6 @@ describe('the farm screen shows the present', () => {
     expect(readyAtMs - second.snapshot.asOfMs).toBeLessThan(readyAtMs - first.snapshot.asOfMs);
     // The screen's clock is not behind the caller's (generous margin for clock granularity).
     expect(second.snapshot.asOfMs).toBeGreaterThan(Date.now() - 2000);
-    expect(screenReply(second).text).not.toBe(screenReply(first).text);
+    expect(renderScreen(second).text).not.toBe(renderScreen(first).text);
   });
 });
