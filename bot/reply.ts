@@ -4,7 +4,7 @@
  * longer than about a second. The reply to a redelivered update is sent only if the first delivery
  * never got its reply out, rebuilt from the first run's result.
  */
-import { GrammyError, type InlineKeyboard } from 'grammy';
+import { GrammyError } from 'grammy';
 import type { Intent } from './game-client';
 import type { MainMenuScreen } from '../workflows/contract';
 import { keyspace } from '../store/redis';
@@ -103,7 +103,7 @@ export async function runIntent(
   let workingMessage: { chatId: number; messageId: number } | undefined;
   const showWorking = async () => {
     if (mode === 'edit' && ctx.callbackQuery?.message) {
-      const noKeyboard = { reply_markup: { inline_keyboard: [] } as unknown as InlineKeyboard };
+      const noKeyboard = { reply_markup: { inline_keyboard: [] } };
       await showSafely(ctx, () => ctx.editMessageText(WORKING_TEXT, noKeyboard));
     } else {
       await showSafely(ctx, async () => {
