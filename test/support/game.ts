@@ -56,7 +56,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
       gameTaskQueue,
     );
   const earlyAnswers = createEarlyAnswers();
-  let menuActivities = createMainMenuActivities({
+  let mainMenuActivities = createMainMenuActivities({
     earlyAnswers,
     client: eagerClient,
     redis,
@@ -66,10 +66,10 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     farmMaxHistoryEvents: options.farmMaxHistoryEvents,
   });
   if (options.wrapMainMenuActivities)
-    menuActivities = options.wrapMainMenuActivities(menuActivities);
+    mainMenuActivities = options.wrapMainMenuActivities(mainMenuActivities);
 
   const gameWorker = await startGameWorker();
-  await t.startWorker(menuActivities, mainMenuTaskQueue);
+  await t.startWorker(mainMenuActivities, mainMenuTaskQueue);
   const game = createGameClient({
     earlyAnswers,
     client: eagerClient,
