@@ -11,7 +11,7 @@ import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
 import type { FarmActivities, RegisterPlayerInput } from '../workflows/contract';
 
-export interface ActivityDeps {
+export interface FarmActivityDeps {
   redis: RedisClient;
   keyPrefix: string;
   userHashSecret: string;
@@ -22,7 +22,7 @@ export interface ActivityDeps {
 /** The failure type of a registration no retry can fix (see README, "USER_HASH_SECRET"). */
 export const SEALED_CHAT_ID_UNREADABLE = 'SealedChatIdUnreadable';
 
-export function createActivities(deps: ActivityDeps): FarmActivities {
+export function createFarmActivities(deps: FarmActivityDeps): FarmActivities {
   const players = createPlayerRegistry(deps.redis, deps.keyPrefix);
   const chatIdKeys = deps.chatIdKeys ?? chatIdKeyring(deps.userHashSecret);
   return {
@@ -52,5 +52,3 @@ export function createActivities(deps: ActivityDeps): FarmActivities {
     },
   };
 }
-
-export { createMainMenuActivities } from './main-menu';

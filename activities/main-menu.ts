@@ -13,7 +13,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { EarlyAnswers } from './early-answers';
 import {
-  actionScreen,
   ACTION_UPDATES,
   type ApplyFarmActionInput,
   type ApplyFarmActionResult,
@@ -21,7 +20,6 @@ import {
   type GameFarmWorkflowSignature,
   type MainMenuActivities,
   type PlayerRef,
-  farmScreen,
   type MainMenuScreen,
   type FarmActionInput,
   type FarmSnapshot,
@@ -31,6 +29,7 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../workflows/contract';
+import { actionScreen, farmScreen } from '../workflows/screens';
 import { validateAction } from '../game';
 import type { RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
@@ -41,7 +40,7 @@ export interface MainMenuActivityDeps {
   keyPrefix: string;
   /** Fixed into a farm when it is created. */
   timeScale: number;
-  farmTaskQueue: string;
+  gameTaskQueue: string;
   /** Passed to new farms; tests force continue-as-new with a low value. */
   farmMaxHistoryEvents?: number;
   /** Hands each screen to a caller waiting in this process as soon as it is known. */
@@ -55,7 +54,7 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuAc
   const startFarm = ({ userHash, sealedChatId }: PlayerRef) =>
     new WithStartWorkflowOperation<GameFarmWorkflowSignature>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
-      taskQueue: deps.farmTaskQueue,
+      taskQueue: deps.gameTaskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [
         {

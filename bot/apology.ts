@@ -10,7 +10,7 @@ import { InlineKeyboard } from 'grammy';
 import { encodeButton } from './callback-data';
 import type { Player } from './game-client';
 import { type BotContext, playerOf } from './context';
-import { farmScreen, type Rendered, screenReply } from './render';
+import { type Rendered, renderFarm, renderScreen } from './render';
 import { answerButton, buttonAnswered, show } from './reply';
 
 export const APOLOGY_TEXT = '😵 Something went wrong. Please try again.';
@@ -34,7 +34,7 @@ async function farmWithApology(ctx: BotContext, player: Player): Promise<Rendere
   // A read of its own (the failed update's workflow id is taken), reading the farm as it is now.
   const read = game.handleIntent(
     player,
-    { type: 'show' },
+    { type: 'query' },
     `u${ctx.update.update_id}-apology-${randomUUID().slice(0, 8)}`,
   );
   // Past the timeout nobody waits for it; its failure is then no news.
@@ -49,8 +49,8 @@ async function farmWithApology(ctx: BotContext, player: Player): Promise<Rendere
   try {
     const { screen } = await Promise.race([read, timeout]);
     return screen.kind === 'farm'
-      ? farmScreen(screen.snapshot, screen.world, APOLOGY_TEXT)
-      : screenReply(screen);
+      ? renderFarm(screen.snapshot, screen.world, APOLOGY_TEXT)
+      : renderScreen(screen);
   } catch (err) {
     logger.warn({ err, updateId: ctx.update.update_id }, 'apology without the farm: not read');
     return {

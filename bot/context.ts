@@ -1,6 +1,6 @@
 /** The bot's one Context type: grammY's, plus the services every feature needs. */
 import type { Context } from 'grammy';
-import type { GameClient, Intent, IntentResult, Player } from './game-client';
+import type { GameClient, Player } from './game-client';
 import type { Logger } from '../infra/logging';
 import type { PlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
@@ -27,5 +27,3 @@ export function playerOf(ctx: BotContext): Player | null {
   if (ctx.chat?.type !== 'private' || !ctx.from || ctx.from.is_bot) return null;
   return { telegramUserId: ctx.from.id, chatId: ctx.chat.id };
 }
-
-export type { Intent, IntentResult };

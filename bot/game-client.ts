@@ -13,6 +13,7 @@ import {
   type MainMenuScreen,
   TASK_QUEUES,
   USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
 } from '../workflows/contract';
 import type { FarmAction } from '../game';
 import { currentDeadline, whenAborted } from './update-deadline';
@@ -77,7 +78,13 @@ export interface Player {
   chatId: number;
 }
 
-export type Intent = { type: 'show' } | { type: 'act'; action: FarmAction };
+/**
+ * What a player asks for, named after the per-message workflow that handles it: `query` shows the
+ * farm (MainMenuQueryWorkflow), `message` applies an action (MainMenuMessageWorkflow). Their local
+ * activities keep the names `readFarm` and `applyFarmAction`: activity names are recorded in
+ * workflow histories, so they stay as they are.
+ */
+export type Intent = { type: 'query' } | { type: 'message'; action: FarmAction };
 
 export interface IntentResult {
   screen: MainMenuScreen;
@@ -95,21 +102,21 @@ export function createGameClient(deps: GameClientDeps) {
     userHashOf: (telegramUserId: number) => deriveUserHash(telegramUserId, deps.userHashSecret),
 
     /**
-     * `unique` identifies the incoming update (Telegram's update_id): the same update always maps
-     * to the same workflow id, which REJECT_DUPLICATE never reuses, so a redelivery is answered
-     * from the first run's result instead of being applied again.
+     * `updateId` identifies the incoming update (Telegram's update_id): the same update always
+     * maps to the same workflow id, which REJECT_DUPLICATE never reuses, so a redelivery is
+     * answered from the first run's result instead of being applied again.
      */
-    handleIntent(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
+    handleIntent(player: Player, intent: Intent, updateId: string): Promise<IntentResult> {
       const { maxWaitMs } = deps;
       // The update's deadline (webhook) ends the wait for a turn too.
       const abandoned = currentDeadline()?.signal;
-      if (maxWaitMs === undefined && !abandoned) return admit(() => run(player, intent, unique));
+      if (maxWaitMs === undefined && !abandoned) return admit(() => run(player, intent, updateId));
       // p-limit cannot take a queued call back: one whose time ran out is skipped at its turn.
       let expired = false;
       let timer: NodeJS.Timeout | undefined;
       const admitted = admit(() => {
         clearTimeout(timer);
-        return expired || abandoned?.aborted ? undefined : run(player, intent, unique);
+        return expired || abandoned?.aborted ? undefined : run(player, intent, updateId);
       });
       const waits: Promise<unknown>[] = [admitted];
       if (maxWaitMs !== undefined) {
@@ -146,10 +153,10 @@ export function createGameClient(deps: GameClientDeps) {
     return Promise.race(waits).finally(() => clearTimeout(timer));
   }
 
-  async function run(player: Player, intent: Intent, unique: string): Promise<IntentResult> {
+  async function run(player: Player, intent: Intent, updateId: string): Promise<IntentResult> {
     const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
     const sealedChatId = sealChatId(player.chatId);
-    const workflowId = mainMenuWorkflowId(userHash, unique);
+    const workflowId = mainMenuWorkflowId(userHash, updateId);
     const options: WorkflowOptions = {
       workflowId,
       taskQueue,
@@ -163,15 +170,15 @@ export function createGameClient(deps: GameClientDeps) {
     const resultMs = deps.resultTimeoutMs ?? DEFAULT_RESULT_TIMEOUT_MS;
     try {
       const handle = await bounded('start', startMs, () =>
-        intent.type === 'show'
-          ? deps.client.workflow.start<typeof MainMenuQueryWorkflow>('MainMenuQueryWorkflow', {
+        intent.type === 'query'
+          ? deps.client.workflow.start<typeof MainMenuQueryWorkflow>(WORKFLOW_TYPES.mainMenuQuery, {
               ...options,
               args: [{ userHash, sealedChatId }],
             })
-          : deps.client.workflow.start<typeof MainMenuMessageWorkflow>('MainMenuMessageWorkflow', {
-              ...options,
-              args: [{ userHash, sealedChatId, action: intent.action }],
-            }),
+          : deps.client.workflow.start<typeof MainMenuMessageWorkflow>(
+              WORKFLOW_TYPES.mainMenuMessage,
+              { ...options, args: [{ userHash, sealedChatId, action: intent.action }] },
+            ),
       );
       const screen = await bounded('result', resultMs, () =>
         early ? Promise.race([early.screen, handle.result()]) : handle.result(),

@@ -60,7 +60,7 @@ function describeEvent(event: ActionEvent, snapshot: FarmSnapshot): string {
   }
 }
 
-export function farmScreen(snapshot: FarmSnapshot, world: WorldState, notice?: string): Rendered {
+export function renderFarm(snapshot: FarmSnapshot, world: WorldState, notice?: string): Rendered {
   const { farm, asOfMs } = snapshot;
   const level = levelForXp(farm.xp);
   const lines: string[] = [];
@@ -139,7 +139,7 @@ export function farmScreen(snapshot: FarmSnapshot, world: WorldState, notice?: s
   return { text: lines.join('\n'), keyboard };
 }
 
-export function plantMenu(snapshot: FarmSnapshot, plotId: number): Rendered {
+export function renderPlantMenu(snapshot: FarmSnapshot, plotId: number): Rendered {
   const level = levelForXp(snapshot.farm.xp);
   const keyboard = new InlineKeyboard();
   for (const crop of availableCrops(level)) {
@@ -158,18 +158,18 @@ export function plantMenu(snapshot: FarmSnapshot, plotId: number): Rendered {
   };
 }
 
-export function screenReply(screen: MainMenuScreen): Rendered {
+export function renderScreen(screen: MainMenuScreen): Rendered {
   switch (screen.kind) {
     case 'farm':
-      return farmScreen(screen.snapshot, screen.world);
+      return renderFarm(screen.snapshot, screen.world);
     case 'actionDone':
-      return farmScreen(
+      return renderFarm(
         screen.snapshot,
         screen.world,
         describeEvent(screen.event, screen.snapshot),
       );
     case 'actionRefused':
-      return farmScreen(screen.snapshot, screen.world, `⚠️ ${escapeHtml(screen.reason)}`);
+      return renderFarm(screen.snapshot, screen.world, `⚠️ ${escapeHtml(screen.reason)}`);
   }
 }
 

@@ -4,13 +4,13 @@
  * longer than about a second. The reply to a redelivered update is sent only if the first delivery
  * never got its reply out, rebuilt from the first run's result.
  */
-import { GrammyError, type InlineKeyboard } from 'grammy';
+import { GrammyError } from 'grammy';
 import type { Intent } from './game-client';
 import type { MainMenuScreen } from '../workflows/contract';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
 import { needsRedelivery } from './failures';
-import { type Rendered, screenReply, WORKING_TEXT } from './render';
+import { type Rendered, renderScreen, WORKING_TEXT } from './render';
 
 /** Telegram stops redelivering an update 24 hours after it arrived; the mark is not needed after. */
 const REPLY_MARK_TTL_SECONDS = 24 * 60 * 60;
@@ -92,7 +92,7 @@ export async function runIntent(
   ctx: BotContext,
   intent: Intent,
   mode: 'edit' | 'send',
-  render: (screen: MainMenuScreen) => Rendered = screenReply,
+  render: (screen: MainMenuScreen) => Rendered = renderScreen,
 ): Promise<void> {
   const player = playerOf(ctx);
   if (!player) return;
@@ -103,7 +103,7 @@ export async function runIntent(
   let workingMessage: { chatId: number; messageId: number } | undefined;
   const showWorking = async () => {
     if (mode === 'edit' && ctx.callbackQuery?.message) {
-      const noKeyboard = { reply_markup: { inline_keyboard: [] } as unknown as InlineKeyboard };
+      const noKeyboard = { reply_markup: { inline_keyboard: [] } };
       await showSafely(ctx, () => ctx.editMessageText(WORKING_TEXT, noKeyboard));
     } else {
       await showSafely(ctx, async () => {

@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Bot } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import { createMainMenuActivities } from '../activities/farm';
+import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient, type GameClient } from './game-client';
 import { createEarlyAnswers } from '../activities/early-answers';
 import { TASK_QUEUES } from '../workflows/contract';
@@ -55,7 +55,7 @@ export interface BotServiceDeps {
   workflowBundle: WorkflowBundleOption;
   botInfo?: UserFromGetMe;
   /** Tests run on task queues of their own. */
-  taskQueues?: { mainMenu: string; farm: string };
+  taskQueues?: { mainMenu: string; game: string };
   farmMaxHistoryEvents?: number;
   workingAfterMs?: number;
   /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
@@ -72,7 +72,7 @@ export interface BotService {
 
 export async function startBotService(deps: BotServiceDeps): Promise<BotService> {
   const { config, logger, redis, connection } = deps;
-  const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, farm: TASK_QUEUES.game };
+  const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, game: TASK_QUEUES.game };
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const earlyAnswers = createEarlyAnswers();
   const worker = await createWorker({
@@ -86,7 +86,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       redis,
       keyPrefix: config.redis.keyPrefix,
       timeScale: config.gameTimeScale,
-      farmTaskQueue: queues.farm,
+      gameTaskQueue: queues.game,
       farmMaxHistoryEvents: deps.farmMaxHistoryEvents,
       earlyAnswers,
     }),

@@ -13,12 +13,14 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities, createMainMenuActivities } from '../activities/farm';
+import { createFarmActivities } from '../activities/farm';
+import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient } from '../bot/game-client';
 import {
   farmWorkflowId,
   grantRewardSignal,
   USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
 } from '../workflows/contract';
 import { loadTemporalCliPath, parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
@@ -62,7 +64,7 @@ async function main() {
       namespace: 'default',
       taskQueue: 'record-game',
       workflowBundle,
-      activities: createActivities({ redis, keyPrefix, userHashSecret: SECRET }),
+      activities: createFarmActivities({ redis, keyPrefix, userHashSecret: SECRET }),
     }),
     await createWorker({
       connection,
@@ -74,7 +76,7 @@ async function main() {
         redis,
         keyPrefix,
         timeScale: 0.001,
-        farmTaskQueue: 'record-game',
+        gameTaskQueue: 'record-game',
         farmMaxHistoryEvents: 60,
       }),
     }),
@@ -84,7 +86,7 @@ async function main() {
       namespace: 'default',
       taskQueue: 'record-game-other-secret',
       workflowBundle,
-      activities: createActivities({ redis, keyPrefix, userHashSecret: OTHER_SECRET }),
+      activities: createFarmActivities({ redis, keyPrefix, userHashSecret: OTHER_SECRET }),
     }),
   ];
   const running = workers.map((w) => w.run());
@@ -97,7 +99,7 @@ async function main() {
     const play = async (intent: Parameters<typeof game.handleIntent>[1]) =>
       (await game.handleIntent(player, intent, `rec-${(n += 1)}`)).screen;
 
-    const opened = await play({ type: 'show' });
+    const opened = await play({ type: 'query' });
     const farm = client.workflow.getHandle(farmWorkflowId(userHash));
     const grant = {
       grantId: 'record-grant',
@@ -108,30 +110,30 @@ async function main() {
     };
     await farm.signal(grantRewardSignal, grant);
     await farm.signal(grantRewardSignal, grant);
-    await play({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
+    await play({ type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
     await sleep(200);
-    await play({ type: 'act', action: { type: 'harvest', plotId: 0 } });
+    await play({ type: 'message', action: { type: 'harvest', plotId: 0 } });
     const sold = await play({
-      type: 'act',
+      type: 'message',
       action: { type: 'sell', cropId: 'wheat', quantity: 2 },
     });
-    await play({ type: 'act', action: { type: 'buyPlot' } });
-    await play({ type: 'act', action: { type: 'claimDailyBonus' } });
-    await play({ type: 'act', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
+    await play({ type: 'message', action: { type: 'buyPlot' } });
+    await play({ type: 'message', action: { type: 'claimDailyBonus' } });
+    await play({ type: 'message', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
     const firstRunId = (await farm.describe()).runId;
     while ((await farm.describe()).runId === firstRunId) {
-      await play({ type: 'act', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
+      await play({ type: 'message', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
       await sleep(130);
-      await play({ type: 'act', action: { type: 'harvest', plotId: 2 } });
+      await play({ type: 'message', action: { type: 'harvest', plotId: 2 } });
     }
     await sleep(1000); // the corn ripens in the second run
-    await play({ type: 'act', action: { type: 'harvest', plotId: 1 } });
+    await play({ type: 'message', action: { type: 'harvest', plotId: 1 } });
     if (opened.kind !== 'farm' || sold.kind !== 'actionDone')
       throw new Error('the session went wrong');
 
     // A farm whose registration fails (sealed under SECRET, opened with OTHER_SECRET).
     const lostHash = game.userHashOf(515151);
-    const lost = await client.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
+    const lost = await client.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(lostHash),
       taskQueue: 'record-game-other-secret',
       args: [

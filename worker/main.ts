@@ -1,6 +1,6 @@
 /** `npm run start:worker`: the production worker process (farms and their activities). */
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../activities/farm';
+import { createFarmActivities } from '../activities/farm';
 import { TASK_QUEUES } from '../workflows/contract';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
@@ -38,7 +38,7 @@ async function main() {
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
       workflowBundle: await loadWorkflowBundle(logger),
-      activities: createActivities({
+      activities: createFarmActivities({
         redis,
         keyPrefix: config.redis.keyPrefix,
         userHashSecret: config.userHashSecret,

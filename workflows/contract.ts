@@ -5,7 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ActionEvent, FarmAction, FarmState, Grant, WorldState } from '../game';
+import type { ActionEvent, CropId, FarmAction, FarmState, Grant, WorldState } from '../game';
 
 /** The player's support code; every per-player workflow carries it. */
 export const USER_HASH_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
@@ -31,9 +31,9 @@ export const WORKFLOW_TYPES = {
 } as const;
 
 export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
-/** `unique` comes from the Telegram update id, so a redelivered update maps to the same id. */
-export const mainMenuWorkflowId = (userHash: string, unique: string) =>
-  `main-menu-${userHash}-${unique}`;
+/** `updateId` comes from the Telegram update id, so a redelivered update maps to the same id. */
+export const mainMenuWorkflowId = (userHash: string, updateId: string) =>
+  `main-menu-${userHash}-${updateId}`;
 
 // ---------------------------------------------------------------- GameFarmWorkflow
 
@@ -54,7 +54,7 @@ export type GameFarmWorkflowSignature = (input: GameFarmInput) => Promise<void>;
 
 export interface ReadyCrop {
   plotId: number;
-  cropId: string;
+  cropId: CropId;
   readyAtMs: number;
   /** When the farm's timer saw it ready (workflow time): the hook for "your corn is ready". */
   recordedAtMs: number;
@@ -154,32 +154,11 @@ export type ApplyFarmActionResult =
   | { ok: true; result: FarmActionResult; world: WorldState }
   | { ok: false; reason: string; snapshot: FarmSnapshot; world: WorldState };
 
-/** What the bot renders. */
+/** What the bot renders (built by `./screens`). */
 export type MainMenuScreen =
   | { kind: 'farm'; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionDone'; event: ActionEvent; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionRefused'; reason: string; snapshot: FarmSnapshot; world: WorldState };
-
-export const farmScreen = (read: FarmRead): MainMenuScreen => ({
-  kind: 'farm',
-  snapshot: read.snapshot,
-  world: read.world,
-});
-
-export const actionScreen = (outcome: ApplyFarmActionResult): MainMenuScreen =>
-  outcome.ok
-    ? {
-        kind: 'actionDone',
-        event: outcome.result.event,
-        snapshot: outcome.result.snapshot,
-        world: outcome.world,
-      }
-    : {
-        kind: 'actionRefused',
-        reason: outcome.reason,
-        snapshot: outcome.snapshot,
-        world: outcome.world,
-      };
 
 // ---------------------------------------------------------------- activities
 

@@ -5,15 +5,16 @@
  * a message costs an eager start plus one farm update.
  */
 import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import {
-  actionScreen,
-  farmScreen,
-  type MainMenuActivities,
-  type MainMenuMessageInput,
-  type MainMenuQueryInput,
-  type MainMenuScreen,
+import type {
+  MainMenuActivities,
+  MainMenuMessageInput,
+  MainMenuQueryInput,
+  MainMenuScreen,
 } from './contract';
+import { actionScreen, farmScreen } from './screens';
 
+// MainMenuQueryWorkflow's local activity is `readFarm`, MainMenuMessageWorkflow's is
+// `applyFarmAction`: activity names are recorded in history, so they keep their names.
 const { readFarm, applyFarmAction } = proxyLocalActivities<MainMenuActivities>({
   startToCloseTimeout: '5s',
   retry: {

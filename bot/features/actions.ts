@@ -24,10 +24,9 @@ function actionOf(press: ButtonPress | null): FarmAction | null {
 
 export const actionsFeature = new Composer<BotContext>();
 
-actionsFeature.chatType('private').filter(
-  (ctx) => actionOf(ctx.button) !== null,
-  async (ctx) => {
-    await answerButton(ctx);
-    await runIntent(ctx, { type: 'act', action: actionOf(ctx.button)! }, 'edit');
-  },
-);
+actionsFeature.chatType('private').use(async (ctx, next) => {
+  const action = actionOf(ctx.button);
+  if (!action) return next();
+  await answerButton(ctx);
+  await runIntent(ctx, { type: 'message', action }, 'edit');
+});

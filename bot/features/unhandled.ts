@@ -16,7 +16,7 @@ unhandledFeature.on('callback_query', async (ctx) => {
     return;
   }
   await answerButton(ctx, STALE_BUTTON_TEXT);
-  if (ctx.callbackQuery.message) await runIntent(ctx, { type: 'show' }, 'edit');
+  if (ctx.callbackQuery.message) await runIntent(ctx, { type: 'query' }, 'edit');
 });
 
 unhandledFeature

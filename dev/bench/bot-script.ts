@@ -21,22 +21,22 @@ export interface Step {
 
 /** A cycle of ordinary play that always succeeds: it earns 7 coins and needs nothing else. */
 export const CYCLE: readonly Step[] = [
-  { button: /Plant on 1$/, expect: /What to plant on plot 1/, intent: { type: 'show' } },
+  { button: /Plant on 1$/, expect: /What to plant on plot 1/, intent: { type: 'query' } },
   {
     button: /Wheat/,
     expect: /Planted wheat on plot 1/,
-    intent: { type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } },
+    intent: { type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } },
   },
-  { button: /Refresh/, expect: /Your farm/, intent: { type: 'show' } },
+  { button: /Refresh/, expect: /Your farm/, intent: { type: 'query' } },
   {
     button: /Harvest .* on 1$/,
     expect: /Harvested 3 wheat/,
-    intent: { type: 'act', action: { type: 'harvest', plotId: 0 } },
+    intent: { type: 'message', action: { type: 'harvest', plotId: 0 } },
   },
   {
     button: /Sell 3 wheat/,
     expect: /Sold 3 wheat/,
-    intent: { type: 'act', action: { type: 'sell', cropId: 'wheat', quantity: 3 } },
+    intent: { type: 'message', action: { type: 'sell', cropId: 'wheat', quantity: 3 } },
   },
 ];
 

@@ -8,7 +8,7 @@
  * throughput ratios. `-- --profile <dir>` adds a CPU profile of this process's main thread.
  *
  * This process runs what a bot deployment runs (the bot service with its per-message worker, a
- * farm worker) and the direct players; the simulated Telegram (dev/bench/bot-telegram.ts) runs in a
+ * game worker) and the direct players; the simulated Telegram (dev/bench/bot-telegram.ts) runs in a
  * process of its own, as Telegram does, so the report can tell the bot's CPU from Telegram's.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
 import { WEBHOOK_PATH } from '../../bot/routes/webhook';
 import { MAX_INTENTS_IN_FLIGHT, startBotService } from '../../bot/service';
 import type { GameClient, Player } from '../../bot/game-client';
@@ -103,17 +103,17 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
 
   const userHashSecret = `farmflow-bench-${randomUUID()}`;
   const queues = {
-    farm: `farmflow-bench-bot-${run}-game`,
+    game: `farmflow-bench-bot-${run}-game`,
     mainMenu: `farmflow-bench-bot-${run}-main-menu`,
   };
-  const farmWorker = await createWorker({
+  const gameWorker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: queues.farm,
+    taskQueue: queues.game,
     workflowBundle,
-    activities: createActivities({ redis, keyPrefix, userHashSecret }),
+    activities: createFarmActivities({ redis, keyPrefix, userHashSecret }),
   });
-  runUntilShutdown(farmWorker, shutdown);
+  runUntilShutdown(gameWorker, shutdown);
 
   // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
   const telegram = await startTelegram(shutdown);
@@ -250,13 +250,13 @@ class BotBench {
     // webhook update into what comes before the game, the game, and what comes after.
     const handleIntent = game.handleIntent.bind(game);
     this.direct = handleIntent;
-    game.handleIntent = async (player, intent, unique) => {
+    game.handleIntent = async (player, intent, updateId) => {
       const stamp: IntentStamp = { startMs: Date.now() };
       const stamps = this.intents.get(player.telegramUserId);
       if (stamps) stamps.push(stamp);
       else this.intents.set(player.telegramUserId, [stamp]);
       try {
-        return await handleIntent(player, intent, unique);
+        return await handleIntent(player, intent, updateId);
       } finally {
         stamp.endMs = Date.now();
       }
@@ -282,7 +282,7 @@ class BotBench {
     await Promise.all([
       this.telegram.request({ type: 'setup', firstUserId: webhookUserId, players: PLAYERS }),
       ...this.players.map((sim) =>
-        this.direct(sim.player, { type: 'show' }, `bench-${this.run}-${++this.counter}`),
+        this.direct(sim.player, { type: 'query' }, `bench-${this.run}-${++this.counter}`),
       ),
     ]);
   }
@@ -293,7 +293,7 @@ class BotBench {
     const startMs = Date.now();
     const { screen } = await this.direct(sim.player, intent, `bench-${this.run}-${++this.counter}`);
     const endMs = Date.now();
-    const expected = intent.type === 'show' ? 'farm' : 'actionDone';
+    const expected = intent.type === 'query' ? 'farm' : 'actionDone';
     if (screen.kind !== expected) {
       this.fail(`expected a ${expected} screen, the game answered ${screen.kind}`);
       sim.failed = true;

@@ -42,7 +42,10 @@ const PARTS = [
 ] as const;
 
 /** Always applies while the farm holds strawberries: one real farm update, no timers. */
-const SELL: Intent = { type: 'act', action: { type: 'sell', cropId: 'strawberry', quantity: 1 } };
+const SELL: Intent = {
+  type: 'message',
+  action: { type: 'sell', cropId: 'strawberry', quantity: 1 },
+};
 
 async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchOutcome> {
   const samples = new Samples();
@@ -118,7 +121,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     async query(lane) {
       const { screen } = await bench.game.handleIntent(
         players[lane] as Player,
-        { type: 'show' },
+        { type: 'query' },
         unique(),
       );
       if (screen.kind !== 'farm') fail(`MainMenuQuery answered ${screen.kind}`);
@@ -195,7 +198,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
  */
 async function stockFarm(bench: BenchGame, player: Player, units: number, unique: () => string) {
   const act = async (action: FarmAction) => {
-    const { screen } = await bench.game.handleIntent(player, { type: 'act', action }, unique());
+    const { screen } = await bench.game.handleIntent(player, { type: 'message', action }, unique());
     if (screen.kind !== 'actionDone') {
       throw new Error(
         `stocking a farm: ${action.type} answered ${screen.kind === 'actionRefused' ? screen.reason : screen.kind}`,
@@ -207,7 +210,7 @@ async function stockFarm(bench: BenchGame, player: Player, units: number, unique
   const harvests = Math.ceil(units / crop.yield);
   const plots = Math.min(STARTING_PLOTS, harvests);
   const rounds = Math.ceil(harvests / plots);
-  const { userHash } = await bench.game.handleIntent(player, { type: 'show' }, unique());
+  const { userHash } = await bench.game.handleIntent(player, { type: 'query' }, unique());
   const farm = bench.eagerClient.workflow.getHandle(farmWorkflowId(userHash));
   const xp = xpForLevel(crop.unlockLevel);
   await farm.signal(grantRewardSignal, {

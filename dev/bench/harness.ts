@@ -1,6 +1,6 @@
 /**
  * The whole game in one process for a benchmark, wired like the tests and `npm start`: a tuned
- * in-memory dev server (unless TEMPORAL_ADDRESS is set), one NativeConnection, a farm worker, a
+ * in-memory dev server (unless TEMPORAL_ADDRESS is set), one NativeConnection, a game worker, a
  * main-menu worker whose Client shares the connection (so per-message workflows start eagerly),
  * and a worker for the baseline workflows. Task queues, the UserHash secret and the Redis key
  * prefix are the run's own, so benchmark players never meet real ones.
@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createActivities, createMainMenuActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
+import { createMainMenuActivities } from '../../activities/main-menu';
 import { createGameClient, type GameClient } from '../../bot/game-client';
 import { createEarlyAnswers } from '../../activities/early-answers';
 import type { Config } from '../../infra/config';
@@ -131,7 +132,7 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
 
   const userHashSecret = `farmflow-bench-${randomUUID()}`;
   const queues = {
-    farm: `farmflow-bench-${run}-game`,
+    game: `farmflow-bench-${run}-game`,
     mainMenu: `farmflow-bench-${run}-main-menu`,
     baseline: `farmflow-bench-${run}-baseline`,
   };
@@ -143,13 +144,13 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
     redis,
     keyPrefix,
     timeScale: options.timeScale,
-    farmTaskQueue: queues.farm,
+    gameTaskQueue: queues.game,
   });
   const workers = await Promise.all(
     [
       {
-        taskQueue: queues.farm,
-        activities: createActivities({ redis, keyPrefix, userHashSecret }),
+        taskQueue: queues.game,
+        activities: createFarmActivities({ redis, keyPrefix, userHashSecret }),
       },
       {
         taskQueue: queues.mainMenu,

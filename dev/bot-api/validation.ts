@@ -4,7 +4,7 @@
  * check is on Telegram's servers (BUTTON_DATA_INVALID, MESSAGE_TOO_LONG).
  */
 import type { InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity } from 'grammy/types';
-import { type FormattedText, MarkupError, parseMarkup, trimFormatted } from './formatting';
+import { type FormattedText, MarkupError, parseHtml, trimFormatted } from './formatting';
 
 export class BotApiError extends Error {
   constructor(
@@ -106,11 +106,13 @@ function formattedText(
   if (Buffer.byteLength(source) > 1 << 15) throw badRequest('text is too long');
   const mode = parseMode?.toLowerCase() ?? '';
   if (source !== '' && mode !== '' && mode !== 'none') {
-    if (mode !== 'html' && mode !== 'markdownv2' && mode !== 'markdown') {
-      throw badRequest('unsupported parse_mode');
+    // Telegram takes these two; the bot sends HTML only, so this server does not parse them.
+    if (mode === 'markdownv2' || mode === 'markdown') {
+      throw badRequest(`unsupported parse_mode in this local server: ${parseMode} (only HTML)`);
     }
+    if (mode !== 'html') throw badRequest('unsupported parse_mode');
     try {
-      return parseMarkup(source, mode);
+      return parseHtml(source);
     } catch (error) {
       if (error instanceof MarkupError) throw badRequest(`can't parse entities: ${error.message}`);
       throw error;

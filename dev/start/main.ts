@@ -9,7 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
 import { startBotService } from '../../bot/service';
 import { TASK_QUEUES } from '../../workflows/contract';
 import { ENTRY_POINTS, loadConfig } from '../../infra/config';
@@ -88,7 +88,7 @@ async function main() {
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
       workflowBundle,
-      activities: createActivities({
+      activities: createFarmActivities({
         redis,
         keyPrefix: config.redis.keyPrefix,
         userHashSecret: config.userHashSecret,

@@ -73,13 +73,13 @@ describe('two deliveries of one update at once, through the game client', () => 
 
   it('both get the screen before the workflow completes', async () => {
     const player = newPlayer();
-    await g.game.handleIntent(player, { type: 'show' }, nextUpdateId()); // the farm exists
+    await g.game.handleIntent(player, { type: 'query' }, nextUpdateId()); // the farm exists
 
     gate = new Promise((resolve) => (openGate = resolve));
     const updateId = nextUpdateId();
     const results = await Promise.all([
-      g.game.handleIntent(player, { type: 'show' }, updateId),
-      g.game.handleIntent(player, { type: 'show' }, updateId),
+      g.game.handleIntent(player, { type: 'query' }, updateId),
+      g.game.handleIntent(player, { type: 'query' }, updateId),
     ]);
     const workflowId = mainMenuWorkflowId(g.game.userHashOf(player.telegramUserId), updateId);
     const handle = g.eagerClient.workflow.getHandle(workflowId);

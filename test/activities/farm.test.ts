@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure, type LogLevel, type LogMetadata } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
+import { createFarmActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
 import { chatIdKeyring, encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
 import { activityLogInterceptors } from '../../worker/runtime';
@@ -62,7 +62,7 @@ describe('registerPlayer', () => {
   };
 
   it('stores the player with the sealed chat id, once, keeping the first join time', async () => {
-    const activities = createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
     const registry = createPlayerRegistry(redis, keyPrefix);
     const { chatId, userHash } = player();
     const sealedChatId = encryptChatId(chatId, TEST_SECRET);
@@ -94,7 +94,7 @@ describe('registerPlayer', () => {
   });
 
   it('fails without retries when the id was sealed under another secret, and stores nothing', async () => {
-    const activities = createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
     const registry = createPlayerRegistry(redis, keyPrefix);
     const { chatId, userHash } = player();
     const sealedChatId = encryptChatId(chatId, OTHER_SECRET);
@@ -117,7 +117,7 @@ describe('registerPlayer', () => {
   });
 
   it('fails the same way for a malformed sealed id', async () => {
-    const activities = createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
     const { userHash } = player();
     await expect(
       activityEnvironment().env.run(() =>
@@ -141,7 +141,7 @@ describe('registerPlayer', () => {
     expect(sealedChatId.startsWith('v2.k1.')).toBe(true);
     const { userHash } = player();
 
-    const without = createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const without = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
     await expect(
       activityEnvironment().env.run(() =>
         without.registerPlayer({
@@ -155,7 +155,7 @@ describe('registerPlayer', () => {
       message: expect.stringContaining('(unknown-key)') as unknown,
     });
 
-    const withKey = createActivities({
+    const withKey = createFarmActivities({
       redis,
       keyPrefix,
       userHashSecret: TEST_SECRET,

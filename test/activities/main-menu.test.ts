@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
 import { createMainMenuActivities } from '../../activities/main-menu';
 import { createEarlyAnswers, type EarlyAnswers } from '../../activities/early-answers';
 import {
@@ -70,14 +70,14 @@ describe('main-menu activities against a real farm', () => {
     redis = await connectRedis(REDIS_URL, createLogger('warn'));
     keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
     // The game's worker: the real GameFarmWorkflow and registerPlayer on this file's queue.
-    await t.startWorker(createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }));
+    await t.startWorker(createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }));
     earlyAnswers = createEarlyAnswers();
     activities = createMainMenuActivities({
       client: t.client,
       redis,
       keyPrefix,
       timeScale: TEST_TIME_SCALE,
-      farmTaskQueue: t.taskQueue,
+      gameTaskQueue: t.taskQueue,
       earlyAnswers,
     });
   });
@@ -130,7 +130,7 @@ describe('main-menu activities against a real farm', () => {
       redis,
       keyPrefix: otherPrefix,
       timeScale: TEST_TIME_SCALE,
-      farmTaskQueue: t.taskQueue,
+      gameTaskQueue: t.taskQueue,
     });
     const read = await inActivity('main-menu-world', () => withWorld.readFarm(newPlayerRef()));
     expect(read.world).toEqual(world);
@@ -269,7 +269,7 @@ describe('main-menu activities when the client fails', () => {
       redis,
       keyPrefix: `${inject('redisKeyPrefix')}fake-${randomUUID().slice(0, 8)}:`,
       timeScale: TEST_TIME_SCALE,
-      farmTaskQueue: 'unused',
+      gameTaskQueue: 'unused',
       earlyAnswers,
     });
 

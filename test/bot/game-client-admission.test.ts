@@ -41,7 +41,7 @@ describe('the game client admits a bounded number of intents at once, first come
     running.most = 0;
     running.order = [];
     const results = await Promise.all(
-      players.map((player) => game.handleIntent(player, { type: 'show' }, nextUpdateId())),
+      players.map((player) => game.handleIntent(player, { type: 'query' }, nextUpdateId())),
     );
     for (const { screen } of results) expect(screen.kind).toBe('farm');
     return results.map((result) => result.userHash);
@@ -51,7 +51,7 @@ describe('the game client admits a bounded number of intents at once, first come
     createGameClient({
       client: g.eagerClient,
       userHashSecret: TEST_SECRET,
-      taskQueue: g.menuTaskQueue,
+      taskQueue: g.mainMenuTaskQueue,
       ...limits,
     });
 
@@ -80,16 +80,16 @@ describe('the game client admits a bounded number of intents at once, first come
     const [first, second] = [newPlayer(), newPlayer()];
     await showAll(g.game, [first, second]);
 
-    const unique = nextUpdateId();
-    const running = busy.handleIntent(first, { type: 'show' }, nextUpdateId());
+    const updateId = nextUpdateId();
+    const running = busy.handleIntent(first, { type: 'query' }, nextUpdateId());
     // The first holds the only turn for at least 200 ms (readFarm above).
-    await expect(busy.handleIntent(second, { type: 'show' }, unique)).rejects.toBeInstanceOf(
+    await expect(busy.handleIntent(second, { type: 'query' }, updateId)).rejects.toBeInstanceOf(
       GameBusyError,
     );
     expect((await running).screen.kind).toBe('farm');
     // Its turn came and went: nothing was started for it, then or later.
     await sleepMs(300);
-    const workflowId = mainMenuWorkflowId(g.game.userHashOf(second.telegramUserId), unique);
+    const workflowId = mainMenuWorkflowId(g.game.userHashOf(second.telegramUserId), updateId);
     await expect(g.eagerClient.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(
       WorkflowNotFoundError,
     );

@@ -46,7 +46,7 @@ describe('the game client bounds its waits', () => {
     createGameClient({
       client: g.eagerClient,
       userHashSecret: TEST_SECRET,
-      taskQueue: g.menuTaskQueue,
+      taskQueue: g.mainMenuTaskQueue,
       earlyAnswers: undefined,
       resultTimeoutMs,
     });
@@ -55,23 +55,23 @@ describe('the game client bounds its waits', () => {
     const player = newPlayer();
     const hash = userHash(player.telegramUserId, TEST_SECRET);
     hold(hash);
-    const unique = nextUpdateId();
+    const updateId = nextUpdateId();
     const game = client(1_000);
 
     const started = Date.now();
-    const first = game.handleIntent(player, { type: 'show' }, unique);
+    const first = game.handleIntent(player, { type: 'query' }, updateId);
     const failure = first.catch((err: unknown) => err);
     // Released well after the bound: a client without one would get the screen then.
     setTimeout(() => release.get(hash)!(), 8_000);
     expect(await failure).toBeInstanceOf(IntentTimeoutError);
     expect(Date.now() - started).toBeLessThan(6_000);
 
-    const handle = g.eagerClient.workflow.getHandle(mainMenuWorkflowId(hash, unique));
+    const handle = g.eagerClient.workflow.getHandle(mainMenuWorkflowId(hash, updateId));
     expect((await handle.describe()).status.name).toBe('RUNNING');
     await handle.result();
     expect((await handle.describe()).status.name).toBe('COMPLETED');
 
-    const again = await game.handleIntent(player, { type: 'show' }, unique);
+    const again = await game.handleIntent(player, { type: 'query' }, updateId);
     expect(again.duplicate).toBe(true);
     expect(again.screen.kind).toBe('farm');
   }, 60_000);
@@ -83,7 +83,7 @@ describe('the game client bounds its waits', () => {
     const game = client(30_000);
     const started = Date.now();
     const abandoned = withDeadline(500, () =>
-      game.handleIntent(player, { type: 'show' }, nextUpdateId()),
+      game.handleIntent(player, { type: 'query' }, nextUpdateId()),
     ).catch((err: unknown) => err);
     expect(await abandoned).toBeInstanceOf(UpdateAbandonedError);
     expect(Date.now() - started).toBeLessThan(5_000);

@@ -30,7 +30,7 @@ describe('a full game loop through the per-message workflows', () => {
     const act = (action: Parameters<TestGame['game']['handleIntent']>[1]) =>
       g.game.handleIntent(player, action, nextUpdateId());
 
-    const first = await act({ type: 'show' });
+    const first = await act({ type: 'query' });
     expect(first.screen.kind).toBe('farm');
     const start = first.screen.snapshot.farm;
     expect(start.coins).toBeGreaterThan(0);
@@ -45,7 +45,8 @@ describe('a full game loop through the per-message workflows', () => {
     expect(JSON.stringify(stored)).not.toContain(String(player.chatId));
 
     const planted = expectDone(
-      (await act({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } })).screen,
+      (await act({ type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } }))
+        .screen,
     );
     expect(planted.event).toMatchObject({
       type: 'planted',
@@ -57,7 +58,7 @@ describe('a full game loop through the per-message workflows', () => {
 
     await sleepMs(planted.event.type === 'planted' ? planted.event.readyAtMs - Date.now() + 50 : 0);
     const harvested = expectDone(
-      (await act({ type: 'act', action: { type: 'harvest', plotId: 0 } })).screen,
+      (await act({ type: 'message', action: { type: 'harvest', plotId: 0 } })).screen,
     );
     expect(harvested.event).toMatchObject({
       type: 'harvested',
@@ -69,7 +70,7 @@ describe('a full game loop through the per-message workflows', () => {
     const sold = expectDone(
       (
         await act({
-          type: 'act',
+          type: 'message',
           action: { type: 'sell', cropId: 'wheat', quantity: CROPS.wheat.yield },
         })
       ).screen,
@@ -79,10 +80,10 @@ describe('a full game loop through the per-message workflows', () => {
     expect(sold.snapshot.farm.coins).toBe(start.coins - CROPS.wheat.seedPrice + earned);
 
     const bonus = expectDone(
-      (await act({ type: 'act', action: { type: 'claimDailyBonus' } })).screen,
+      (await act({ type: 'message', action: { type: 'claimDailyBonus' } })).screen,
     );
     expect(bonus.event.type).toBe('dailyBonusClaimed');
-    const again = await act({ type: 'act', action: { type: 'claimDailyBonus' } });
+    const again = await act({ type: 'message', action: { type: 'claimDailyBonus' } });
     expect(again.screen).toMatchObject({ kind: 'actionRefused' });
   });
 });
@@ -97,10 +98,10 @@ describe('the game client seals a chat id once, not on every message', () => {
   it("two messages of one player carry the same sealed chat id in their workflows' inputs", async () => {
     const player = newPlayer();
     const userHash = g.game.userHashOf(player.telegramUserId);
-    const sealedIdOf = async (unique: string) => {
-      await g.game.handleIntent(player, { type: 'show' }, unique);
+    const sealedIdOf = async (updateId: string) => {
+      await g.game.handleIntent(player, { type: 'query' }, updateId);
       const history = await g.eagerClient.workflow
-        .getHandle(mainMenuWorkflowId(userHash, unique))
+        .getHandle(mainMenuWorkflowId(userHash, updateId))
         .fetchHistory();
       const data =
         history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;

@@ -8,12 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { parseButton } from '../../bot/callback-data';
 import {
   escapeHtml,
-  farmScreen,
   formatDuration,
   helpText,
-  plantMenu,
   type Rendered,
-  screenReply,
+  renderFarm,
+  renderPlantMenu,
+  renderScreen,
 } from '../../bot/render';
 import type { FarmSnapshot, MainMenuScreen } from '../../workflows/contract';
 import {
@@ -78,7 +78,7 @@ function expectSafeHtml(text: string) {
 
 describe('the farm screen', () => {
   it('shows each plot as empty, ready or growing, with a button for each', () => {
-    const rendered = farmScreen(snapshot(), NEUTRAL_WORLD);
+    const rendered = renderFarm(snapshot(), NEUTRAL_WORLD);
     expect(rendered.text).toBe(
       [
         '🌻 <b>Your farm</b> · level 3 · 120 🪙 · 35/60 XP',
@@ -108,15 +108,15 @@ describe('the farm screen', () => {
 
   it('computes countdowns from the snapshot time, not the wall clock', () => {
     const state = farm();
-    const later = farmScreen(snapshot(state, AS_OF + 240_000), NEUTRAL_WORLD);
+    const later = renderFarm(snapshot(state, AS_OF + 240_000), NEUTRAL_WORLD);
     expect(lines(later)).toContain('3. 🌽 corn: ready in 10s');
     expect(allButtons(later)).toContainEqual(['⏳ 🌽 on 3: 10s', '1:f']);
 
-    const ripe = farmScreen(snapshot(state, AS_OF + 250_000), NEUTRAL_WORLD);
+    const ripe = renderFarm(snapshot(state, AS_OF + 250_000), NEUTRAL_WORLD);
     expect(lines(ripe)).toContain('3. 🌽 corn: ready!');
     expect(allButtons(ripe)).toContainEqual(['🧺 Harvest 🌽 on 3', '1:h:2']);
 
-    const earlier = farmScreen(snapshot(state, AS_OF - 2_000), NEUTRAL_WORLD);
+    const earlier = renderFarm(snapshot(state, AS_OF - 2_000), NEUTRAL_WORLD);
     expect(lines(earlier)).toContain('2. 🌾 wheat: ready in 1s');
     expect(lines(earlier)).toContain('4. 🥕 carrot: ready in 2s');
   });
@@ -124,21 +124,21 @@ describe('the farm screen', () => {
   it('offers the daily bonus only once its period has passed, and says when it comes', () => {
     // Claimed an hour ago at time scale 1: the next bonus is 23 h away.
     const claimed = farm({ lastDailyBonusAtMs: AS_OF - HOUR });
-    const waiting = farmScreen(snapshot(claimed), NEUTRAL_WORLD);
+    const waiting = renderFarm(snapshot(claimed), NEUTRAL_WORLD);
     expect(allButtons(waiting).map(([, data]) => data)).not.toContain('1:d');
     expect(lines(waiting).slice(-2)).toEqual(['', '🎁 Next daily bonus in 23h.']);
 
-    const almost = farmScreen(snapshot(claimed, AS_OF + 23 * HOUR - 1), NEUTRAL_WORLD);
+    const almost = renderFarm(snapshot(claimed, AS_OF + 23 * HOUR - 1), NEUTRAL_WORLD);
     expect(allButtons(almost).map(([, data]) => data)).not.toContain('1:d');
     expect(lines(almost).at(-1)).toBe('🎁 Next daily bonus in 1s.');
 
-    const due = farmScreen(snapshot(claimed, AS_OF + 23 * HOUR), NEUTRAL_WORLD);
+    const due = renderFarm(snapshot(claimed, AS_OF + 23 * HOUR), NEUTRAL_WORLD);
     expect(allButtons(due)).toContainEqual(['🎁 Bonus (+70)', '1:d']);
     expect(due.text).not.toContain('Next daily bonus');
 
     // A fast farm (time scale 0.001) waits 86.4 s, not a day; 56.4 s left reads 57 s (rounded up).
     const fast = farm({ timeScale: 0.001, lastDailyBonusAtMs: AS_OF - 30_000 });
-    expect(lines(farmScreen(snapshot(fast), NEUTRAL_WORLD)).at(-1)).toBe(
+    expect(lines(renderFarm(snapshot(fast), NEUTRAL_WORLD)).at(-1)).toBe(
       '🎁 Next daily bonus in 57s.',
     );
   });
@@ -150,7 +150,7 @@ describe('the farm screen', () => {
       eventMultiplier: 2,
       eventName: 'Harvest Fair',
     };
-    const rendered = farmScreen(snapshot(state), world);
+    const rendered = renderFarm(snapshot(state), world);
     expect(lines(rendered)[1]).toBe('📈 market ×1.5 · Harvest Fair ×2');
     expect(lines(rendered).slice(-2)).toEqual(['', '🏚 Barn: 🌾 3 wheat, 🎃 2 pumpkins']);
     // Wheat sells for 4 and pumpkins for 60, times 3: 12 and 180 a unit.
@@ -160,20 +160,20 @@ describe('the farm screen', () => {
     // The event doubles the bonus (70 at level 3).
     expect(allButtons(rendered)).toContainEqual(['🎁 Bonus (+140)', '1:d']);
 
-    expect(lines(farmScreen(snapshot(state), { ...NEUTRAL_WORLD, marketMultiplier: 0.5 }))[1]).toBe(
+    expect(lines(renderFarm(snapshot(state), { ...NEUTRAL_WORLD, marketMultiplier: 0.5 }))[1]).toBe(
       '📈 market ×0.5',
     );
     const eventOnly = { ...NEUTRAL_WORLD, eventMultiplier: 3, eventName: 'Fair' };
-    expect(lines(farmScreen(snapshot(state), eventOnly))[1]).toBe('📈 Fair ×3');
-    expect(farmScreen(snapshot(state), NEUTRAL_WORLD).text).not.toContain('📈');
+    expect(lines(renderFarm(snapshot(state), eventOnly))[1]).toBe('📈 Fair ×3');
+    expect(renderFarm(snapshot(state), NEUTRAL_WORLD).text).not.toContain('📈');
   });
 
   it('offers another plot at its price until the farm has the maximum', () => {
     const plots = (n: number) => Array.from({ length: n }, (_, id) => ({ id, crop: null }));
     expect(
-      allButtons(farmScreen(snapshot(farm({ plots: plots(5) })), NEUTRAL_WORLD)),
+      allButtons(renderFarm(snapshot(farm({ plots: plots(5) })), NEUTRAL_WORLD)),
     ).toContainEqual(['➕ Plot (150 🪙)', '1:b']);
-    const full = farmScreen(snapshot(farm({ plots: plots(MAX_PLOTS) })), NEUTRAL_WORLD);
+    const full = renderFarm(snapshot(farm({ plots: plots(MAX_PLOTS) })), NEUTRAL_WORLD);
     expect(allButtons(full).map(([, data]) => data)).not.toContain('1:b');
     expect(lines(full)).toContain(`${MAX_PLOTS}. empty`);
   });
@@ -184,7 +184,7 @@ describe('the farm screen', () => {
       eventMultiplier: 2,
       eventName: '<a href="x">Fair</a> & <b>co</b>',
     };
-    const rendered = farmScreen(snapshot(), world);
+    const rendered = renderFarm(snapshot(), world);
     expect(lines(rendered)[1]).toBe(
       '📈 &lt;a href="x"&gt;Fair&lt;/a&gt; &amp; &lt;b&gt;co&lt;/b&gt; ×2',
     );
@@ -195,13 +195,13 @@ describe('the farm screen', () => {
 describe('screens of the per-message workflows', () => {
   const state = farm();
   const read = { snapshot: snapshot(state), world: NEUTRAL_WORLD };
-  const plain = farmScreen(read.snapshot, read.world).text;
+  const plain = renderFarm(read.snapshot, read.world).text;
 
   it('a farm screen is the farm with nothing above it', () => {
-    const rendered = screenReply({ kind: 'farm', ...read });
+    const rendered = renderScreen({ kind: 'farm', ...read });
     expect(rendered.text).toBe(plain);
     expect(buttons(rendered.keyboard)).toEqual(
-      buttons(farmScreen(read.snapshot, read.world).keyboard),
+      buttons(renderFarm(read.snapshot, read.world).keyboard),
     );
   });
 
@@ -226,7 +226,7 @@ describe('screens of the per-message workflows', () => {
     [{ type: 'dailyBonusClaimed', coinsEarned: 70 }, '🎁 Daily bonus: +70 🪙.'],
   ];
   it.each(done)('a done action (%j) is told above the farm', (event, notice) => {
-    const rendered = screenReply({ kind: 'actionDone', event, ...read });
+    const rendered = renderScreen({ kind: 'actionDone', event, ...read });
     expect(rendered.text).toBe(`${notice}\n\n${plain}`);
   });
 
@@ -236,18 +236,18 @@ describe('screens of the per-message workflows', () => {
       reason: 'Plot <9> is not yours & never was.',
       ...read,
     };
-    const rendered = screenReply(screen);
+    const rendered = renderScreen(screen);
     expect(rendered.text).toBe(`⚠️ Plot &lt;9&gt; is not yours &amp; never was.\n\n${plain}`);
     expectSafeHtml(rendered.text);
     expect(buttons(rendered.keyboard)).toEqual(
-      buttons(farmScreen(read.snapshot, read.world).keyboard),
+      buttons(renderFarm(read.snapshot, read.world).keyboard),
     );
   });
 });
 
 describe('the plant menu', () => {
   it('lists the crops the level unlocks, with price and scaled grow time', () => {
-    const rendered = plantMenu(snapshot(), 0);
+    const rendered = renderPlantMenu(snapshot(), 0);
     expect(rendered.text).toBe('🌱 What to plant on plot 1? You have 120 🪙.');
     expect(buttons(rendered.keyboard)).toEqual([
       [['🌾 Wheat: 5 🪙, 2m', '1:p:0:wheat']],
@@ -258,7 +258,7 @@ describe('the plant menu', () => {
   });
 
   it('a new player sees wheat only; a fast farm shows seconds', () => {
-    const rendered = plantMenu(snapshot(farm({ xp: 0, timeScale: 0.01 })), 11);
+    const rendered = renderPlantMenu(snapshot(farm({ xp: 0, timeScale: 0.01 })), 11);
     expect(rendered.text).toBe('🌱 What to plant on plot 12? You have 120 🪙.');
     expect(buttons(rendered.keyboard)).toEqual([
       [['🌾 Wheat: 5 🪙, 2s', '1:p:11:wheat']],
@@ -313,12 +313,12 @@ describe('callback data of every keyboard', () => {
   });
   const world: WorldState = { marketMultiplier: 100, eventMultiplier: 100, eventName: 'Max' };
   const keyboards: [string, Rendered][] = [
-    ['farm', farmScreen(snapshot(fullest), world)],
+    ['farm', renderFarm(snapshot(fullest), world)],
     [
       'farm with the bonus waiting',
-      farmScreen(snapshot({ ...fullest, lastDailyBonusAtMs: AS_OF }), world),
+      renderFarm(snapshot({ ...fullest, lastDailyBonusAtMs: AS_OF }), world),
     ],
-    ['plant menu, last plot', plantMenu(snapshot(fullest), MAX_PLOTS - 1)],
+    ['plant menu, last plot', renderPlantMenu(snapshot(fullest), MAX_PLOTS - 1)],
   ];
 
   it.each(keyboards)('%s: within 64 bytes, and each parses back to a press', (_name, rendered) => {

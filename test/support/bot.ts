@@ -1,12 +1,12 @@
 /**
  * The bot as it runs in production, for one test file: the bot service (per-message worker,
- * grammY, fastify) and a farm worker on the run's dev server, talking to the local test Bot API
+ * grammY, fastify) and a game worker on the run's dev server, talking to the local test Bot API
  * server. Telegram itself is the one thing mocked here: it cannot be reached from this machine.
  */
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
 import { type BotService, startBotService } from '../../bot/service';
 import { type LogLevel, parseConfig } from '../../infra/config';
 import { createLogger, logSecrets } from '../../infra/logging';
@@ -27,7 +27,7 @@ export interface TestBot {
   redis: RedisClient;
   keyPrefix: string;
   webhookUrl: string;
-  farmWorker: RunningWorker;
+  gameWorker: RunningWorker;
   close(): Promise<void>;
 }
 
@@ -68,8 +68,8 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     logSecrets(config),
   );
   const redis = await connectRedis(REDIS_URL, logger);
-  const farmWorker = await t.startWorker(
-    createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+  const gameWorker = await t.startWorker(
+    createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
   );
   const service = await startBotService({
@@ -78,7 +78,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     redis,
     connection: t.nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
     workingAfterMs: options.workingAfterMs,
   });
   return {
@@ -88,7 +88,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     redis,
     keyPrefix,
     webhookUrl,
-    farmWorker,
+    gameWorker,
     async close() {
       await service.stop();
       await t.close();

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
-import { createActivities, createMainMenuActivities } from '../../activities/farm';
+import { createFarmActivities } from '../../activities/farm';
+import { createMainMenuActivities } from '../../activities/main-menu';
 import { createGameClient, type GameClient } from '../../bot/game-client';
 import { createEarlyAnswers } from '../../activities/early-answers';
 import { createLogger } from '../../infra/logging';
@@ -33,11 +34,11 @@ export interface TestGame {
   game: GameClient;
   /** A client on the same connection as the main-menu worker (eager start). */
   eagerClient: Client;
-  farmTaskQueue: string;
+  gameTaskQueue: string;
   /** Where the per-message workflows run (the main-menu worker polls it). */
-  menuTaskQueue: string;
-  startFarmWorker(): Promise<RunningWorker>;
-  farmWorker: RunningWorker;
+  mainMenuTaskQueue: string;
+  startGameWorker(): Promise<RunningWorker>;
+  gameWorker: RunningWorker;
   close(): Promise<void>;
 }
 
@@ -46,34 +47,34 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
   const redis = await connectRedis(REDIS_URL, createLogger('warn'));
   const eagerClient = new Client({ connection: t.nativeConnection, namespace: t.namespace });
-  const farmTaskQueue = t.taskQueue;
-  const menuTaskQueue = `${t.taskQueue}-menu`;
+  const gameTaskQueue = t.taskQueue;
+  const mainMenuTaskQueue = `${t.taskQueue}-menu`;
 
-  const startFarmWorker = () =>
+  const startGameWorker = () =>
     t.startWorker(
-      createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
-      farmTaskQueue,
+      createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+      gameTaskQueue,
     );
   const earlyAnswers = createEarlyAnswers();
-  let menuActivities = createMainMenuActivities({
+  let mainMenuActivities = createMainMenuActivities({
     earlyAnswers,
     client: eagerClient,
     redis,
     keyPrefix,
     timeScale: TEST_TIME_SCALE,
-    farmTaskQueue,
+    gameTaskQueue,
     farmMaxHistoryEvents: options.farmMaxHistoryEvents,
   });
   if (options.wrapMainMenuActivities)
-    menuActivities = options.wrapMainMenuActivities(menuActivities);
+    mainMenuActivities = options.wrapMainMenuActivities(mainMenuActivities);
 
-  const farmWorker = await startFarmWorker();
-  await t.startWorker(menuActivities, menuTaskQueue);
+  const gameWorker = await startGameWorker();
+  await t.startWorker(mainMenuActivities, mainMenuTaskQueue);
   const game = createGameClient({
     earlyAnswers,
     client: eagerClient,
     userHashSecret: TEST_SECRET,
-    taskQueue: menuTaskQueue,
+    taskQueue: mainMenuTaskQueue,
   });
 
   return {
@@ -82,10 +83,10 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     keyPrefix,
     game,
     eagerClient,
-    farmTaskQueue,
-    menuTaskQueue,
-    startFarmWorker,
-    farmWorker,
+    gameTaskQueue,
+    mainMenuTaskQueue,
+    startGameWorker,
+    gameWorker,
     async close() {
       await t.close();
       await redis.close();

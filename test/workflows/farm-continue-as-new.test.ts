@@ -28,7 +28,7 @@ describe('GameFarmWorkflow continue-as-new', () => {
     const act = async (action: Parameters<typeof g.game.handleIntent>[1]) =>
       (await g.game.handleIntent(player, action, nextUpdateId())).screen;
 
-    await act({ type: 'show' });
+    await act({ type: 'query' });
     const firstRunId = (await handle.describe()).runId;
     const grant = {
       grantId: 'welcome-pack',
@@ -42,9 +42,9 @@ describe('GameFarmWorkflow continue-as-new', () => {
 
     // An action applied in the first run, whose id is replayed after continue-as-new.
     const sellId = `sell-${nextUpdateId()}`;
-    await act({ type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
+    await act({ type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } });
     await sleepMs(200);
-    await act({ type: 'act', action: { type: 'harvest', plotId: 0 } });
+    await act({ type: 'message', action: { type: 'harvest', plotId: 0 } });
     const firstSell: FarmActionResult = await handle.executeUpdate(sellCropUpdate, {
       updateId: sellId,
       args: [
@@ -55,16 +55,16 @@ describe('GameFarmWorkflow continue-as-new', () => {
         },
       ],
     });
-    await act({ type: 'act', action: { type: 'claimDailyBonus' } });
-    await act({ type: 'act', action: { type: 'buyPlot' } });
+    await act({ type: 'message', action: { type: 'claimDailyBonus' } });
+    await act({ type: 'message', action: { type: 'buyPlot' } });
     // Corn (level 3 after the grant's XP) takes 900 ms: its timer must survive the new run.
-    await act({ type: 'act', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
+    await act({ type: 'message', action: { type: 'plant', plotId: 1, cropId: 'corn' } });
 
     // Cheap reads and writes until the history bound is passed.
     for (let i = 0; i < 30 && (await handle.describe()).runId === firstRunId; i++) {
-      await act({ type: 'act', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
+      await act({ type: 'message', action: { type: 'plant', plotId: 2, cropId: 'wheat' } });
       await sleepMs(130);
-      await act({ type: 'act', action: { type: 'harvest', plotId: 2 } });
+      await act({ type: 'message', action: { type: 'harvest', plotId: 2 } });
     }
     const secondRunId = (await handle.describe()).runId;
     expect(secondRunId).not.toBe(firstRunId);

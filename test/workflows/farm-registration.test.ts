@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
+import { createFarmActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activities/farm';
 import {
   farmWorkflowId,
   grantRewardSignal,
   USER_HASH_SEARCH_ATTRIBUTE,
+  WORKFLOW_TYPES,
 } from '../../workflows/contract';
 import { encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
@@ -40,7 +41,7 @@ describe('player registration never blocks the farm', () => {
   });
 
   const workerWith = (userHashSecret: string): Promise<RunningWorker> =>
-    t.startWorker(createActivities({ redis, keyPrefix, userHashSecret }));
+    t.startWorker(createFarmActivities({ redis, keyPrefix, userHashSecret }));
 
   it('a worker with another secret fails it once; the farm still continues as new and retries it', async () => {
     const player = newPlayer();
@@ -48,7 +49,7 @@ describe('player registration never blocks the farm', () => {
     const sealedChatId = encryptChatId(player.chatId, TEST_SECRET);
     const registry = createPlayerRegistry(redis, keyPrefix);
     const wrong = await workerWith(OTHER_SECRET);
-    const handle = await t.client.workflow.start<typeof GameFarmWorkflow>('GameFarmWorkflow', {
+    const handle = await t.client.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
       taskQueue: t.taskQueue,
       args: [{ userHash, sealedChatId, timeScale: 0.001, maxHistoryEvents: 40 }],

@@ -25,9 +25,9 @@ describe('GameFarmWorkflow', () => {
   afterAll(() => g.close());
 
   const act = (player: Player, action: FarmAction) =>
-    g.game.handleIntent(player, { type: 'act', action }, nextUpdateId()).then((r) => r.screen);
+    g.game.handleIntent(player, { type: 'message', action }, nextUpdateId()).then((r) => r.screen);
   const show = (player: Player) =>
-    g.game.handleIntent(player, { type: 'show' }, nextUpdateId()).then((r) => r.screen);
+    g.game.handleIntent(player, { type: 'query' }, nextUpdateId()).then((r) => r.screen);
   const farmOf = (player: Player) =>
     g.eagerClient.workflow
       .getHandle(farmWorkflowId(g.game.userHashOf(player.telegramUserId)))
@@ -122,10 +122,10 @@ describe('GameFarmWorkflow', () => {
       throw new Error(JSON.stringify(planted));
     const readyAtMs = planted.event.readyAtMs;
 
-    await g.farmWorker.stop();
-    expect(Date.now()).toBeLessThan(readyAtMs); // the timer fires while no farm worker runs
+    await g.gameWorker.stop();
+    expect(Date.now()).toBeLessThan(readyAtMs); // the timer fires while no game worker runs
     await sleepMs(readyAtMs - Date.now() + 300);
-    g.farmWorker = await g.startFarmWorker();
+    g.gameWorker = await g.startGameWorker();
 
     await expect
       .poll(async () => (await farmOf(player)).readyCrops.map((r) => r.plotId), { timeout: 10_000 })
@@ -153,10 +153,10 @@ describe('GameFarmWorkflow', () => {
   it('finds the farm and every per-message workflow of a player by UserHash', async () => {
     const player = newPlayer();
     const userHash = g.game.userHashOf(player.telegramUserId);
-    const first = await g.game.handleIntent(player, { type: 'show' }, 'find-1');
+    const first = await g.game.handleIntent(player, { type: 'query' }, 'find-1');
     await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'claimDailyBonus' } },
+      { type: 'message', action: { type: 'claimDailyBonus' } },
       'find-2',
     );
     expect(first.userHash).toBe(userHash);
@@ -184,12 +184,12 @@ describe('GameFarmWorkflow', () => {
     await show(player);
     const first = await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'claimDailyBonus' } },
+      { type: 'message', action: { type: 'claimDailyBonus' } },
       'update-42',
     );
     const again = await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'claimDailyBonus' } },
+      { type: 'message', action: { type: 'claimDailyBonus' } },
       'update-42',
     );
     expect(first.duplicate).toBe(false);
@@ -228,32 +228,32 @@ describe('a farm call retried after the farm applied it', () => {
 
   it('applies the action once', async () => {
     const player = newPlayer();
-    await g.game.handleIntent(player, { type: 'show' }, nextUpdateId());
+    await g.game.handleIntent(player, { type: 'query' }, nextUpdateId());
     await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'plant', plotId: 0, cropId: 'wheat' } },
+      { type: 'message', action: { type: 'plant', plotId: 0, cropId: 'wheat' } },
       nextUpdateId(),
     );
     await sleepMs(200);
     await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'harvest', plotId: 0 } },
+      { type: 'message', action: { type: 'harvest', plotId: 0 } },
       nextUpdateId(),
     );
     const userHash = g.game.userHashOf(player.telegramUserId);
     const handle = g.eagerClient.workflow.getHandle(farmWorkflowId(userHash));
     const before: FarmSnapshot = await handle.query(getFarmQuery);
 
-    const unique = nextUpdateId();
+    const updateId = nextUpdateId();
     const sold = await g.game.handleIntent(
       player,
-      { type: 'act', action: { type: 'sell', cropId: 'wheat', quantity: 1 } },
-      unique,
+      { type: 'message', action: { type: 'sell', cropId: 'wheat', quantity: 1 } },
+      updateId,
     );
     expect(sold.screen).toMatchObject({ kind: 'actionDone', event: { type: 'sold', quantity: 1 } });
     // The workflow retried the failed activity and completed with the same answer.
     const completed = await g.eagerClient.workflow
-      .getHandle<typeof MainMenuMessageWorkflow>(mainMenuWorkflowId(userHash, unique))
+      .getHandle<typeof MainMenuMessageWorkflow>(mainMenuWorkflowId(userHash, updateId))
       .result();
     expect(failures).toBe(1);
     expect(completed.kind === 'actionDone' && completed.event).toEqual(

@@ -40,7 +40,7 @@ import {
   type Player,
 } from '../../../bot/game-client';
 import { installOutgoing } from '../../../bot/outgoing';
-import { screenReply, SLOW_DOWN_TEXT, STALE_BUTTON_TEXT } from '../../../bot/render';
+import { renderScreen, SLOW_DOWN_TEXT, STALE_BUTTON_TEXT } from '../../../bot/render';
 import { SECRET_HEADER, WEBHOOK_PATH, webhookRoutes } from '../../../bot/routes/webhook';
 import { UpdateAbandonedError } from '../../../bot/update-deadline';
 import { NEUTRAL_WORLD, newFarm } from '../../../game';
@@ -364,11 +364,11 @@ describe('a valid update', () => {
     expect(h.game.calls).toEqual([
       {
         player: { telegramUserId: user.id, chatId: user.id },
-        intent: { type: 'show' },
+        intent: { type: 'query' },
         unique: `u${update.update_id}`,
       },
     ]);
-    const farm = screenReply(farmOf(userHash(user.id, USER_HASH_SECRET)));
+    const farm = renderScreen(farmOf(userHash(user.id, USER_HASH_SECRET)));
     expect(sent(h.apiCalls)).toEqual([
       expect.objectContaining({
         payload: expect.objectContaining({ chat_id: user.id, text: farm.text }) as unknown,
@@ -407,7 +407,7 @@ describe('a valid update', () => {
         }),
       ]);
       // The unhandled feature shows the farm in place of the pressed message; no bug was hit.
-      expect(h.game.calls.map((c) => c.intent)).toEqual([{ type: 'show' }]);
+      expect(h.game.calls.map((c) => c.intent)).toEqual([{ type: 'query' }]);
       expect(h.apiCalls.map((c) => c.payload.text)).not.toContain(APOLOGY_TEXT);
       expect(h.apiCalls.map((c) => c.method)).toContain('editMessageText');
     },

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMarkup, trimFormatted } from '../../../dev/bot-api/formatting';
-
-const html = (source: string) => parseMarkup(source, 'html');
-const markdownV2 = (source: string) => parseMarkup(source, 'markdownv2');
+import { parseHtml as html, trimFormatted } from '../../../dev/bot-api/formatting';
 
 describe('HTML', () => {
   it('turns tags into entities with UTF-16 offsets', () => {
@@ -58,65 +55,6 @@ describe('HTML', () => {
     ['<tg-emoji emoji-id="x">👍</tg-emoji>', 'Invalid custom emoji identifier specified'],
   ])('refuses %s: %s', (source, message) => {
     expect(() => html(source)).toThrow(message);
-  });
-});
-
-describe('MarkdownV2', () => {
-  it('turns markup into entities and takes escapes', () => {
-    expect(markdownV2('*b* _i_ __u__ ~s~ ||p|| `c` [l](https://x.example/a\\)b) 5\\.0')).toEqual({
-      text: 'b i u s p c l 5.0',
-      entities: [
-        { type: 'bold', offset: 0, length: 1 },
-        { type: 'italic', offset: 2, length: 1 },
-        { type: 'underline', offset: 4, length: 1 },
-        { type: 'strikethrough', offset: 6, length: 1 },
-        { type: 'spoiler', offset: 8, length: 1 },
-        { type: 'code', offset: 10, length: 1 },
-        { type: 'text_link', offset: 12, length: 1, url: 'https://x.example/a)b' },
-      ],
-    });
-  });
-
-  it('knows code blocks and block quotes', () => {
-    expect(markdownV2('```ts\nlet a\n```')).toEqual({
-      text: 'let a\n',
-      entities: [{ type: 'pre', offset: 0, length: 6, language: 'ts' }],
-    });
-    expect(markdownV2('>quoted\n>more\nafter')).toEqual({
-      text: 'quoted\nmore\nafter',
-      entities: [{ type: 'blockquote', offset: 0, length: 12 }],
-    });
-  });
-
-  it.each([
-    ['Price: 5.00', "Character '.' is reserved and must be escaped with the preceding '\\'"],
-    ['a - b', "Character '-' is reserved and must be escaped with the preceding '\\'"],
-    ['*bold', "Can't find end of Bold entity at byte offset 0"],
-    ['🌽 _it', "Can't find end of Italic entity at byte offset 5"],
-    ['```ts\ncode', "Can't find end of PreCode entity at byte offset 0"],
-    ['[link](http://x', "Can't find end of a URL at byte offset 7"],
-  ])('refuses %s: %s', (source, message) => {
-    expect(() => markdownV2(source)).toThrow(message);
-  });
-});
-
-describe('legacy Markdown', () => {
-  it('turns markup into entities', () => {
-    expect(parseMarkup('*b* _i_ `c` [l](https://x.example) a.b-c', 'markdown')).toEqual({
-      text: 'b i c l a.b-c',
-      entities: [
-        { type: 'bold', offset: 0, length: 1 },
-        { type: 'italic', offset: 2, length: 1 },
-        { type: 'code', offset: 4, length: 1 },
-        { type: 'text_link', offset: 6, length: 1, url: 'https://x.example' },
-      ],
-    });
-  });
-
-  it('refuses an unclosed entity', () => {
-    expect(() => parseMarkup('a *b', 'markdown')).toThrow(
-      "Can't find end of the entity starting at byte offset 2",
-    );
   });
 });
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { inject } from 'vitest';
-import { createActivities } from '../../../activities/farm';
+import { createFarmActivities } from '../../../activities/farm';
 import { type BotService, startBotService } from '../../../bot/service';
 import { parseConfig } from '../../../infra/config';
 import {
@@ -51,7 +51,7 @@ export async function startWebChatStack(): Promise<WebChatStack> {
   });
   const local = await startLocalTelegram(config);
   await t.startWorker(
-    createActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+    createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
   );
   const service = await startBotService({
@@ -60,7 +60,7 @@ export async function startWebChatStack(): Promise<WebChatStack> {
     redis,
     connection: t.nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueues: { farm: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
     extraRoutes: webChatExtraRoutes({ players: local.players }),
   });
   return {
