@@ -93,6 +93,9 @@ export interface IntentResult {
   duplicate: boolean;
 }
 
+/** How long the SDK's own call may outlive the bound that already answered the caller. */
+const GRPC_DEADLINE_SLACK_MS = 1_000;
+
 export function createGameClient(deps: GameClientDeps) {
   const taskQueue = deps.taskQueue ?? TASK_QUEUES.mainMenu;
   const admit = pLimit(deps.maxInFlight ?? Number.POSITIVE_INFINITY);
@@ -135,20 +138,25 @@ export function createGameClient(deps: GameClientDeps) {
   };
 
   /**
-   * `call` bounded by `ms` and by the update's deadline. The gRPC deadline ends each attempt of
-   * the SDK's calls (a long poll for a result included) at the same moment, so nothing keeps
-   * polling after the caller gave up; the race ends the SDK's retries between attempts.
+   * `call` bounded by `ms` and by the update's deadline, whichever comes first. The gRPC deadline
+   * ends each attempt of the SDK's calls (a long poll for a result included) soon after, so nothing
+   * keeps polling once the caller gave up; the race ends the SDK's retries between attempts.
    */
   function bounded<T>(what: 'start' | 'result', ms: number, call: () => Promise<T>): Promise<T> {
     const deadline = currentDeadline();
-    const at = Math.min(Date.now() + ms, deadline?.at ?? Number.POSITIVE_INFINITY);
+    const ownAt = Date.now() + ms;
+    const at = Math.min(ownAt, deadline?.at ?? Number.POSITIVE_INFINITY);
     let timer: NodeJS.Timeout | undefined;
-    const waits: Promise<T>[] = [
-      deps.client.withDeadline(at, call),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new IntentTimeoutError(what, ms)), at - Date.now());
-      }),
-    ];
+    // The gRPC deadline only stops the SDK once nobody waits; the bound itself is the timer's or
+    // the update's, so that the error says which bound it was.
+    const waits: Promise<T>[] = [deps.client.withDeadline(at + GRPC_DEADLINE_SLACK_MS, call)];
+    if (ownAt <= at) {
+      waits.push(
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new IntentTimeoutError(what, ms)), ms);
+        }),
+      );
+    }
     if (deadline) waits.push(whenAborted(deadline.signal));
     return Promise.race(waits).finally(() => clearTimeout(timer));
   }
