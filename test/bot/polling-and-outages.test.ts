@@ -3,13 +3,10 @@
  * unreachable: 503 within the start's bound, so that Telegram delivers the update again, which
  * then succeeds.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_START_TIMEOUT_MS } from '../../bot/game-client';
-import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
+import { ownDevServer, type OwnDevServer } from '../support/temporal';
 import { lastMessage, press } from '../support/telegram';
 
 describe('long polling', () => {
@@ -36,28 +33,16 @@ describe('long polling', () => {
 });
 
 describe('the webhook when Temporal is unreachable', () => {
-  // A dev server of this file's own: the run's shared one stays up.
-  let server: DevServer;
+  let server: OwnDevServer | undefined;
   let b: TestBot;
-  // The server's SQLite file and log, removed with the folder when the test is done.
-  const dir = mkdtempSync(join(tmpdir(), 'farmflow-outage-'));
   afterAll(async () => {
     await b?.close();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.remove();
   });
 
   it('answers 503 within its bound so Telegram redelivers, and the redelivery succeeds once Temporal is back', async () => {
-    const port = await freePort();
-    const start = () =>
-      startDevServer({
-        cliPath: inject('temporalCliPath'),
-        port,
-        uiPort: null,
-        dbFile: join(dir, 'temporal.sqlite'),
-        logFile: join(dir, 'temporal.log'),
-      });
-    server = await start();
+    server = await ownDevServer();
+    await server.start();
     b = await startTestBot({ mode: 'webhook', temporalAddress: server.address });
     const user = newTelegramUser();
     expect((await b.api.sendText(user, '/start')).status).toBe(200);
@@ -70,7 +55,7 @@ describe('the webhook when Temporal is unreachable', () => {
     // The SDK's own retries took ~10 s; the start's bound ends them (margin for a busy machine).
     expect(tookMs).toBeLessThan(DEFAULT_START_TIMEOUT_MS + 3_000);
 
-    server = await start();
+    await server.start();
     const after = await b.api.redeliver(during.updateId);
     expect(after.status).toBe(200);
     expect(b.api.messages(user.id)).toHaveLength(2);

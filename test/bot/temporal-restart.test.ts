@@ -5,45 +5,32 @@
  * workflow may still run. Afterwards each player's last screen shows what their farm holds.
  * A dev server of this file's own (own port and SQLite file): the run's shared one stays up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ServiceError } from '@temporalio/client';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { farmWorkflowId, getFarmQuery } from '../../workflows/contract';
 import { userHash } from '../../infra/identity';
 import type { DeliveryResult, TestBotApi } from '../../dev/bot-api';
 import { createPlayerApi, type Player } from '../../dev/bot-api/player-api';
-import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 import { sleepMs, TEST_SECRET } from '../support/game';
 import { lastMessage, press } from '../support/telegram';
+import { ownDevServer, type OwnDevServer } from '../support/temporal';
 
 const PLAYERS = 4;
 /** Buttons that change the farm or show it; help and the leaderboard only talk. */
 const PLAYED = /Plant on|Wheat|Harvest|Sell|Plot \(|Bonus|Refresh|Back|⏳/;
 
 describe('a Temporal restart under traffic', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'farmflow-restart-'));
-  let server: DevServer | undefined;
+  let server: OwnDevServer | undefined;
   let b: TestBot | undefined;
   afterAll(async () => {
     await b?.close();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.remove();
   });
 
   it('ends every update taken, and every last screen matching the farm', async () => {
-    const port = await freePort();
-    const start = () =>
-      startDevServer({
-        cliPath: inject('temporalCliPath'),
-        port,
-        uiPort: null,
-        dbFile: join(dir, 'temporal.sqlite'),
-        logFile: join(dir, 'temporal.log'),
-      });
-    server = await start();
+    server = await ownDevServer();
+    await server.start();
     b = await startTestBot({ mode: 'webhook', temporalAddress: server.address });
     const { api } = b;
 
@@ -109,7 +96,7 @@ describe('a Temporal restart under traffic', () => {
     // Longer than the start's bound: presses meet the outage and are refused, some redelivered
     // while the server is still down, some just as it comes back.
     await sleepMs(8000);
-    server = await start();
+    await server.start();
     await sleepMs(8000);
     playing = false;
     const presses = await Promise.all(playing$);

@@ -3,12 +3,16 @@
  * task queue of the file's own so files running in parallel never take each other's tasks.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createLogger, type Logger } from '../../infra/logging';
 import { installTemporalRuntime } from '../../worker/runtime';
 import { createWorker } from '../../worker/create-worker';
+import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
 
 export interface TestTemporal {
   address: string;
@@ -82,3 +86,44 @@ export async function connectTestTemporal(
 }
 
 export { Runtime };
+
+export interface OwnDevServer {
+  /** The address it listens on, the same after every restart. */
+  address: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops it and deletes its SQLite file and log. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A dev server of a test file's own, for tests that stop and restart Temporal: on a port of its
+ * own and a SQLite file (so its data survives a restart) in a temp folder, while the run's shared
+ * server stays up.
+ */
+export async function ownDevServer(): Promise<OwnDevServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'farmflow-own-temporal-'));
+  const port = await freePort();
+  let server: DevServer | undefined;
+  const stop = async () => {
+    await server?.stop();
+    server = undefined;
+  };
+  return {
+    address: `127.0.0.1:${port}`,
+    async start() {
+      server = await startDevServer({
+        cliPath: inject('temporalCliPath'),
+        port,
+        uiPort: null,
+        dbFile: join(dir, 'temporal.sqlite'),
+        logFile: join(dir, 'temporal.log'),
+      });
+    },
+    stop,
+    async remove() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
