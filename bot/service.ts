@@ -15,7 +15,7 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logging';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
-import { createWorker } from '../worker/create-worker';
+import { createWorker, runWorker } from '../worker/create-worker';
 import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
@@ -91,12 +91,8 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       earlyAnswers,
     }),
   });
-  const workerDone = worker.run();
+  const { done: workerDone, stop: stopWorker } = runWorker(worker);
   workerDone.catch((err: unknown) => logger.fatal({ err }, 'main-menu worker failed'));
-  const stopWorker = async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await workerDone;
-  };
 
   const game = createGameClient({
     client,

@@ -26,3 +26,22 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     interceptors: { activity: [activityLogInterceptors] },
   });
 }
+
+/** A worker that runs: `done` settles when it has stopped; `stop` asks it to and waits for that. */
+export interface RunningWorker {
+  worker: Worker;
+  done: Promise<void>;
+  stop: () => Promise<void>;
+}
+
+export function runWorker(worker: Worker): RunningWorker {
+  const done = worker.run();
+  return {
+    worker,
+    done,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from './runtime';
 import { guardSecretFingerprint } from '../store/secret-fingerprint';
 import { connectRedis } from '../store/redis';
-import { createWorker } from './create-worker';
+import { createWorker, runWorker } from './create-worker';
 import { loadWorkflowBundle } from './bundle';
 
 async function main() {
@@ -44,11 +44,8 @@ async function main() {
         userHashSecret: config.userHashSecret,
       }),
     });
-    const done = worker.run();
-    shutdown.add('worker', async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await done;
-    });
+    const { done, stop } = runWorker(worker);
+    shutdown.add('worker', stop);
     await done;
   } catch (err) {
     logger.fatal({ err }, 'worker failed');

@@ -21,7 +21,7 @@ import type { Logger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
-import { createWorker } from '../../worker/create-worker';
+import { createWorker, runWorker } from '../../worker/create-worker';
 import { bundleWorkflows } from '../../worker/bundle';
 import { createBaselineActivities } from './activities';
 import { childListeningOn } from './cpu';
@@ -182,11 +182,8 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
 }
 
 export function runUntilShutdown(worker: Worker, shutdown: Shutdown) {
-  const done = worker.run();
-  shutdown.add(`worker ${worker.options.taskQueue}`, async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await done;
-  });
+  const { done, stop } = runWorker(worker);
+  shutdown.add(`worker ${worker.options.taskQueue}`, stop);
   done.catch((err: unknown) => {
     process.stderr.write(`bench: worker ${worker.options.taskQueue} failed: ${String(err)}\n`);
     void shutdown.run(1);

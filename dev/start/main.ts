@@ -21,7 +21,7 @@ import { guardSecretFingerprint } from '../../store/secret-fingerprint';
 import { connectRedis, redactUrl } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
-import { createWorker } from '../../worker/create-worker';
+import { createWorker, runWorker } from '../../worker/create-worker';
 import { bundleWorkflows } from '../../worker/bundle';
 import { webChatExtraRoutes } from '../web-chat/plugin';
 import { startLocalTelegram } from './telegram';
@@ -94,11 +94,8 @@ async function main() {
         userHashSecret: config.userHashSecret,
       }),
     });
-    const gameWorkerDone = gameWorker.run();
-    shutdown.add('game worker', async () => {
-      if (gameWorker.getState() === 'RUNNING') gameWorker.shutdown();
-      await gameWorkerDone;
-    });
+    const { done: gameWorkerDone, stop: stopGameWorker } = runWorker(gameWorker);
+    shutdown.add('game worker', stopGameWorker);
     gameWorkerDone.catch((err: unknown) => {
       logger.fatal({ err }, 'game worker failed');
       void shutdown.run(1);

@@ -11,7 +11,7 @@ import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createLogger, type Logger } from '../../infra/logging';
 import { installTemporalRuntime } from '../../worker/runtime';
-import { createWorker } from '../../worker/create-worker';
+import { createWorker, runWorker } from '../../worker/create-worker';
 import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
 
 export interface TestTemporal {
@@ -65,13 +65,12 @@ export async function connectTestTemporal(
         workflowBundle: { codePath: inject('workflowBundlePath') },
         activities,
       });
-      const done = worker.run();
+      const run = runWorker(worker);
       const running: RunningWorker = {
         worker,
         async stop() {
           workers.delete(running);
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await done;
+          await run.stop();
         },
       };
       workers.add(running);
