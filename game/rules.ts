@@ -7,6 +7,8 @@
  * as player-facing sentences.
  */
 import { CROP_IDS, CROPS, cropQuantityText, isCropId, type Crop, type CropId } from './crops.js';
+import { type ActiveEvent, eventSaleMultiplier } from './events.js';
+import { marketFactor, type MarketState } from './market.js';
 
 export interface GrowingCrop {
   cropId: CropId;
@@ -32,10 +34,20 @@ export interface FarmState {
   lastDailyBonusAtMs: number | null;
 }
 
+/**
+ * What the schedules write and every message reads. A world no tick has written is neutral.
+ * `marketMultiplier`, `eventMultiplier` and `eventName` are the first version's fields: farms'
+ * histories hold them, so they keep their meaning (all crops, and the daily bonus for the event
+ * multiplier); the schedules write `market` and `events`.
+ */
 export interface WorldState {
   marketMultiplier: number;
   eventMultiplier: number;
   eventName: string | null;
+  /** The market tick's prices; absent or null: every factor 1. */
+  market?: MarketState | null;
+  /** Calendar events running now; they combine as game/events.ts says. */
+  events?: ActiveEvent[];
 }
 
 export const NEUTRAL_WORLD: WorldState = Object.freeze({
@@ -120,8 +132,27 @@ export function sanitizeMultiplier(value: number): number {
 /** Per unit; always a whole number of at least 1 coin. */
 export function sellPrice(cropId: CropId, world: WorldState): number {
   const multiplier =
-    sanitizeMultiplier(world.marketMultiplier) * sanitizeMultiplier(world.eventMultiplier);
+    sanitizeMultiplier(world.marketMultiplier) *
+    sanitizeMultiplier(world.eventMultiplier) *
+    marketFactor(world.market?.factors, cropId) *
+    sanitizeMultiplier(eventSaleMultiplier(world.events, cropId));
   return Math.max(1, Math.round(CROPS[cropId].salePrice * multiplier));
+}
+
+/**
+ * The unit prices a sale quoted on a screen may pay: today's, and the one of the market tick
+ * before (a screen at most one tick old), both with the events running now. A quote matching
+ * neither is refused: a player is never paid a price no screen of theirs showed.
+ */
+export function acceptedSalePrices(cropId: CropId, world: WorldState): number[] {
+  const now = sellPrice(cropId, world);
+  const previousFactors = world.market?.previousFactors;
+  if (!world.market || !previousFactors) return [now];
+  const before = sellPrice(cropId, {
+    ...world,
+    market: { ...world.market, factors: previousFactors },
+  });
+  return before === now ? [now] : [now, before];
 }
 
 export function dailyBonusCoins(state: FarmState, world: WorldState): number {
@@ -155,7 +186,13 @@ export function availableCrops(level: number): Crop[] {
 export type FarmAction =
   | { type: 'plant'; plotId: number; cropId: CropId }
   | { type: 'harvest'; plotId: number }
-  | { type: 'sell'; cropId: CropId; quantity: number }
+  | {
+      type: 'sell';
+      cropId: CropId;
+      quantity: number;
+      /** The unit price the player's screen showed; absent: today's price (older clients). */
+      unitPrice?: number;
+    }
   | { type: 'buyPlot' }
   | { type: 'claimDailyBonus' };
 
@@ -196,7 +233,7 @@ export function applyAction(
     case 'harvest':
       return harvest(state, checked.plotId, nowMs);
     case 'sell':
-      return sell(state, checked.cropId, checked.quantity, world);
+      return sell(state, checked.cropId, checked.quantity, world, checked.unitPrice);
     case 'buyPlot':
       return buyPlot(state);
     case 'claimDailyBonus':
@@ -250,11 +287,24 @@ function harvest(state: FarmState, plotId: number, nowMs: number): ActionResult 
   });
 }
 
-function sell(state: FarmState, cropId: CropId, quantity: number, world: WorldState): ActionResult {
+function sell(
+  state: FarmState,
+  cropId: CropId,
+  quantity: number,
+  world: WorldState,
+  quotedUnitPrice: number | undefined,
+): ActionResult {
   const held = state.inventory[cropId] ?? 0;
   if (held <= 0) return reject(`You have no ${CROPS[cropId].plural} to sell.`);
   if (quantity > held) return reject(`You have only ${cropQuantityText(cropId, held)} to sell.`);
-  const unitPrice = sellPrice(cropId, world);
+  const currentPrice = sellPrice(cropId, world);
+  if (
+    quotedUnitPrice !== undefined &&
+    !acceptedSalePrices(cropId, world).includes(quotedUnitPrice)
+  ) {
+    return reject(`Price changed: now ${currentPrice} 🪙 each.`);
+  }
+  const unitPrice = quotedUnitPrice ?? currentPrice;
   const coinsEarned = unitPrice * quantity;
   const next = cloneFarm(state);
   const left = held - quantity;
@@ -356,7 +406,12 @@ export function validateAction(action: unknown): FarmAction | { reason: string }
       ) {
         return { reason: `Quantity must be a whole number from 1 to ${MAX_SELL_QUANTITY}.` };
       }
-      return { type: 'sell', cropId, quantity: quantity as number };
+      const unitPrice = raw.unitPrice;
+      if (unitPrice === undefined) return { type: 'sell', cropId, quantity: quantity as number };
+      if (!Number.isSafeInteger(unitPrice) || (unitPrice as number) < 1) {
+        return { reason: 'The price must be a whole number of coins.' };
+      }
+      return { type: 'sell', cropId, quantity: quantity as number, unitPrice: unitPrice as number };
     }
     case 'buyPlot':
       return { type: 'buyPlot' };

@@ -5,7 +5,15 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ActionEvent, CropId, FarmAction, FarmState, Grant, WorldState } from '../game';
+import type {
+  ActionEvent,
+  CropId,
+  EventEffect,
+  FarmAction,
+  FarmState,
+  Grant,
+  WorldState,
+} from '../game';
 
 /** The player's support code; every per-player workflow carries it. */
 export const USER_HASH_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
@@ -28,6 +36,10 @@ export const WORKFLOW_TYPES = {
   gameFarm: 'GameFarmWorkflow',
   mainMenuQuery: 'MainMenuQueryWorkflow',
   mainMenuMessage: 'MainMenuMessageWorkflow',
+  /** Started by the market tick schedule. */
+  marketTick: 'MarketTickWorkflow',
+  /** Started by each calendar event's schedule. */
+  calendarEvent: 'CalendarEventWorkflow',
 } as const;
 
 export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
@@ -159,6 +171,19 @@ export type MainMenuScreen =
   | { kind: 'farm'; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionDone'; event: ActionEvent; snapshot: FarmSnapshot; world: WorldState }
   | { kind: 'actionRefused'; reason: string; snapshot: FarmSnapshot; world: WorldState };
+
+// ---------------------------------------------------------------- scheduled workflows
+
+/** A calendar event's run, as its schedule starts it (schedules/catalog.ts). */
+export interface CalendarEventInput {
+  /** The event's definition id, e.g. "harvest-fair". */
+  eventId: string;
+  name: string;
+  effect: EventEffect;
+  /** Already scaled by GAME_TIME_SCALE. */
+  durationMs: number;
+  announcement: string;
+}
 
 // ---------------------------------------------------------------- activities
 

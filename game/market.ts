@@ -1,0 +1,65 @@
+/**
+ * The market: a price factor per crop that a scheduled tick moves by a bounded random walk.
+ * Pure and deterministic: the walk is seeded by the tick number, so the same market and tick
+ * always give the same next market (tests and replays agree).
+ */
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { CROP_IDS, type CropId } from './crops.js';
+
+/** Prices stay between half and twice a crop's base sale price. */
+export const MARKET_FACTOR_MIN = 0.5;
+export const MARKET_FACTOR_MAX = 2;
+/** A tick moves a factor by at most this, up or down (in hundredths). */
+export const MARKET_MAX_STEP_PERCENT = 10;
+
+export type MarketFactors = Record<CropId, number>;
+
+export interface MarketState {
+  /** Counts the ticks applied: 1 after the first. */
+  tick: number;
+  /** Multiplies each crop's base sale price; hundredths, so JSON round trips are exact. */
+  factors: MarketFactors;
+  /**
+   * The factors of the tick before, so that a sale quoted on a screen one tick old still pays
+   * what the screen showed. Null before the second tick.
+   */
+  previousFactors: MarketFactors | null;
+}
+
+/** The market before any tick: every factor 1. */
+export function neutralMarket(): MarketState {
+  return { tick: 0, factors: neutralFactors(), previousFactors: null };
+}
+
+function neutralFactors(): MarketFactors {
+  return Object.fromEntries(CROP_IDS.map((id) => [id, 1])) as MarketFactors;
+}
+
+/** The factor a crop trades at: 1 when unknown or malformed (a neutral market). */
+export function marketFactor(factors: Partial<MarketFactors> | null | undefined, cropId: CropId) {
+  const value = factors?.[cropId];
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? clampFactor(value) : 1;
+}
+
+/**
+ * The market after one more tick. Each crop's factor moves by a whole number of hundredths in
+ * [-MARKET_MAX_STEP_PERCENT, +MARKET_MAX_STEP_PERCENT], drawn from a generator seeded by the new
+ * tick number, and stays within [MARKET_FACTOR_MIN, MARKET_FACTOR_MAX].
+ */
+export function nextMarket(current: MarketState | null | undefined): MarketState {
+  const base = current ?? neutralMarket();
+  const tick = (Number.isSafeInteger(base.tick) && base.tick >= 0 ? base.tick : 0) + 1;
+  const rng = xoroshiro128plus(tick);
+  const factors = neutralFactors();
+  for (const cropId of CROP_IDS) {
+    const hundredths = Math.round(marketFactor(base.factors, cropId) * 100);
+    const step = uniformInt(rng, -MARKET_MAX_STEP_PERCENT, MARKET_MAX_STEP_PERCENT);
+    factors[cropId] = clampFactor((hundredths + step) / 100);
+  }
+  return { tick, factors, previousFactors: { ...neutralFactors(), ...base.factors } };
+}
+
+function clampFactor(value: number): number {
+  return Math.min(MARKET_FACTOR_MAX, Math.max(MARKET_FACTOR_MIN, Math.round(value * 100) / 100));
+}

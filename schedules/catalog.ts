@@ -1,0 +1,75 @@
+/**
+ * Every schedule farmflow owns: the market tick and one schedule per calendar event. This list is
+ * what `npm run schedules -- plan` compares with Temporal.
+ */
+import { scaledMs } from '../game';
+import { type CalendarEventInput, WORKFLOW_TYPES } from '../workflows/contract';
+import type { CatalogOptions, ScheduleDefinition } from './definition';
+import { CALENDAR_EVENTS, type CalendarEventDefinition } from './events';
+
+/** The owner prefix of production schedule ids. */
+export const OWNED_ID_PREFIX = 'farmflow-';
+
+/** One minute at scale 1; otherwise scaled, but never under 15 s, so a player can sell at the price shown. */
+export function marketTickIntervalMs(timeScale: number): number {
+  return timeScale === 1 ? 60_000 : Math.max(15_000, Math.round(60_000 * timeScale));
+}
+
+/** Temporal's shortest catch-up window. */
+const MIN_CATCHUP_WINDOW_MS = 10_000;
+
+export function marketTickSchedule(options: CatalogOptions): ScheduleDefinition {
+  const everyMs = marketTickIntervalMs(options.timeScale);
+  return {
+    id: `${options.idPrefix}market-tick`,
+    description: 'Moves market prices one step (a bounded random walk) every interval.',
+    spec: { intervals: [{ every: everyMs }], timezone: 'UTC' },
+    // A tick that is still running makes the next one pointless; a missed tick is not made up.
+    overlap: 'SKIP',
+    catchupWindow: Math.max(MIN_CATCHUP_WINDOW_MS, everyMs),
+    workflow: {
+      type: WORKFLOW_TYPES.marketTick,
+      args: [],
+      taskQueue: options.taskQueue,
+      executionTimeout: everyMs,
+    },
+  };
+}
+
+export function calendarEventSchedule(
+  event: CalendarEventDefinition,
+  options: CatalogOptions,
+): ScheduleDefinition {
+  const durationMs = scaledMs(event.durationSeconds, options.timeScale);
+  const input: CalendarEventInput = {
+    eventId: event.id,
+    name: event.name,
+    effect: event.effect,
+    durationMs,
+    announcement: event.announcement,
+  };
+  return {
+    id: `${options.idPrefix}event-${event.id}`,
+    description: `${event.name}: ${event.announcement}`,
+    spec: { calendars: [event.starts], timezone: event.timezone },
+    // Two runs of one event at once are impossible: a run due while one runs is skipped.
+    overlap: 'SKIP',
+    // Late after an outage, an event still runs, until its original end time.
+    catchupWindow: Math.max(MIN_CATCHUP_WINDOW_MS, durationMs),
+    ...(event.paused ? { paused: event.paused } : {}),
+    workflow: {
+      type: WORKFLOW_TYPES.calendarEvent,
+      args: [input],
+      taskQueue: options.taskQueue,
+      // Its timer plus a wide margin for workers that were down at its end.
+      executionTimeout: durationMs * 2 + 60 * 60 * 1000,
+    },
+  };
+}
+
+export function scheduleDefinitions(options: CatalogOptions): ScheduleDefinition[] {
+  return [
+    marketTickSchedule(options),
+    ...CALENDAR_EVENTS.map((event) => calendarEventSchedule(event, options)),
+  ];
+}
