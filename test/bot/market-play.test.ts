@@ -167,29 +167,51 @@ describe('selling at the price on the screen, through the webhook', () => {
     );
   });
 
+  /** A press with callback data no button of the message carries: forged, or from an old message. */
+  async function pressData(user: { id: number; first_name: string }, data: string) {
+    const id = `cq-${data}-${user.id}`;
+    const delivery = await b.api.deliver({
+      callback_query: {
+        id,
+        chat_instance: 'ci',
+        from: { ...user, is_bot: false },
+        message: lastMessage(b.api, user.id).message,
+        data,
+      },
+    });
+    expect(delivery.status).toBe(200);
+    return b.api.calls.find(
+      (c) => c.method === 'answerCallbackQuery' && c.params.callback_query_id === id,
+    );
+  }
+
+  it('refuses a forged price, higher or lower than the farm’s, and sells nothing', async () => {
+    const user = newTelegramUser();
+    const market = WALK[1]!;
+    const price = wheatPrice(market);
+    await setWorld(b, { market });
+    await b.api.sendText(user, '/start');
+    await harvestWheat(user);
+    const before = await farmOf(user);
+
+    for (const forged of [price + 1, 1_000_000, Math.max(1, price - 1)]) {
+      if (forged === price) continue;
+      await pressData(user, `1:s:wheat:3:${forged}`);
+      expect(lastMessage(b.api, user.id).text.split('\n')[0]).toBe(
+        `⚠️ Price changed: now ${price} 🪙 each.`,
+      );
+    }
+    expect(await farmOf(user)).toMatchObject({ coins: before.coins, inventory: { wheat: 3 } });
+  });
+
   it('answers an old sell button without a price as stale, and sells nothing', async () => {
     const user = newTelegramUser();
     await setWorld(b, { market: WALK[1]! });
     await b.api.sendText(user, '/start');
     await harvestWheat(user);
-    const message = lastMessage(b.api, user.id);
 
     // A press on a message from before sell buttons carried a price.
-    const delivery = await b.api.deliver({
-      callback_query: {
-        id: `cq-old-sell-${user.id}`,
-        chat_instance: 'ci',
-        from: { ...user, is_bot: false },
-        message: message.message,
-        data: '1:s:wheat:3',
-      },
-    });
-    expect(delivery.status).toBe(200);
-    const answer = b.api.calls.find(
-      (c) =>
-        c.method === 'answerCallbackQuery' &&
-        c.params.callback_query_id === `cq-old-sell-${user.id}`,
-    );
+    const answer = await pressData(user, '1:s:wheat:3');
     expect(answer?.params.text).toBe(STALE_BUTTON_TEXT);
     // The farm, shown afresh: nothing sold, and the sell button carries today's price.
     expect(await farmOf(user)).toMatchObject({ inventory: { wheat: 3 } });
