@@ -2,6 +2,11 @@
  * Button payloads: compact, versioned, validated. Telegram allows 64 bytes of callback data and
  * sends back whatever a button carried, so every press is parsed as untrusted input; a payload
  * from an older version or a tampered one parses to null and gets a polite answer.
+ *
+ * A sell button carries the unit price its screen showed (`1:s:<crop>:<quantity>:<price>`): the
+ * farm pays that price only if it is still today's or the previous market tick's. A sell button
+ * from before prices were carried (`1:s:<crop>:<quantity>`) is stale, so that no sale ever pays a
+ * price the player did not see.
  */
 import { type CropId, isCropId, MAX_PLOTS, MAX_SELL_QUANTITY } from '../game';
 
@@ -14,7 +19,7 @@ export type ButtonPress =
   | { kind: 'choosePlot'; plotId: number }
   | { kind: 'plant'; plotId: number; cropId: CropId }
   | { kind: 'harvest'; plotId: number }
-  | { kind: 'sell'; cropId: CropId; quantity: number }
+  | { kind: 'sell'; cropId: CropId; quantity: number; unitPrice: number }
   | { kind: 'buyPlot' }
   | { kind: 'dailyBonus' };
 
@@ -35,6 +40,7 @@ export function encodeButton(press: ButtonPress): string {
   if ('plotId' in press) parts.push(press.plotId);
   if ('cropId' in press) parts.push(press.cropId);
   if ('quantity' in press) parts.push(press.quantity);
+  if ('unitPrice' in press) parts.push(press.unitPrice);
   return parts.join(':');
 }
 
@@ -47,7 +53,7 @@ const plotId = (raw: string | undefined) => {
 /** `unknown`: the payload comes from an update's JSON, which nothing checks before this. */
 export function parseButton(data: unknown): ButtonPress | null {
   if (typeof data !== 'string' || data.length === 0 || data.length > 64) return null;
-  const [version, code, a, b, ...rest] = data.split(':');
+  const [version, code, a, b, c, ...rest] = data.split(':');
   if (version !== VERSION || rest.length > 0) return null;
   switch (code) {
     case CODES.farm:
@@ -69,13 +75,16 @@ export function parseButton(data: unknown): ButtonPress | null {
     }
     case CODES.plant: {
       const id = plotId(a);
+      if (c !== undefined) return null;
       return id !== null && isCropId(b) ? { kind: 'plant', plotId: id, cropId: b } : null;
     }
     case CODES.sell: {
       if (!isCropId(a) || b === undefined || !/^\d{1,5}$/.test(b)) return null;
       const quantity = Number(b);
-      return quantity >= 1 && quantity <= MAX_SELL_QUANTITY
-        ? { kind: 'sell', cropId: a, quantity }
+      // No price (a button from before prices were carried) or a malformed one: stale.
+      const unitPrice = c !== undefined && /^[1-9]\d{0,14}$/.test(c) ? Number(c) : null;
+      return quantity >= 1 && quantity <= MAX_SELL_QUANTITY && unitPrice !== null
+        ? { kind: 'sell', cropId: a, quantity, unitPrice }
         : null;
     }
     default:

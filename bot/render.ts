@@ -5,23 +5,29 @@
 import { InlineKeyboard } from 'grammy';
 import type { FarmSnapshot, MainMenuScreen } from '../workflows/contract';
 import {
+  acceptedSalePrices,
   type ActionEvent,
+  type ActiveEvent,
   availableCrops,
   canClaimDailyBonus,
+  CROP_IDS,
   CROPS,
   cropQuantityText,
   type CropId,
   dailyBonusCoins,
   growDurationMs,
+  isCropId,
   levelForXp,
   MAX_PLOTS,
   nextDailyBonusAtMs,
   nextPlotPrice,
   plotNumber,
+  sanitizeMultiplier,
   sellPrice,
   type WorldState,
   xpForLevel,
 } from '../game';
+import { CALENDAR_EVENTS } from '../schedules/events';
 import { encodeButton } from './callback-data';
 
 export interface Rendered {
@@ -32,14 +38,74 @@ export interface Rendered {
 export const escapeHtml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** "4m 10s", "1h 5m", "12s": what a player needs to know, not milliseconds. */
+/** "4m 10s", "1h 5m", "12s", "6d 23h": what a player needs to know, not milliseconds. */
 export function formatDuration(ms: number): string {
   const s = Math.max(1, Math.ceil(ms / 1000));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
   if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
   const h = Math.floor(m / 60);
-  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+/** "×2", "×1.5", "×0.75": a multiplier as a player reads it. */
+const times = (multiplier: number) => `×${Number(sanitizeMultiplier(multiplier).toFixed(2))}`;
+
+/** A crop's price now, and how it moved since the market's previous tick (events as now). */
+function quote(cropId: CropId, world: WorldState): string {
+  const now = sellPrice(cropId, world);
+  // acceptedSalePrices: today's price, then the previous tick's when it differs.
+  const before = acceptedSalePrices(cropId, world)[1] ?? now;
+  const trend = now > before ? '↑' : now < before ? '↓' : '→';
+  return `${CROPS[cropId].emoji} ${now} ${trend}`;
+}
+
+/**
+ * The market line: today's unit price of every crop the player can plant or has in the barn, with
+ * its trend against the previous tick.
+ */
+function marketLine(farm: FarmSnapshot['farm'], world: WorldState): string {
+  const unlocked = new Set(availableCrops(levelForXp(farm.xp)).map((crop) => crop.id));
+  const shown = CROP_IDS.filter((id) => unlocked.has(id) || (farm.inventory[id] ?? 0) > 0);
+  return `📈 Market: ${shown.map((id) => quote(id, world)).join(' · ')}`;
+}
+
+/** "sale prices ×2", "pumpkins ×1.5", "wheat and corn ×3". */
+function effectText(event: ActiveEvent): string {
+  const crops = event.effect?.crops;
+  const multiplier = times(event.effect?.saleMultiplier);
+  if (!Array.isArray(crops)) return `sale prices ${multiplier}`;
+  const names = crops.filter(isCropId).map((id) => CROPS[id].plural);
+  if (names.length === 0) return 'no crops';
+  const list =
+    names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
+  return `${list} ${multiplier}`;
+}
+
+/** One line per calendar event running now: its name, what it does and how long it still runs. */
+function eventLines(world: WorldState, asOfMs: number): string[] {
+  const events = Array.isArray(world.events) ? world.events : [];
+  const lines = events
+    .filter((event) => typeof event === 'object' && event !== null)
+    .map((event) => {
+      const name = escapeHtml(String(event.name || event.id));
+      const left = event.endsAtMs - asOfMs;
+      const when = !Number.isFinite(left)
+        ? ''
+        : left > 0
+          ? ` · ${formatDuration(left)} left`
+          : ' · ending';
+      return `🎪 <b>${name}</b>: ${effectText(event)}${when}`;
+    });
+  // The first version's event field: every sale price and the daily bonus.
+  if (world.eventName) {
+    lines.push(
+      `🎪 <b>${escapeHtml(world.eventName)}</b>: sale prices and bonus ${times(world.eventMultiplier)}`,
+    );
+  }
+  return lines;
 }
 
 function describeEvent(event: ActionEvent, snapshot: FarmSnapshot): string {
@@ -52,7 +118,7 @@ function describeEvent(event: ActionEvent, snapshot: FarmSnapshot): string {
         (event.levelUp ? ` 🎉 Level ${levelForXp(snapshot.farm.xp)}!` : '')
       );
     case 'sold':
-      return `💰 Sold ${cropQuantityText(event.cropId, event.quantity)} for ${event.coinsEarned} 🪙.`;
+      return `💰 Sold ${cropQuantityText(event.cropId, event.quantity)} for ${event.coinsEarned} 🪙 (${event.unitPrice} 🪙 each).`;
     case 'plotBought':
       return `➕ Bought plot ${plotNumber(event.plotId)} for ${event.coinsSpent} 🪙.`;
     case 'dailyBonusClaimed':
@@ -68,11 +134,7 @@ export function renderFarm(snapshot: FarmSnapshot, world: WorldState, notice?: s
   lines.push(
     `🌻 <b>Your farm</b> · level ${level} · ${farm.coins} 🪙 · ${farm.xp}/${xpForLevel(level + 1)} XP`,
   );
-  const worldBits = [];
-  if (world.marketMultiplier !== 1) worldBits.push(`market ×${world.marketMultiplier}`);
-  if (world.eventName) worldBits.push(`${escapeHtml(world.eventName)} ×${world.eventMultiplier}`);
-  if (worldBits.length) lines.push(`📈 ${worldBits.join(' · ')}`);
-  lines.push('');
+  lines.push(marketLine(farm, world), ...eventLines(world, asOfMs), '');
 
   const keyboard = new InlineKeyboard();
   for (const plot of farm.plots) {
@@ -106,11 +168,12 @@ export function renderFarm(snapshot: FarmSnapshot, world: WorldState, notice?: s
       `🏚 Barn: ${stock.map(([id, n]) => `${CROPS[id].emoji} ${cropQuantityText(id, n)}`).join(', ')}`,
     );
     for (const [cropId, quantity] of stock) {
-      const earn = quantity * sellPrice(cropId, world);
+      // The button carries the price it shows: the farm pays it or refuses with the new one.
+      const unitPrice = sellPrice(cropId, world);
       keyboard
         .text(
-          `💰 Sell ${cropQuantityText(cropId, quantity)} (${earn} 🪙)`,
-          encodeButton({ kind: 'sell', cropId, quantity }),
+          `💰 Sell ${cropQuantityText(cropId, quantity)} at ${unitPrice} = ${quantity * unitPrice} 🪙`,
+          encodeButton({ kind: 'sell', cropId, quantity, unitPrice }),
         )
         .row();
     }
@@ -173,6 +236,11 @@ export function renderScreen(screen: MainMenuScreen): Rendered {
   }
 }
 
+/** The calendar as a player reads it: "Friday harvest fair (sale prices ×2), …". */
+const eventsForHelp = CALENDAR_EVENTS.map(
+  (event) => `${escapeHtml(event.name)} (${effectText({ ...event, startedAtMs: 0, endsAtMs: 0 })})`,
+).join(', ');
+
 export function helpText(userHash: string): string {
   return [
     '<b>farmflow</b>: plant crops, wait until they are ready, harvest, sell, grow your farm.',
@@ -180,6 +248,10 @@ export function helpText(userHash: string): string {
     '🌱 Tap an empty plot to plant (seeds cost coins).',
     '🧺 Harvest when a crop is ready, 💰 sell the harvest, ➕ buy more plots.',
     '🎁 Claim a bonus every day. Higher levels unlock better crops.',
+    '',
+    '📈 Prices move with the market, a small step at a time: ↑ ↓ → show the last move. A sale pays ' +
+      'the price on its button; if the market has moved on too far since, you see the new price first.',
+    `🎪 Events raise prices while they run: ${eventsForHelp}.`,
     '',
     '/farm shows your farm, /help this message.',
     '',

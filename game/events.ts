@@ -27,21 +27,28 @@ export interface ActiveEvent {
 }
 
 export function eventAppliesTo(event: ActiveEvent, cropId: CropId): boolean {
+  // World state arrives through Redis and workflow payloads: a malformed event applies to nothing.
+  if (typeof event !== 'object' || event === null) return false;
   const crops = event.effect?.crops;
   return !Array.isArray(crops) || crops.some((id) => isCropId(id) && id === cropId);
 }
 
-/** The product of the sale multipliers of the events that apply to the crop (1 when none). */
+/**
+ * The product of the sale multipliers of the events that apply to the crop (1 when none). The
+ * product stays finite and above 0, so that absurd values end at the cap (sellPrice's
+ * sanitizeMultiplier) instead of overflowing to a neutral Infinity or 0.
+ */
 export function eventSaleMultiplier(
   events: readonly ActiveEvent[] | null | undefined,
   cropId: CropId,
 ): number {
+  const list: readonly ActiveEvent[] = Array.isArray(events) ? (events as ActiveEvent[]) : [];
   let product = 1;
-  for (const event of events ?? []) {
-    const multiplier = event.effect?.saleMultiplier;
+  for (const event of list) {
     if (!eventAppliesTo(event, cropId)) continue;
+    const multiplier = event.effect?.saleMultiplier;
     if (typeof multiplier === 'number' && Number.isFinite(multiplier) && multiplier > 0)
-      product *= multiplier;
+      product = Math.min(Number.MAX_VALUE, Math.max(Number.MIN_VALUE, product * multiplier));
   }
   return product;
 }

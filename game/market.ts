@@ -22,7 +22,8 @@ export interface MarketState {
   factors: MarketFactors;
   /**
    * The factors of the tick before, so that a sale quoted on a screen one tick old still pays
-   * what the screen showed. Null before the second tick.
+   * what the screen showed. Null only before the first tick; after it, the neutral market's
+   * factors (1), which screens shown before the first tick priced with.
    */
   previousFactors: MarketFactors | null;
 }
@@ -51,13 +52,19 @@ export function nextMarket(current: MarketState | null | undefined): MarketState
   const base = current ?? neutralMarket();
   const tick = (Number.isSafeInteger(base.tick) && base.tick >= 0 ? base.tick : 0) + 1;
   const rng = xoroshiro128plus(tick);
+  // Seeds 1, 2, 3… differ in a few low bits, and xoroshiro's first outputs show it (the first
+  // crop's step would fall by one every tick). A jump mixes the seed into the whole state.
+  rng.jump();
   const factors = neutralFactors();
+  const previousFactors = neutralFactors();
   for (const cropId of CROP_IDS) {
-    const hundredths = Math.round(marketFactor(base.factors, cropId) * 100);
+    // The factor the crop traded at: what a screen of the tick before showed.
+    previousFactors[cropId] = marketFactor(base.factors, cropId);
+    const hundredths = Math.round(previousFactors[cropId] * 100);
     const step = uniformInt(rng, -MARKET_MAX_STEP_PERCENT, MARKET_MAX_STEP_PERCENT);
     factors[cropId] = clampFactor((hundredths + step) / 100);
   }
-  return { tick, factors, previousFactors: { ...neutralFactors(), ...base.factors } };
+  return { tick, factors, previousFactors };
 }
 
 function clampFactor(value: number): number {

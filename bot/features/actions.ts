@@ -12,7 +12,13 @@ function actionOf(press: ButtonPress | null): FarmAction | null {
     case 'harvest':
       return { type: 'harvest', plotId: press.plotId };
     case 'sell':
-      return { type: 'sell', cropId: press.cropId, quantity: press.quantity };
+      // The price the pressed screen showed: the farm pays it, or refuses with the new one.
+      return {
+        type: 'sell',
+        cropId: press.cropId,
+        quantity: press.quantity,
+        unitPrice: press.unitPrice,
+      };
     case 'buyPlot':
       return { type: 'buyPlot' };
     case 'dailyBonus':

@@ -1,10 +1,23 @@
 /**
  * Button payloads: `1:<code>[:args]`, at most 64 bytes, and every press parsed as untrusted input
  * (Telegram sends back whatever a button carried, and a forged or old payload must parse to null).
+ * A sell button carries the unit price its screen showed; one without (from before prices were
+ * carried) is stale, so that no sale pays a price the player did not see.
  */
 import { describe, expect, it } from 'vitest';
 import { type ButtonPress, encodeButton, parseButton } from '../../bot/callback-data';
-import { CROP_IDS, MAX_PLOTS, MAX_SELL_QUANTITY } from '../../game';
+import {
+  CROP_IDS,
+  CROPS,
+  MARKET_FACTOR_MAX,
+  MAX_MULTIPLIER,
+  MAX_PLOTS,
+  MAX_SELL_QUANTITY,
+} from '../../game';
+
+/** The highest unit price the rules can quote: every multiplier at its cap, the dearest crop. */
+const HIGHEST_PRICE =
+  Math.max(...CROP_IDS.map((id) => CROPS[id].salePrice)) * MAX_MULTIPLIER ** 3 * MARKET_FACTOR_MAX;
 
 /** Every kind of button, with the exact payload it carries. */
 const EVERY_KIND: [ButtonPress, string][] = [
@@ -16,7 +29,7 @@ const EVERY_KIND: [ButtonPress, string][] = [
   [{ kind: 'choosePlot', plotId: 0 }, '1:c:0'],
   [{ kind: 'harvest', plotId: 7 }, '1:h:7'],
   [{ kind: 'plant', plotId: 3, cropId: 'corn' }, '1:p:3:corn'],
-  [{ kind: 'sell', cropId: 'wheat', quantity: 3 }, '1:s:wheat:3'],
+  [{ kind: 'sell', cropId: 'wheat', quantity: 3, unitPrice: 5 }, '1:s:wheat:3:5'],
 ];
 
 describe('encoding', () => {
@@ -37,8 +50,8 @@ describe('encoding', () => {
       for (const cropId of CROP_IDS) presses.push({ kind: 'plant', plotId, cropId });
     }
     for (const cropId of CROP_IDS) {
-      presses.push({ kind: 'sell', cropId, quantity: 1 });
-      presses.push({ kind: 'sell', cropId, quantity: MAX_SELL_QUANTITY });
+      presses.push({ kind: 'sell', cropId, quantity: 1, unitPrice: 1 });
+      presses.push({ kind: 'sell', cropId, quantity: MAX_SELL_QUANTITY, unitPrice: HIGHEST_PRICE });
     }
     expect(presses).toHaveLength(MAX_PLOTS * (2 + CROP_IDS.length) + 2 * CROP_IDS.length);
     for (const press of presses) {
@@ -68,7 +81,7 @@ describe('parsing untrusted payloads', () => {
     ['1:d:1'],
     ['1:h:0:1'],
     ['1:p:0:wheat:1'],
-    ['1:s:wheat:3:x'],
+    ['1:s:wheat:3:5:1'],
     // plot ids out of range or not whole numbers
     ['1:c'],
     ['1:c:'],
@@ -90,10 +103,42 @@ describe('parsing untrusted payloads', () => {
     [`1:s:wheat:${MAX_SELL_QUANTITY + 1}`],
     ['1:s:wheat:-1'],
     ['1:s:wheat:1e3'],
-    ['1:s:wheat:2.5'],
-    ['1:s:wheat:999999'],
+    ['1:s:wheat:2.5:5'],
+    ['1:s:wheat:999999:5'],
+    ['1:s:wheat:0:5'],
+    // unit prices that are not whole numbers from 1, or not in their one written form
+    ['1:s:wheat:3:'],
+    ['1:s:wheat:3:0'],
+    ['1:s:wheat:3:-5'],
+    ['1:s:wheat:3:05'],
+    ['1:s:wheat:3:5.5'],
+    ['1:s:wheat:3:1e3'],
+    ['1:s:wheat:3:x'],
+    ['1:s:wheat:3: 5'],
+    ['1:s:wheat:3:9007199254740993'],
   ])('%s is refused', (data) => {
     expect(parseButton(data)).toBeNull();
+  });
+
+  it.each([['1:s:wheat:3'], ['1:s:corn:1'], [`1:s:strawberry:${MAX_SELL_QUANTITY}`]])(
+    'an old sell button without a price (%s) is stale: it sells nothing',
+    (data) => {
+      expect(parseButton(data)).toBeNull();
+    },
+  );
+
+  it('carries the price exactly, up to the highest price the rules can quote', () => {
+    expect(HIGHEST_PRICE).toBe(120_000_000);
+    for (const unitPrice of [1, 9, 10, 4_321, HIGHEST_PRICE, 999_999_999_999_999]) {
+      const data = `1:s:pumpkin:7:${unitPrice}`;
+      expect(parseButton(data)).toEqual({
+        kind: 'sell',
+        cropId: 'pumpkin',
+        quantity: 7,
+        unitPrice,
+      });
+      expect(encodeButton({ kind: 'sell', cropId: 'pumpkin', quantity: 7, unitPrice })).toBe(data);
+    }
   });
 
   it('refuses empty and over-long payloads', () => {

@@ -18,12 +18,17 @@ import {
 import type { FarmSnapshot, MainMenuScreen } from '../../workflows/contract';
 import {
   type ActionEvent,
+  type ActiveEvent,
   CROP_IDS,
+  CROPS,
   type FarmState,
+  type MarketFactors,
+  type MarketState,
   MAX_PLOTS,
   MAX_SELL_QUANTITY,
   NEUTRAL_WORLD,
   type PlotState,
+  sellPrice,
   type WorldState,
 } from '../../game';
 
@@ -62,6 +67,33 @@ const snapshot = (state: FarmState = farm(), asOfMs = AS_OF): FarmSnapshot => ({
   asOfMs,
 });
 
+const factorsOf = (factor: number): MarketFactors =>
+  Object.fromEntries(CROP_IDS.map((id) => [id, factor])) as MarketFactors;
+
+/** A world the schedules wrote: a market (null: none yet) and the events running now. */
+function marketWorld(
+  market: Pick<MarketState, 'factors' | 'previousFactors'> | null,
+  events: ActiveEvent[] = [],
+): WorldState {
+  return { ...NEUTRAL_WORLD, market: market && { tick: 12, ...market }, events };
+}
+
+const fair = (endsAtMs: number): ActiveEvent => ({
+  id: 'harvest-fair',
+  name: 'Friday harvest fair',
+  effect: { saleMultiplier: 2 },
+  startedAtMs: AS_OF - HOUR,
+  endsAtMs,
+});
+
+const pumpkinWeek = (endsAtMs: number): ActiveEvent => ({
+  id: 'pumpkin-week',
+  name: 'Pumpkin week',
+  effect: { saleMultiplier: 1.5, crops: ['pumpkin'] },
+  startedAtMs: AS_OF - HOUR,
+  endsAtMs,
+});
+
 const buttons = (keyboard: InlineKeyboard) =>
   keyboard.inline_keyboard.map((row) =>
     row.map((b) => [b.text, 'callback_data' in b ? b.callback_data : undefined]),
@@ -82,6 +114,7 @@ describe('the farm screen', () => {
     expect(rendered.text).toBe(
       [
         '🌻 <b>Your farm</b> · level 3 · 120 🪙 · 35/60 XP',
+        '📈 Market: 🌾 4 → · 🥕 8 → · 🌽 20 →',
         '',
         '1. empty',
         '2. 🌾 wheat: ready!',
@@ -143,29 +176,121 @@ describe('the farm screen', () => {
     );
   });
 
-  it('shows the market and event multipliers, and prices the barn with them', () => {
+  it('shows the market: each crop’s unit price with its trend since the previous tick', () => {
+    // Level 3: wheat, carrot and corn are unlocked; pumpkins are shown because the barn has some.
     const state = farm({ inventory: { wheat: 3, carrot: 0, pumpkin: 2 } });
-    const world: WorldState = {
-      marketMultiplier: 1.5,
-      eventMultiplier: 2,
-      eventName: 'Harvest Fair',
-    };
+    const world = marketWorld({
+      factors: { wheat: 1.25, carrot: 0.9, corn: 1, pumpkin: 1.1, strawberry: 2 },
+      previousFactors: { wheat: 1, carrot: 1, corn: 1, pumpkin: 1.1, strawberry: 1 },
+    });
     const rendered = renderFarm(snapshot(state), world);
-    expect(lines(rendered)[1]).toBe('📈 market ×1.5 · Harvest Fair ×2');
-    expect(lines(rendered).slice(-2)).toEqual(['', '🏚 Barn: 🌾 3 wheat, 🎃 2 pumpkins']);
-    // Wheat sells for 4 and pumpkins for 60, times 3: 12 and 180 a unit.
-    expect(allButtons(rendered)).toContainEqual(['💰 Sell 3 wheat (36 🪙)', '1:s:wheat:3']);
-    expect(allButtons(rendered)).toContainEqual(['💰 Sell 2 pumpkins (360 🪙)', '1:s:pumpkin:2']);
-    expect(allButtons(rendered).some(([text]) => text?.includes('carrot'))).toBe(false);
-    // The event doubles the bonus (70 at level 3).
-    expect(allButtons(rendered)).toContainEqual(['🎁 Bonus (+140)', '1:d']);
+    // 4 × 1.25 = 5 (was 4), 8 × 0.9 = 7.2 → 7 (was 8), corn 20 as before, 60 × 1.1 = 66 as before.
+    expect(lines(rendered)[1]).toBe('📈 Market: 🌾 5 ↑ · 🥕 7 ↓ · 🌽 20 → · 🎃 66 →');
+    expect(rendered.text).not.toContain('🍓');
+    expect(lines(rendered)[2]).toBe('');
 
-    expect(lines(renderFarm(snapshot(state), { ...NEUTRAL_WORLD, marketMultiplier: 0.5 }))[1]).toBe(
-      '📈 market ×0.5',
+    // Before the market's second tick there is no previous price: no move.
+    const firstTick = marketWorld({ factors: world.market!.factors, previousFactors: null });
+    expect(lines(renderFarm(snapshot(state), firstTick))[1]).toBe(
+      '📈 Market: 🌾 5 → · 🥕 7 → · 🌽 20 → · 🎃 66 →',
     );
-    const eventOnly = { ...NEUTRAL_WORLD, eventMultiplier: 3, eventName: 'Fair' };
-    expect(lines(renderFarm(snapshot(state), eventOnly))[1]).toBe('📈 Fair ×3');
-    expect(renderFarm(snapshot(state), NEUTRAL_WORLD).text).not.toContain('📈');
+  });
+
+  it('shows only what a new player can plant or sell, and every crop at the top level', () => {
+    const newcomer = farm({ xp: 0 });
+    expect(lines(renderFarm(snapshot(newcomer), NEUTRAL_WORLD))[1]).toBe('📈 Market: 🌾 4 →');
+    const gifted = farm({ xp: 0, inventory: { strawberry: 1 } });
+    expect(lines(renderFarm(snapshot(gifted), NEUTRAL_WORLD))[1]).toBe(
+      '📈 Market: 🌾 4 → · 🍓 40 →',
+    );
+    const master = farm({ xp: 1_000_000 });
+    expect(lines(renderFarm(snapshot(master), NEUTRAL_WORLD))[1]).toBe(
+      '📈 Market: 🌾 4 → · 🥕 8 → · 🌽 20 → · 🎃 60 → · 🍓 40 →',
+    );
+  });
+
+  it('prices each sell button at the unit price shown, and the button carries that price', () => {
+    const state = farm({ inventory: { wheat: 3, carrot: 0, pumpkin: 2 } });
+    const world = marketWorld(
+      {
+        factors: { wheat: 1.25, carrot: 0.9, corn: 1, pumpkin: 1.1, strawberry: 2 },
+        previousFactors: { wheat: 1, carrot: 1, corn: 1, pumpkin: 1.1, strawberry: 1 },
+      },
+      [fair(AS_OF + HOUR), pumpkinWeek(AS_OF + 3 * 24 * HOUR)],
+    );
+    const rendered = renderFarm(snapshot(state), world);
+    // Wheat 5 × 2 (fair) = 10; pumpkins 66 × 2 (fair) × 1.5 (pumpkin week) = 198.
+    expect(lines(rendered)[1]).toBe('📈 Market: 🌾 10 ↑ · 🥕 14 ↓ · 🌽 40 → · 🎃 198 →');
+    expect(allButtons(rendered)).toContainEqual([
+      '💰 Sell 3 wheat at 10 = 30 🪙',
+      '1:s:wheat:3:10',
+    ]);
+    expect(allButtons(rendered)).toContainEqual([
+      '💰 Sell 2 pumpkins at 198 = 396 🪙',
+      '1:s:pumpkin:2:198',
+    ]);
+    expect(allButtons(rendered).some(([text]) => text?.includes('carrot'))).toBe(false);
+    for (const [, data] of allButtons(rendered).filter(([text]) => text?.startsWith('💰'))) {
+      const press = parseButton(data);
+      expect(press?.kind).toBe('sell');
+      if (press?.kind === 'sell') expect(press.unitPrice).toBe(sellPrice(press.cropId, world));
+    }
+  });
+
+  it('shows the events running now: name, what they do, time left by the farm’s clock', () => {
+    const world = marketWorld(null, [
+      fair(AS_OF + HOUR + 20 * 60_000),
+      pumpkinWeek(AS_OF + 6 * 24 * HOUR + 23 * HOUR),
+    ]);
+    const rendered = renderFarm(snapshot(), world);
+    expect(lines(rendered).slice(1, 5)).toEqual([
+      '📈 Market: 🌾 8 → · 🥕 16 → · 🌽 40 →',
+      '🎪 <b>Friday harvest fair</b>: sale prices ×2 · 1h 20m left',
+      '🎪 <b>Pumpkin week</b>: pumpkins ×1.5 · 6d 23h left',
+      '',
+    ]);
+    // Ten minutes later by the farm's clock (the wall clock plays no part).
+    expect(lines(renderFarm(snapshot(farm(), AS_OF + 10 * 60_000), world))[2]).toBe(
+      '🎪 <b>Friday harvest fair</b>: sale prices ×2 · 1h 10m left',
+    );
+    // Past its end but not yet restored (a worker was down): it still counts, and says so.
+    expect(lines(renderFarm(snapshot(farm(), AS_OF + 2 * HOUR), world))[2]).toBe(
+      '🎪 <b>Friday harvest fair</b>: sale prices ×2 · ending',
+    );
+  });
+
+  it('says which crops an event applies to, and its multiplier as a player reads it', () => {
+    const event = (saleMultiplier: number, crops?: string[]) =>
+      ({
+        id: 'x',
+        name: 'X',
+        effect: crops ? { saleMultiplier, crops } : { saleMultiplier },
+        startedAtMs: AS_OF,
+        endsAtMs: AS_OF + 60_000,
+      }) as ActiveEvent;
+    const line = (e: ActiveEvent) => lines(renderFarm(snapshot(), marketWorld(null, [e])))[2];
+    expect(line(event(3, ['wheat', 'corn']))).toBe('🎪 <b>X</b>: wheat and corn ×3 · 1m left');
+    expect(line(event(0.75, ['carrot', 'corn', 'strawberry']))).toBe(
+      '🎪 <b>X</b>: carrots, corn and strawberries ×0.75 · 1m left',
+    );
+    expect(line(event(1.333))).toBe('🎪 <b>X</b>: sale prices ×1.33 · 1m left');
+    expect(line(event(2, ['banana']))).toBe('🎪 <b>X</b>: no crops · 1m left');
+  });
+
+  it('still shows the first version’s event fields', () => {
+    const state = farm({ inventory: { wheat: 3 } });
+    const world: WorldState = { marketMultiplier: 1.5, eventMultiplier: 2, eventName: 'Old Fair' };
+    const rendered = renderFarm(snapshot(state), world);
+    // 4 × 1.5 × 2 = 12 a unit; the event doubles the bonus too (70 at level 3).
+    expect(lines(rendered).slice(1, 3)).toEqual([
+      '📈 Market: 🌾 12 → · 🥕 24 → · 🌽 60 →',
+      '🎪 <b>Old Fair</b>: sale prices and bonus ×2',
+    ]);
+    expect(allButtons(rendered)).toContainEqual([
+      '💰 Sell 3 wheat at 12 = 36 🪙',
+      '1:s:wheat:3:12',
+    ]);
+    expect(allButtons(rendered)).toContainEqual(['🎁 Bonus (+140)', '1:d']);
   });
 
   it('offers another plot at its price until the farm has the maximum', () => {
@@ -178,16 +303,30 @@ describe('the farm screen', () => {
     expect(lines(full)).toContain(`${MAX_PLOTS}. empty`);
   });
 
-  it('escapes the event name, which comes from outside the code', () => {
+  it('escapes event names, which come from outside the code', () => {
+    const name = '<a href="x">Fair</a> & <b>co</b>';
     const world: WorldState = {
-      marketMultiplier: 1,
+      ...marketWorld(null, [{ ...fair(AS_OF + HOUR), name }]),
       eventMultiplier: 2,
-      eventName: '<a href="x">Fair</a> & <b>co</b>',
+      eventName: name,
     };
     const rendered = renderFarm(snapshot(), world);
-    expect(lines(rendered)[1]).toBe(
-      '📈 &lt;a href="x"&gt;Fair&lt;/a&gt; &amp; &lt;b&gt;co&lt;/b&gt; ×2',
-    );
+    const escaped = '&lt;a href="x"&gt;Fair&lt;/a&gt; &amp; &lt;b&gt;co&lt;/b&gt;';
+    expect(lines(rendered).slice(2, 4)).toEqual([
+      `🎪 <b>${escaped}</b>: sale prices ×2 · 1h left`,
+      `🎪 <b>${escaped}</b>: sale prices and bonus ×2`,
+    ]);
+    expectSafeHtml(rendered.text);
+  });
+
+  it('renders malformed events from world state without throwing', () => {
+    const junk = [null, 7, { id: 'bare' }, { id: 'x', name: '', effect: null, endsAtMs: 'soon' }];
+    const world = { ...NEUTRAL_WORLD, events: junk } as unknown as WorldState;
+    const rendered = renderFarm(snapshot(), world);
+    expect(lines(rendered).slice(2, 4)).toEqual([
+      '🎪 <b>bare</b>: sale prices ×1',
+      '🎪 <b>x</b>: sale prices ×1',
+    ]);
     expectSafeHtml(rendered.text);
   });
 });
@@ -220,7 +359,11 @@ describe('screens of the per-message workflows', () => {
     ],
     [
       { type: 'sold', cropId: 'carrot', quantity: 1, coinsEarned: 8, unitPrice: 8 },
-      '💰 Sold 1 carrot for 8 🪙.',
+      '💰 Sold 1 carrot for 8 🪙 (8 🪙 each).',
+    ],
+    [
+      { type: 'sold', cropId: 'wheat', quantity: 3, coinsEarned: 15, unitPrice: 5 },
+      '💰 Sold 3 wheat for 15 🪙 (5 🪙 each).',
     ],
     [{ type: 'plotBought', plotId: 4, coinsSpent: 100 }, '➕ Bought plot 5 for 100 🪙.'],
     [{ type: 'dailyBonusClaimed', coinsEarned: 70 }, '🎁 Daily bonus: +70 🪙.'],
@@ -242,6 +385,35 @@ describe('screens of the per-message workflows', () => {
     expect(buttons(rendered.keyboard)).toEqual(
       buttons(renderFarm(read.snapshot, read.world).keyboard),
     );
+  });
+});
+
+describe('a sale refused because the price changed', () => {
+  it('says the new price above the fresh farm, whose buttons carry the new prices', () => {
+    // The screen showed wheat at 4, two ticks ago; it was 5 a tick ago and is 6 now: the farm
+    // refused, and the fresh screen comes with the world the farm priced with.
+    const state = farm({ inventory: { wheat: 3, corn: 2 } });
+    const world = marketWorld({
+      factors: { wheat: 1.5, carrot: 1, corn: 1.3, pumpkin: 1, strawberry: 1 },
+      previousFactors: { wheat: 1.2, carrot: 1, corn: 1.2, pumpkin: 1, strawberry: 1 },
+    });
+    const rendered = renderScreen({
+      kind: 'actionRefused',
+      reason: 'Price changed: now 6 🪙 each.',
+      snapshot: snapshot(state),
+      world,
+    });
+    expect(lines(rendered).slice(0, 4)).toEqual([
+      '⚠️ Price changed: now 6 🪙 each.',
+      '',
+      '🌻 <b>Your farm</b> · level 3 · 120 🪙 · 35/60 XP',
+      '📈 Market: 🌾 6 ↑ · 🥕 8 → · 🌽 26 ↑',
+    ]);
+    const sells = allButtons(rendered).filter(([text]) => text?.startsWith('💰'));
+    expect(sells).toEqual([
+      ['💰 Sell 3 wheat at 6 = 18 🪙', '1:s:wheat:3:6'],
+      ['💰 Sell 2 corn at 26 = 52 🪙', '1:s:corn:2:26'],
+    ]);
   });
 });
 
@@ -275,6 +447,16 @@ describe('help', () => {
     expect(text).toContain('/farm shows your farm, /help this message.');
     expectSafeHtml(text);
   });
+
+  it('explains the market, the price rule and the calendar’s events', () => {
+    const text = helpText('abcdefghijklmnop');
+    expect(text).toContain('📈 Prices move with the market');
+    expect(text).toContain('A sale pays the price on its button');
+    expect(text).toContain(
+      '🎪 Events raise prices while they run: Friday harvest fair (sale prices ×2), ' +
+        'Pumpkin week (pumpkins ×1.5).',
+    );
+  });
 });
 
 describe('HTML escaping and durations', () => {
@@ -294,7 +476,10 @@ describe('HTML escaping and durations', () => {
     [250_000, '4m 10s'],
     [HOUR, '1h'],
     [HOUR + 5 * 60_000, '1h 5m'],
-    [25 * HOUR, '25h'],
+    [23 * HOUR + 59 * 60_000, '23h 59m'],
+    [24 * HOUR, '1d'],
+    [25 * HOUR, '1d 1h'],
+    [7 * 24 * HOUR, '7d'],
   ])('%d ms reads %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
@@ -311,7 +496,13 @@ describe('callback data of every keyboard', () => {
     ),
     inventory: Object.fromEntries(CROP_IDS.map((id) => [id, MAX_SELL_QUANTITY])),
   });
-  const world: WorldState = { marketMultiplier: 100, eventMultiplier: 100, eventName: 'Max' };
+  const world: WorldState = {
+    marketMultiplier: 100,
+    eventMultiplier: 100,
+    eventName: 'Max',
+    market: { tick: 9, factors: factorsOf(2), previousFactors: factorsOf(1.9) },
+    events: [{ ...fair(AS_OF + HOUR), effect: { saleMultiplier: 1e9 } }],
+  };
   const keyboards: [string, Rendered][] = [
     ['farm', renderFarm(snapshot(fullest), world)],
     [
@@ -333,7 +524,11 @@ describe('callback data of every keyboard', () => {
 
   it('the fullest farm has a button for every crop in the barn and every plot', () => {
     const data = allButtons(keyboards[0]![1]).map(([, d]) => d);
-    for (const cropId of CROP_IDS) expect(data).toContain(`1:s:${cropId}:${MAX_SELL_QUANTITY}`);
+    // Every multiplier at its cap: 100 × 100 × 2 × 100 times the crop's base price.
+    for (const cropId of CROP_IDS) {
+      const unitPrice = CROPS[cropId].salePrice * 2_000_000;
+      expect(data).toContain(`1:s:${cropId}:${MAX_SELL_QUANTITY}:${unitPrice}`);
+    }
     expect(data.filter((d) => d?.startsWith('1:c:'))).toHaveLength(MAX_PLOTS / 3);
     expect(data.filter((d) => d?.startsWith('1:h:'))).toHaveLength(MAX_PLOTS / 3);
   });
