@@ -31,8 +31,9 @@ import {
 } from '../workflows/contract';
 import { actionScreen, farmScreen } from '../workflows/screens';
 import { validateAction } from '../game';
+import type { Logger } from '../infra/logging';
 import type { RedisClient } from '../store/redis';
-import { createWorldStore } from '../store/world';
+import { createRestoringWorldStore } from './world';
 
 export interface MainMenuActivityDeps {
   client: Client;
@@ -45,10 +46,13 @@ export interface MainMenuActivityDeps {
   farmMaxHistoryEvents?: number;
   /** Hands each screen to a caller waiting in this process as soon as it is known. */
   earlyAnswers?: EarlyAnswers;
+  /** Where a failed rebuild of a lost world state is reported. */
+  logger?: Logger;
 }
 
 export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuActivities {
-  const world = createWorldStore(deps.redis, deps.keyPrefix);
+  // A message's read rebuilds a lost world once, bounded (see store/world.ts).
+  const world = createRestoringWorldStore(deps);
 
   /** First contact creates the farm; USE_EXISTING makes a second farm for one player impossible. */
   const startFarm = ({ userHash, sealedChatId }: PlayerRef) =>

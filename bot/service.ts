@@ -89,6 +89,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       gameTaskQueue: queues.game,
       farmMaxHistoryEvents: deps.farmMaxHistoryEvents,
       earlyAnswers,
+      logger,
     }),
   });
   const { done: workerDone, stop: stopWorker } = runWorker(worker);

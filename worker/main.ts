@@ -1,6 +1,10 @@
-/** `npm run start:worker`: the production worker process (farms and their activities). */
+/**
+ * `npm run start:worker`: the production worker process (farms, the scheduled workflows, their
+ * activities).
+ */
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createFarmActivities } from '../activities/farm';
+import { createGameActivities } from '../activities/game';
 import { TASK_QUEUES } from '../workflows/contract';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
@@ -38,10 +42,13 @@ async function main() {
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
       workflowBundle: await loadWorkflowBundle(logger),
-      activities: createFarmActivities({
+      activities: createGameActivities({
         redis,
         keyPrefix: config.redis.keyPrefix,
         userHashSecret: config.userHashSecret,
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        gameTaskQueue: TASK_QUEUES.game,
+        logger,
       }),
     });
     const { done, stop } = runWorker(worker);

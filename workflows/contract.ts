@@ -7,11 +7,13 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ActionEvent,
+  ActiveEvent,
   CropId,
   EventEffect,
   FarmAction,
   FarmState,
   Grant,
+  MarketState,
   WorldState,
 } from '../game';
 
@@ -19,6 +21,15 @@ import type {
 export const USER_HASH_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
   'UserHash',
   SearchAttributeType.KEYWORD,
+);
+
+/**
+ * Set by Temporal on every workflow a schedule starts: the time its spec named for this run (or of
+ * the trigger or backfill), however late the run actually started. Absent on a direct start.
+ */
+export const SCHEDULED_START_TIME_SEARCH_ATTRIBUTE = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
 );
 
 /** Activity header that carries the player's support code into activity log lines. */
@@ -185,6 +196,58 @@ export interface CalendarEventInput {
   announcement: string;
 }
 
+/** Why an input cannot be run as a calendar event; null when it can. */
+export function calendarEventInputProblem(input: unknown): string | null {
+  const raw = (input ?? {}) as Partial<Record<keyof CalendarEventInput, unknown>>;
+  if (typeof raw.eventId !== 'string' || raw.eventId.trim() === '')
+    return 'eventId must be a non-empty string';
+  if (typeof raw.name !== 'string') return 'name must be a string';
+  if (
+    typeof raw.durationMs !== 'number' ||
+    !Number.isSafeInteger(raw.durationMs) ||
+    raw.durationMs < 1
+  )
+    return 'durationMs must be a whole number of milliseconds of at least 1';
+  const multiplier = (raw.effect as Partial<EventEffect> | undefined)?.saleMultiplier;
+  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0)
+    return 'effect.saleMultiplier must be a positive number';
+  return null;
+}
+
+/**
+ * The memo key under which a running CalendarEventWorkflow shows its ActiveEvent (set before it
+ * adds the event to world state): the world's rebuild reads it, and so can people in the Web UI.
+ */
+export const ACTIVE_EVENT_MEMO = 'activeEvent';
+
+/**
+ * When a calendar event's run starts: the time its schedule named, so that a run started late
+ * (workers down, a catch-up) still ends when the calendar says; the workflow's own start time when
+ * no schedule started it (a direct start). The workflow and the world's rebuild both use this.
+ */
+export function calendarEventStartMs(scheduledStart: Date | undefined, workflowStart: Date) {
+  return (scheduledStart ?? workflowStart).getTime();
+}
+
+/** The event a run of `input` puts in world state while it runs. */
+export function activeEventOf(input: CalendarEventInput, startedAtMs: number): ActiveEvent {
+  return {
+    id: input.eventId,
+    name: input.name,
+    effect: input.effect,
+    startedAtMs,
+    endsAtMs: startedAtMs + input.durationMs,
+  };
+}
+
+/** What a CalendarEventWorkflow did: ran its event, or found its end already past. */
+export type CalendarEventOutcome =
+  | { outcome: 'ran'; event: ActiveEvent }
+  | { outcome: 'missed'; startedAtMs: number; endsAtMs: number };
+
+/** MarketTickWorkflow's result is the market it published: Temporal keeps the market's history. */
+export type MarketTickResult = MarketState;
+
 // ---------------------------------------------------------------- activities
 
 export interface RegisterPlayerInput {
@@ -200,6 +263,30 @@ export interface RegisterPlayerInput {
 export interface FarmActivities {
   /** Adds a new farm's player to the registry that batches and notifications page through. */
   registerPlayer(input: RegisterPlayerInput): Promise<void>;
+}
+
+/** A running calendar event in world state, with the run that owns its entry. */
+export interface WorldEventEntry {
+  event: ActiveEvent;
+  /** The CalendarEventWorkflow run that added it: only that run removes it. */
+  runId: string;
+}
+
+export interface RemoveWorldEventInput {
+  eventId: string;
+  runId: string;
+}
+
+/** The world state activities of the scheduled workflows (game task queue). */
+export interface WorldActivities {
+  /** The market as world state holds it (rebuilt from Temporal first if Redis lost it); null before any tick. */
+  readMarket(): Promise<MarketState | null>;
+  /** Publishes the market unless world state already holds this tick or a newer one; true if it did. */
+  publishMarket(market: MarketState): Promise<boolean>;
+  /** Adds the event unless world state holds a later run of it. */
+  addWorldEvent(entry: WorldEventEntry): Promise<void>;
+  /** Removes the event if `runId` still owns it; true if it did. */
+  removeWorldEvent(input: RemoveWorldEventInput): Promise<boolean>;
 }
 
 /** Local activities of the per-message workflows, run in the process that started them. */

@@ -1,3 +1,5 @@
 /** Every workflow type the game's workers run; the exported names are the workflow types. */
 export { GameFarmWorkflow } from './farm';
 export { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from './main-menu';
+export { MarketTickWorkflow } from './market-tick';
+export { CalendarEventWorkflow } from './calendar-event';

@@ -8,8 +8,9 @@
  * the whole JSON log in `farmflow.log` in the data folder.
  */
 import { join, resolve } from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createFarmActivities } from '../../activities/farm';
+import { createGameActivities } from '../../activities/game';
 import { startBotService } from '../../bot/service';
 import { TASK_QUEUES } from '../../workflows/contract';
 import { ENTRY_POINTS, loadConfig } from '../../infra/config';
@@ -88,10 +89,13 @@ async function main() {
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
       workflowBundle,
-      activities: createFarmActivities({
+      activities: createGameActivities({
         redis,
         keyPrefix: config.redis.keyPrefix,
         userHashSecret: config.userHashSecret,
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        gameTaskQueue: TASK_QUEUES.game,
+        logger,
       }),
     });
     const { done: gameWorkerDone, stop: stopGameWorker } = runWorker(gameWorker);

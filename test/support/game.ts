@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
-import { createFarmActivities } from '../../activities/farm';
+import { createGameActivities } from '../../activities/game';
 import { createMainMenuActivities } from '../../activities/main-menu';
 import { createGameClient, type GameClient } from '../../bot/game-client';
 import { createEarlyAnswers } from '../../activities/early-answers';
@@ -52,7 +52,13 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
 
   const startGameWorker = () =>
     t.startWorker(
-      createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+      createGameActivities({
+        redis,
+        keyPrefix,
+        userHashSecret: TEST_SECRET,
+        client: t.client,
+        gameTaskQueue,
+      }),
       gameTaskQueue,
     );
   const earlyAnswers = createEarlyAnswers();
