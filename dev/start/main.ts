@@ -67,6 +67,7 @@ async function main() {
 
     let address = config.temporal.address;
     let uiUrl: string | null = null;
+    let ownDevServer = false;
     if (!address) {
       const cliPath = await ensureTemporalCli({ configuredPath: config.temporal.cliPath, say });
       const server = await startDevServer({
@@ -81,6 +82,7 @@ async function main() {
       shutdown.add('temporal dev server', () => server.stop());
       address = server.address;
       uiUrl = server.uiUrl;
+      ownDevServer = true;
     }
 
     const connection = await NativeConnection.connect({ address });
@@ -110,11 +112,15 @@ async function main() {
 
     // With the game worker up, so that a run due at once finds it; before the bot, so that the
     // banner (printed once the game answers) can say how it went.
-    const schedules = await applySchedules({
-      client: new Client({ connection, namespace: config.temporal.namespace }),
-      timeScale: config.gameTimeScale,
-      logger,
-    });
+    // Only to a dev server of its own: a TEMPORAL_ADDRESS may be a shared or production Temporal,
+    // whose schedules a deploy applies (npm run schedules -- apply) at its own time scale.
+    const schedules = ownDevServer
+      ? await applySchedules({
+          client: new Client({ connection, namespace: config.temporal.namespace }),
+          timeScale: config.gameTimeScale,
+          logger,
+        })
+      : 'not applied (TEMPORAL_ADDRESS is set: apply them with npm run schedules -- apply)';
 
     // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
     const local = config.telegram.token ? undefined : await startLocalTelegram(config);
