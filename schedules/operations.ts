@@ -99,3 +99,16 @@ export class ScheduleRequestError extends Error {
     this.name = 'ScheduleRequestError';
   }
 }
+
+/**
+ * Temporal holds a schedule under a defined id that farmflow does not own (made by hand, or by
+ * another catalog): nothing farmflow does may change it, so plan and apply stop and say so.
+ */
+export class ScheduleConflictError extends Error {
+  constructor(readonly id: string) {
+    super(
+      `Schedule "${id}" exists in Temporal but farmflow does not own it: rename the definition, or delete that schedule by hand.`,
+    );
+    this.name = 'ScheduleConflictError';
+  }
+}
