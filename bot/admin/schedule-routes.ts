@@ -2,10 +2,12 @@
  * The schedule operations over HTTP (mounted under /admin): list, describe, plan, pause and
  * unpause with a note, trigger, backfill. Answers are JSON; every error is `{ error }`: 400 for a
  * bad request (schema or the operation's own check), 404 for a schedule farmflow does not own,
- * 503 when Temporal is unreachable or too slow.
+ * 409 for a defined id that Temporal holds under another owner, 503 when Temporal is unreachable
+ * or too slow.
  */
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import {
+  ScheduleConflictError,
   ScheduleNotFoundError,
   ScheduleRequestError,
   type ScheduleOperations,
@@ -27,7 +29,13 @@ const errorSchema = {
 } as const;
 
 /** The answers every route may give besides its own. */
-const ERRORS = { 400: errorSchema, 401: errorSchema, 429: errorSchema, 503: errorSchema } as const;
+const ERRORS = {
+  400: errorSchema,
+  401: errorSchema,
+  409: errorSchema,
+  429: errorSchema,
+  503: errorSchema,
+} as const;
 
 const idParams = {
   type: 'object',
@@ -168,6 +176,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     if (err.validation) return reply.code(400).send({ error: err.message });
     if (err instanceof ScheduleNotFoundError) return reply.code(404).send({ error: err.message });
     if (err instanceof ScheduleRequestError) return reply.code(400).send({ error: err.message });
+    if (err instanceof ScheduleConflictError) return reply.code(409).send({ error: err.message });
     if (isTemporalUnavailable(err)) {
       req.log.warn({ err }, 'admin request failed: Temporal unavailable');
       return reply
