@@ -87,11 +87,11 @@ const envSchema = z.object({
   ),
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   ),
 });
 
-export type LogLevel = z.infer<typeof envSchema>['LOG_LEVEL'];
+export type LogLevel = NonNullable<z.infer<typeof envSchema>['LOG_LEVEL']>;
 type Env = z.infer<typeof envSchema>;
 type Variable = keyof Env;
 
@@ -139,6 +139,13 @@ export interface ConfigRequirements {
   entryPoint?: string;
   /** `npm start` plays at a lively pace; production entry points keep real time (1). */
   gameTimeScale?: number;
+  /**
+   * The default when TEMPORAL_ADDRESS is unset too, for a tool that then talks to `npm start`'s
+   * local dev server: it builds what it compares with the scale `npm start` plays at.
+   */
+  localGameTimeScale?: number;
+  /** LOG_LEVEL when unset (info): a command-line tool keeps its terminal for its output. */
+  logLevel?: LogLevel;
   /** A production process reaches an existing Temporal (no local dev server). */
   temporalAddress?: 'required' | 'optional';
   /**
@@ -156,12 +163,15 @@ export interface ConfigRequirements {
   admin?: 'optional' | 'ignored';
 }
 
+/** The pace `npm start` plays at (GAME_TIME_SCALE unset): minutes become seconds. */
+const LOCAL_GAME_TIME_SCALE = 0.01;
+
 /** The requirements of each entry point. */
 export const ENTRY_POINTS = {
   /** `npm start`: everything in one process, a local dev server and Bot API when unset. */
   local: {
     entryPoint: 'npm start',
-    gameTimeScale: 0.01,
+    gameTimeScale: LOCAL_GAME_TIME_SCALE,
     temporalAddress: 'optional',
     telegram: 'optional',
     userHashSecret: 'development',
@@ -180,6 +190,18 @@ export const ENTRY_POINTS = {
     telegram: 'ignored',
     userHashSecret: 'required',
     admin: 'ignored',
+  },
+  /**
+   * `npm run schedules`: the designers' CLI. Temporal only: without TEMPORAL_ADDRESS it talks to
+   * `npm start`'s local dev server, at `npm start`'s time scale.
+   */
+  schedules: {
+    entryPoint: 'npm run schedules',
+    temporalAddress: 'optional',
+    telegram: 'ignored',
+    userHashSecret: 'development',
+    localGameTimeScale: LOCAL_GAME_TIME_SCALE,
+    logLevel: 'warn',
   },
 } as const satisfies Record<string, ConfigRequirements>;
 
@@ -300,8 +322,12 @@ export function parseConfig(
     },
     userHashSecret: e.USER_HASH_SECRET ?? DEV_USER_HASH_SECRET,
     userHashSecretIsDevelopment: e.USER_HASH_SECRET === undefined,
-    gameTimeScale: e.GAME_TIME_SCALE ?? requirements.gameTimeScale ?? 1,
-    logLevel: e.LOG_LEVEL,
+    gameTimeScale:
+      e.GAME_TIME_SCALE ??
+      (e.TEMPORAL_ADDRESS === undefined ? requirements.localGameTimeScale : undefined) ??
+      requirements.gameTimeScale ??
+      1,
+    logLevel: e.LOG_LEVEL ?? requirements.logLevel ?? 'info',
   };
 }
 

@@ -4,8 +4,10 @@
  * but the game's time scale (durations shrink with it; calendar times never do), never on the
  * environment or the moment it is applied, so that a plan right after an apply is empty.
  */
-import type { CalendarSpec, IntervalSpec, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type CalendarSpec, type IntervalSpec, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { definitionFields } from './fields';
 
 export interface ScheduleDefinition {
   /** Stable: a new id is a new schedule (the old one is deleted). Owned ids carry a prefix. */
@@ -49,4 +51,80 @@ export interface CatalogOptions {
   taskQueue: string;
   /** Marks the schedules farmflow owns; every id starts with it. */
   idPrefix: string;
+}
+
+/** Definitions Temporal would refuse, or would store differently than written; lists every problem. */
+export class ScheduleDefinitionError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid schedule definitions:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ScheduleDefinitionError';
+  }
+}
+
+/** Temporal's shortest catch-up window: a shorter one would be stored as this, and never match. */
+export const MIN_CATCHUP_WINDOW_MS = 10_000;
+/** Temporal refuses intervals under a second. */
+const MIN_INTERVAL_MS = 1_000;
+const OVERLAP_POLICIES = new Set(Object.values(ScheduleOverlapPolicy).filter(Boolean));
+
+/**
+ * Checks definitions before anything talks to Temporal: unique ids under the owner prefix, a
+ * spec that says when, valid cron lines and calendars, a known timezone, durations Temporal
+ * keeps as written, and a note for each pause.
+ */
+export function validateDefinitions(definitions: readonly ScheduleDefinition[], idPrefix: string) {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  if (!idPrefix) problems.push('the owner id prefix is empty');
+  for (const definition of definitions) {
+    const { id, spec, workflow } = definition;
+    const at = (problem: string) => problems.push(`${id || '(no id)'}: ${problem}`);
+    if (seen.has(id)) at('defined twice');
+    seen.add(id);
+    if (!id.startsWith(idPrefix) || id === idPrefix) at(`the id must start with "${idPrefix}"`);
+    if (!definition.description?.trim()) at('the description is empty');
+    const when =
+      (spec.calendars?.length ?? 0) +
+      (spec.intervals?.length ?? 0) +
+      (spec.cronExpressions?.length ?? 0);
+    if (when === 0) at('the spec has no calendar, interval or cron line');
+    if (!isTimezone(spec.timezone)) at(`unknown timezone "${spec.timezone}" (an IANA name)`);
+    for (const interval of spec.intervals ?? []) {
+      if (!(durationMs(interval.every) >= MIN_INTERVAL_MS)) at('an interval is under 1 s');
+    }
+    if (spec.jitter !== undefined && !(durationMs(spec.jitter) >= 0)) at('the jitter is invalid');
+    if (!OVERLAP_POLICIES.has(definition.overlap))
+      at(`unknown overlap policy "${String(definition.overlap)}"`);
+    if (!(durationMs(definition.catchupWindow) >= MIN_CATCHUP_WINDOW_MS))
+      at('the catch-up window is under 10 s (Temporal would raise it)');
+    if (definition.paused && !definition.paused.note?.trim()) at('paused without a note');
+    if (!workflow.type) at('no workflow type');
+    if (!workflow.taskQueue) at('no task queue');
+    if (!Array.isArray(workflow.args)) at('the workflow args are not a list');
+    if (!(durationMs(workflow.executionTimeout) > 0)) at('the execution timeout is not positive');
+    try {
+      definitionFields(definition);
+    } catch (err) {
+      at((err as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new ScheduleDefinitionError(problems);
+}
+
+function durationMs(duration: Duration): number {
+  try {
+    return msToNumber(duration);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function isTimezone(name: string): boolean {
+  if (!name) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,7 @@
  * the whole JSON log in `farmflow.log` in the data folder.
  */
 import { join, resolve } from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createFarmActivities } from '../../activities/farm';
 import { startBotService } from '../../bot/service';
@@ -24,6 +25,9 @@ import { startDevServer } from '../temporal/server';
 import { createWorker, runWorker } from '../../worker/create-worker';
 import { bundleWorkflows } from '../../worker/bundle';
 import { webChatExtraRoutes } from '../web-chat/plugin';
+import { OWNED_ID_PREFIX, scheduleDefinitions } from '../../schedules/catalog';
+import { createScheduleOperations } from '../../schedules/engine';
+import type { Logger } from '../../infra/logging';
 import { startLocalTelegram } from './telegram';
 
 async function main() {
@@ -101,6 +105,14 @@ async function main() {
       void shutdown.run(1);
     });
 
+    // With the game worker up, so that a run due at once finds it; before the bot, so that the
+    // banner (printed once the game answers) can say how it went.
+    const schedules = await applySchedules({
+      client: new Client({ connection, namespace: config.temporal.namespace }),
+      timeScale: config.gameTimeScale,
+      logger,
+    });
+
     // Stopped after the bot (steps run last-added first), so the bot's last replies still land.
     const local = config.telegram.token ? undefined : await startLocalTelegram(config);
     if (local) shutdown.add('local Bot API server', () => local.close());
@@ -124,6 +136,7 @@ async function main() {
         `  Temporal:          ${address}${uiUrl ? `  (Web UI: ${uiUrl}, filter: UserHash = "<support code>")` : ''}`,
         `  Redis:             ${redactUrl(config.redis.url)}  (keys under "${config.redis.keyPrefix}")`,
         `  Game time scale:   ${config.gameTimeScale}`,
+        `  Schedules:         ${schedules}`,
         `  Log (JSON):        ${logFile}  (warnings and errors show here too)`,
         '',
       ].join('\n'),
@@ -131,6 +144,47 @@ async function main() {
   } catch (err) {
     say(`farmflow: ${(err as Error).message}`);
     await shutdown.run(1);
+  }
+}
+
+/** Deadline of the whole apply: a slow Temporal must not hold the game back. */
+const SCHEDULES_APPLY_TIMEOUT_MS = 15_000;
+
+/**
+ * Makes the dev server's schedules match the definitions, built at this game's time scale (the
+ * local counterpart of a deploy's `npm run schedules -- apply`). A failure is logged and leaves
+ * the game running without them; the banner says which.
+ */
+async function applySchedules(deps: {
+  client: Client;
+  timeScale: number;
+  logger: Logger;
+}): Promise<string> {
+  try {
+    const operations = createScheduleOperations({
+      client: deps.client,
+      definitions: scheduleDefinitions({
+        timeScale: deps.timeScale,
+        taskQueue: TASK_QUEUES.game,
+        idPrefix: OWNED_ID_PREFIX,
+      }),
+      idPrefix: OWNED_ID_PREFIX,
+      logger: deps.logger,
+      timeoutMs: SCHEDULES_APPLY_TIMEOUT_MS,
+    });
+    const result = await operations.apply();
+    const owned = result.created.length + result.updated.length + result.unchanged.length;
+    const changes = [
+      [result.created.length, 'created'],
+      [result.updated.length, 'updated'],
+      [result.deleted.length, 'deleted'],
+    ]
+      .filter(([count]) => count !== 0)
+      .map(([count, what]) => `${count} ${what}`);
+    return `${owned} owned (apply: ${changes.length > 0 ? changes.join(', ') : 'up to date'}; npm run schedules -- list)`;
+  } catch (err) {
+    deps.logger.warn({ err }, 'schedules apply failed: the game runs without its schedules');
+    return `not applied (${(err as Error).message.split('\n')[0]}); the game runs without them`;
   }
 }
 

@@ -381,6 +381,33 @@ describe('config: what each entry point requires, reported in one list', () => {
     ]);
   });
 
+  it('npm run schedules needs only Temporal: no bot token, no USER_HASH_SECRET, logs at warn', () => {
+    const config = parseConfig(
+      { TELEGRAM_BOT_TOKEN: 'not-a-token', TELEGRAM_MODE: 'webhook' },
+      ENTRY_POINTS.schedules,
+    );
+    expect(config.temporal.address).toBeUndefined();
+    expect(config.telegram.token).toBeUndefined();
+    expect(config.logLevel).toBe('warn');
+    expect(parseConfig({ LOG_LEVEL: 'debug' }, ENTRY_POINTS.schedules).logLevel).toBe('debug');
+    expect(parseConfig({}).logLevel).toBe('info');
+  });
+
+  it("npm run schedules builds at npm start's scale for npm start's server, at 1 for any other", () => {
+    // No TEMPORAL_ADDRESS: the local dev server of npm start, which plays at its own scale.
+    expect(parseConfig({}, ENTRY_POINTS.schedules).gameTimeScale).toBe(
+      parseConfig({}, ENTRY_POINTS.local).gameTimeScale,
+    );
+    expect(
+      parseConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }, ENTRY_POINTS.schedules).gameTimeScale,
+    ).toBe(1);
+    for (const env of [
+      { GAME_TIME_SCALE: '0.5' },
+      { GAME_TIME_SCALE: '0.5', TEMPORAL_ADDRESS: 'temporal:7233' },
+    ])
+      expect(parseConfig(env, ENTRY_POINTS.schedules).gameTimeScale).toBe(0.5);
+  });
+
   it('an invalid variable does not hide a missing one (one round, not two)', () => {
     expect(
       problemsOf({ HTTP_PORT: 'abc', TELEGRAM_BOT_TOKEN: TOKEN })

@@ -12,6 +12,7 @@ export const ROOT = join(__dirname, '..', '..');
 export const PRODUCT_ENTRY_POINTS = [
   'bot/main.ts',
   'worker/main.ts',
+  'schedules/cli.ts',
   'worker/build-bundle.ts',
   'workflows/index.ts',
   'worker/workflow-interceptors.ts',

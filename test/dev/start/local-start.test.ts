@@ -85,11 +85,22 @@ describe('npm start', () => {
     const devServerPids = childPids(first.child.pid!);
     expect(devServerPids.length).toBeGreaterThan(0);
 
+    // The schedules were applied to the dev server at start.
+    expect(first.output()).toMatch(/^ {2}Schedules: +3 owned \(apply: 3 created; /m);
+
     // A workflow nobody runs stays open: it must still be there after a restart.
     const connection = await Connection.connect({ address });
-    await new Client({ connection }).workflow.start('NobodyRunsThis', {
+    const client = new Client({ connection });
+    await client.workflow.start('NobodyRunsThis', {
       taskQueue: 'nobody-polls-this',
       workflowId,
+    });
+    // A schedule made by hand under a defined id: the next start cannot apply, and plays anyway.
+    await client.schedule.getHandle('farmflow-market-tick').delete();
+    await client.schedule.create({
+      scheduleId: 'farmflow-market-tick',
+      spec: { intervals: [{ every: '1h' }] },
+      action: { type: 'startWorkflow', workflowType: 'ByHand', taskQueue: 'nobody-polls-this' },
     });
     await connection.close();
 
@@ -105,6 +116,10 @@ describe('npm start', () => {
         .getHandle(workflowId)
         .describe();
       expect(description.status.name).toBe('RUNNING');
+      expect(second.output()).toMatch(
+        /^ {2}Schedules: +not applied \(Schedule "farmflow-market-tick" exists in Temporal but farmflow does not own it: .*\); the game runs without them$/m,
+      );
+      expect(second.output()).toContain('schedules apply failed');
       await again.close();
     } finally {
       second.child.kill('SIGINT');

@@ -1,0 +1,68 @@
+/**
+ * `npm run schedules -- <command>`: the game designers' and operators' tool for farmflow's
+ * schedules (commands in schedules/commands.ts). It talks to Temporal only: TEMPORAL_ADDRESS and
+ * TEMPORAL_NAMESPACE, or `npm start`'s local dev server when the address is unset.
+ */
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import { ENTRY_POINTS, loadConfig } from '../infra/config';
+import { createLogger } from '../infra/logging';
+import { TASK_QUEUES } from '../workflows/contract';
+import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
+import { runSchedulesCli, TemporalUnreachableError } from './commands';
+import { validateDefinitions } from './definition';
+import { createScheduleOperations } from './engine';
+
+/** Long enough for a server across a network, short enough that a wrong address fails soon. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** A stray handle must not keep a finished command alive. */
+const EXIT_GRACE_MS = 5_000;
+
+async function main() {
+  const config = loadConfig(ENTRY_POINTS.schedules);
+  // stdout is the command's output: every log line goes to stderr.
+  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: true })).child({
+    process: 'schedules',
+  });
+  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`;
+  const { namespace } = config.temporal;
+  const definitions = scheduleDefinitions({
+    timeScale: config.gameTimeScale,
+    taskQueue: TASK_QUEUES.game,
+    idPrefix: OWNED_ID_PREFIX,
+  });
+  let connection: Connection | undefined;
+
+  const status = await runSchedulesCli(process.argv.slice(2), {
+    async operations() {
+      validateDefinitions(definitions, OWNED_ID_PREFIX);
+      connection = await connect(address);
+      return createScheduleOperations({
+        client: new Client({ connection, namespace }),
+        definitions,
+        idPrefix: OWNED_ID_PREFIX,
+        logger,
+      });
+    },
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    logger,
+    target: `Temporal at ${address}, namespace ${namespace}, game time scale ${config.gameTimeScale}`,
+  });
+  await connection?.close();
+  process.exitCode = status;
+  setTimeout(() => process.exit(status), EXIT_GRACE_MS).unref();
+}
+
+async function connect(address: string): Promise<Connection> {
+  try {
+    return await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new TemporalUnreachableError(
+      `Temporal is unreachable at ${address} (${reason}). Set TEMPORAL_ADDRESS, or run npm start for a local one.`,
+    );
+  }
+}
+
+void main();

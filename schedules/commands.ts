@@ -1,0 +1,321 @@
+/**
+ * The schedules CLI's commands, apart from the process that runs them (schedules/cli.ts): they
+ * take the operations and two writers, so tests run them in-process on real or stand-in
+ * operations and read exactly what a person would see.
+ *
+ * stdout carries the command's output and nothing else; errors are one line on stderr. Exit
+ * status: 0 done, 1 the operation failed (not found, conflict, Temporal unreachable), 2 the
+ * request was wrong (usage, a bad range or note, invalid definitions).
+ */
+import { isGrpcServiceError } from '@temporalio/client';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { Logger } from '../infra/logging';
+import { ScheduleDefinitionError } from './definition';
+import { formatDuration } from './fields';
+import {
+  type ApplyResult,
+  type Plan,
+  ScheduleConflictError,
+  type ScheduleDetails,
+  ScheduleNotFoundError,
+  type ScheduleOperations,
+  ScheduleRequestError,
+  type ScheduleSummary,
+} from './operations';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** gRPC status codes (grpc-js's `status`, which is not our dependency). */
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** Temporal could not be reached at all (raised by whoever connects). */
+export class TemporalUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemporalUnreachableError';
+  }
+}
+
+export interface SchedulesCliDeps {
+  /** Called on a command's first need: --help and usage errors never connect. */
+  operations: () => Promise<ScheduleOperations>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Unexpected failures go here with their stack (on stderr); expected ones are one line. */
+  logger: Logger;
+  /** Shown in --help: where the commands act, e.g. "Temporal at 127.0.0.1:7233, namespace default". */
+  target?: string;
+}
+
+/** Runs one command line (without node and the script) and returns its exit status. */
+export async function runSchedulesCli(argv: string[], deps: SchedulesCliDeps): Promise<number> {
+  const line = (text = '') => deps.stdout(`${text}\n`);
+  let operations: Promise<ScheduleOperations> | undefined;
+  const ops = () => (operations ??= deps.operations());
+  const program = buildProgram(ops, line, deps);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    const { status, message } = explainFailure(err);
+    if (status === undefined) deps.logger.error({ err }, 'schedules command failed');
+    deps.stderr(`schedules: ${message}\n`);
+    return status ?? EXIT.failed;
+  }
+}
+
+/** The exit status and the one line an error deserves; no status: unexpected (logged in full). */
+function explainFailure(err: unknown): { status?: number; message: string } {
+  if (err instanceof ScheduleRequestError || err instanceof ScheduleDefinitionError)
+    return { status: EXIT.usage, message: err.message };
+  if (
+    err instanceof ScheduleNotFoundError ||
+    err instanceof ScheduleConflictError ||
+    err instanceof TemporalUnreachableError
+  )
+    return { status: EXIT.failed, message: err.message };
+  const grpc = grpcCause(err);
+  if (Number(grpc?.code) === GRPC_UNAVAILABLE)
+    return { status: EXIT.failed, message: `Temporal is unreachable: ${grpc?.details}` };
+  if (Number(grpc?.code) === GRPC_DEADLINE_EXCEEDED)
+    return { status: EXIT.failed, message: 'Temporal did not answer in time; try again.' };
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+function grpcCause(err: unknown) {
+  for (let at: unknown = err; at; at = (at as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(at)) return at;
+  }
+  return undefined;
+}
+
+function buildProgram(
+  ops: () => Promise<ScheduleOperations>,
+  line: (text?: string) => void,
+  deps: SchedulesCliDeps,
+): Command {
+  const program = new Command('npm run schedules --')
+    .description(
+      'Farmflow schedules as code: compare the definitions in schedules/ with Temporal, apply them, and operate the schedules farmflow owns.',
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: deps.stdout,
+      writeErr: deps.stderr,
+      outputError: (text, write) =>
+        write(`schedules: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
+    })
+    .helpCommand(false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        `Acts on: ${deps.target ?? 'the Temporal of TEMPORAL_ADDRESS'}.`,
+        'Environment:',
+        "  TEMPORAL_ADDRESS    host:port; unset: npm start's local dev server (127.0.0.1:TEMPORAL_DEV_PORT)",
+        '  TEMPORAL_NAMESPACE  default: default',
+        "  GAME_TIME_SCALE     the game's time scale, which the definitions are built with;",
+        "                      default 1, or npm start's 0.01 when TEMPORAL_ADDRESS is unset",
+        '  LOG_LEVEL           logs go to stderr; default warn',
+        'Exit status: 0 done, 1 the operation failed, 2 a usage error or invalid definitions.',
+      ].join('\n'),
+    );
+
+  program
+    .command('plan')
+    .description(
+      'Show what apply would change: one line per schedule (create, update, delete or unchanged) with the fields that differ, then a summary line.',
+    )
+    .option('--json', 'print the plan as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const plan = await (await ops()).plan();
+      if (options.json) line(JSON.stringify(plan, null, 2));
+      else for (const text of formatPlan(plan)) line(text);
+    });
+
+  program
+    .command('apply')
+    .description(
+      'Make Temporal match the definitions: create the missing schedules, update the changed ones (a pause made at run time stays), delete owned schedules no longer defined.',
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const result = await (await ops()).apply();
+      if (options.json) line(JSON.stringify(result, null, 2));
+      else for (const text of formatApply(result)) line(text);
+    });
+
+  program
+    .command('list')
+    .description('List the schedules farmflow owns, with their next run times and recent runs.')
+    .option('--json', 'print the list as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const schedules = await (await ops()).list();
+      if (options.json) line(JSON.stringify(schedules, null, 2));
+      else for (const text of formatList(schedules)) line(text);
+    });
+
+  program
+    .command('describe')
+    .description('Show one owned schedule in full.')
+    .argument('<id>', 'schedule id, e.g. farmflow-event-harvest-fair')
+    .option('--json', 'print it as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const details = await (await ops()).describe(id);
+      if (options.json) line(JSON.stringify(details, null, 2));
+      else for (const text of formatDetails(details)) line(text);
+    });
+
+  program
+    .command('pause')
+    .description('Pause a schedule: no run starts until someone unpauses it. apply never unpauses.')
+    .argument('<id>', 'schedule id')
+    .requiredOption('--note <text>', 'why, for the next person (required)')
+    .action(async (id: string, options: { note: string }) => {
+      await (await ops()).pause(id, options.note);
+      line(`paused ${id}: ${options.note.trim()}`);
+    });
+
+  program
+    .command('unpause')
+    .description('Unpause a schedule: its runs start again at their times.')
+    .argument('<id>', 'schedule id')
+    .requiredOption('--note <text>', 'why, for the next person (required)')
+    .action(async (id: string, options: { note: string }) => {
+      await (await ops()).unpause(id, options.note);
+      line(`unpaused ${id}: ${options.note.trim()}`);
+    });
+
+  program
+    .command('trigger')
+    .description(
+      'Run a schedule now, under its overlap policy (a run due while one runs may be skipped).',
+    )
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      await (await ops()).trigger(id);
+      line(`triggered ${id}`);
+    });
+
+  program
+    .command('backfill')
+    .description(
+      'Start the runs a schedule would have started in a past time range, under its overlap policy.',
+    )
+    .argument('<id>', 'schedule id')
+    .requiredOption(
+      '--from <time>',
+      'start, an ISO time with its zone (2026-11-20T17:00:00Z)',
+      isoTime,
+    )
+    .requiredOption('--to <time>', 'end, an ISO time with its zone, not in the future', isoTime)
+    .action(async (id: string, options: { from: Date; to: Date }) => {
+      await (await ops()).backfill(id, { start: options.from, end: options.to });
+      line(`backfilled ${id} from ${options.from.toISOString()} to ${options.to.toISOString()}`);
+    });
+
+  program
+    .command('delete')
+    .description('Delete a schedule farmflow owns. One still defined comes back at the next apply.')
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      const operations = await ops();
+      const { defined } = await operations.describe(id);
+      await operations.delete(id);
+      line(`deleted ${id}${defined ? ' (still defined: the next apply creates it again)' : ''}`);
+    });
+
+  return program;
+}
+
+const ISO_TIME =
+  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A date (midnight UTC) or a date and time with its zone: never a time read in the local zone. */
+function isoTime(text: string): Date {
+  const date = new Date(text);
+  if (!ISO_TIME.test(text) || Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError(
+      'not an ISO time with its zone, e.g. 2026-11-20T17:00:00Z or 2026-11-20',
+    );
+  return date;
+}
+
+// ---------------------------------------------------------------- output
+
+/** The plan as `plan` prints it; the last line is the summary. */
+export function formatPlan(plan: Plan): string[] {
+  const lines: string[] = [];
+  for (const entry of plan.entries) {
+    lines.push(`${entry.action} ${entry.id}`);
+    for (const change of entry.changes) {
+      const value =
+        change.from === null
+          ? change.to
+          : change.to === null
+            ? change.from
+            : `${change.from} → ${change.to}`;
+      lines.push(`  ${change.field}: ${value}`);
+    }
+    if (entry.paused) lines.push(`  paused: ${entry.paused.note}`);
+  }
+  const { create, update, delete: remove, unchanged } = plan.counts;
+  lines.push(
+    `plan: ${create} to create, ${update} to update, ${remove} to delete, ${unchanged} unchanged`,
+  );
+  return lines;
+}
+
+export function formatApply(result: ApplyResult): string[] {
+  return [
+    ...result.created.map((id) => `created ${id}`),
+    ...result.updated.map((id) => `updated ${id}`),
+    ...result.deleted.map((id) => `deleted ${id}`),
+    `apply: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ${result.unchanged.length} unchanged`,
+  ];
+}
+
+/** How many next and recent runs `list` shows of each schedule. */
+const LIST_RUNS = 3;
+
+export function formatList(schedules: ScheduleSummary[]): string[] {
+  if (schedules.length === 0) return ['No schedules owned by farmflow (run apply to create them).'];
+  const lines: string[] = [];
+  for (const schedule of schedules) {
+    lines.push(`${schedule.id}  ${stateText(schedule)}`);
+    lines.push(`  ${schedule.description}`);
+    lines.push(`  next: ${schedule.nextRunTimes.slice(0, LIST_RUNS).join(', ') || 'none'}`);
+    const recent = schedule.recentRuns.slice(-LIST_RUNS).reverse();
+    lines.push(`  recent: ${recent.length > 0 ? '' : 'none'}`.trimEnd());
+    for (const run of recent) lines.push(`    ${run.startedAt}  ${run.workflowId}`);
+  }
+  return lines;
+}
+
+export function formatDetails(details: ScheduleDetails): string[] {
+  const recent = details.recentRuns.slice().reverse();
+  return [
+    `id:           ${details.id}`,
+    `description:  ${details.description}`,
+    `state:        ${stateText(details)}`,
+    `spec:         ${details.spec}`,
+    `overlap:      ${details.overlap}`,
+    `catch-up:     ${formatDuration(details.catchupWindowMs)}`,
+    `workflow:     ${details.workflowType} on task queue ${details.taskQueue}`,
+    `args:         ${JSON.stringify(details.args)}`,
+    `created:      ${details.createdAt}`,
+    `defined:      ${details.defined ? 'yes' : 'no (the next apply deletes it)'}`,
+    `next runs:    ${details.nextRunTimes.join(', ') || 'none'}`,
+    `recent runs:  ${recent.length > 0 ? '' : 'none'}`.trimEnd(),
+    ...recent.map(
+      (run) =>
+        `  ${run.startedAt}  ${run.workflowId}  (scheduled ${run.scheduledAt}, run ${run.runId})`,
+    ),
+  ];
+}
+
+function stateText(schedule: Pick<ScheduleSummary, 'paused' | 'note'>): string {
+  return schedule.paused ? `paused: ${schedule.note || '(no note)'}` : 'active';
+}
