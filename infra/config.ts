@@ -202,6 +202,7 @@ export const ENTRY_POINTS = {
     userHashSecret: 'development',
     localGameTimeScale: LOCAL_GAME_TIME_SCALE,
     logLevel: 'warn',
+    admin: 'ignored',
   },
 } as const satisfies Record<string, ConfigRequirements>;
 

@@ -12,7 +12,7 @@ import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../app';
 import { closeConnectionsWhenClosing } from '../closing';
 import { SECURITY_HEADERS, securityHeaders } from '../security-headers';
 import { bearerAuth, type BearerAuthOptions } from './bearer-auth';
-import { type CallBound, scheduleRoutes } from './schedule-routes';
+import { scheduleRoutes } from './schedule-routes';
 
 export const ADMIN_PREFIX = '/admin';
 
@@ -25,8 +25,6 @@ export interface AdminAppDeps {
   redis: RedisClient;
   keyPrefix: string;
   operations: ScheduleOperations;
-  /** Bounds each operation (the service sets a gRPC deadline). */
-  bound?: CallBound;
   /** Tests lower it; default FAILURE_LIMIT. */
   failureLimit?: Pick<BearerAuthOptions, 'failures' | 'windowSeconds'>;
 }
@@ -46,7 +44,7 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
       ...deps.failureLimit,
     }),
   );
-  await app.register(scheduleRoutes, { operations: deps.operations, bound: deps.bound });
+  await app.register(scheduleRoutes, { operations: deps.operations });
 };
 
 export async function buildAdminApp(deps: AdminAppDeps) {
@@ -62,3 +60,5 @@ export async function buildAdminApp(deps: AdminAppDeps) {
   await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps });
   return app;
 }
+
+export type AdminApp = Awaited<ReturnType<typeof buildAdminApp>>;

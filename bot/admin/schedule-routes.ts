@@ -12,14 +12,12 @@ import {
   ScheduleRequestError,
   type ScheduleOperations,
 } from '../../schedules/operations';
+import { MAX_NOTE_LENGTH } from '../../schedules/engine';
 import { isTemporalUnavailable } from '../failures';
 
-/** Runs one operation within whatever bound the caller sets (the service: a gRPC deadline). */
-export type CallBound = <T>(call: () => Promise<T>) => Promise<T>;
-
 export interface ScheduleRoutesOptions {
+  /** Each operation bounds its own Temporal calls (a gRPC deadline); past it, 503. */
   operations: ScheduleOperations;
-  bound?: CallBound;
 }
 
 const errorSchema = {
@@ -134,7 +132,7 @@ const planSchema = {
 
 const noteBody = {
   type: 'object',
-  properties: { note: { type: 'string', minLength: 1, maxLength: 1000 } },
+  properties: { note: { type: 'string', minLength: 1, maxLength: MAX_NOTE_LENGTH } },
   required: ['note'],
   additionalProperties: false,
 } as const;
@@ -170,7 +168,7 @@ interface IdParams {
 
 export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
   app,
-  { operations, bound = (call) => call() },
+  { operations },
 ) => {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
@@ -205,18 +203,18 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
         },
       },
     },
-    async () => ({ schedules: await bound(() => operations.list()) }),
+    async () => ({ schedules: await operations.list() }),
   );
 
   // A static segment wins over `:id` in fastify's router, so no schedule id is shadowed but "plan".
   app.get('/schedules/plan', { schema: { response: { 200: planSchema, ...ERRORS } } }, async () =>
-    bound(() => operations.plan()),
+    operations.plan(),
   );
 
   app.get<{ Params: IdParams }>(
     '/schedules/:id',
     { schema: { params: idParams, response: { 200: detailsSchema, 404: errorSchema, ...ERRORS } } },
-    async (req) => bound(() => operations.describe(req.params.id)),
+    async (req) => operations.describe(req.params.id),
   );
 
   for (const paused of [true, false]) {
@@ -232,7 +230,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
       async (req) => {
         const { id } = req.params;
         const { note } = req.body;
-        await bound(() => (paused ? operations.pause(id, note) : operations.unpause(id, note)));
+        await (paused ? operations.pause(id, note) : operations.unpause(id, note));
         req.log.info({ scheduleId: id, paused }, 'schedule paused state set over the admin API');
         return { id, paused, note };
       },
@@ -246,7 +244,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     },
     async (req, reply) => {
       const { id } = req.params;
-      await bound(() => operations.trigger(id));
+      await operations.trigger(id);
       req.log.info({ scheduleId: id }, 'schedule triggered over the admin API');
       return reply.code(202).send({ id, status: 'triggered' });
     },
@@ -264,7 +262,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     async (req, reply) => {
       const { id } = req.params;
       const range = { start: new Date(req.body.from), end: new Date(req.body.to) };
-      await bound(() => operations.backfill(id, range));
+      await operations.backfill(id, range);
       req.log.info(
         { scheduleId: id, from: range.start.toISOString(), to: range.end.toISOString() },
         'schedule backfill requested over the admin API',
