@@ -150,7 +150,11 @@ describe('npm start', () => {
       const listed = await fetch(`${adminUrl}/schedules`, {
         headers: { authorization: `Bearer ${adminToken}` },
       });
-      expect(listed.status).toBe(200);
+      // Let in by the token, and refused by the schedule made by hand: 409, as the apply was.
+      expect(listed.status).toBe(409);
+      expect(((await listed.json()) as { error: string }).error).toMatch(
+        /^Schedule "farmflow-market-tick" exists in Temporal but farmflow does not own it/,
+      );
       const again = await Connection.connect({ address });
       const description = await new Client({ connection: again }).workflow
         .getHandle(workflowId)
