@@ -169,42 +169,15 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     servers.push(app);
     const url = await app.listen({ host: config.http.host, port: config.http.port });
 
-    let adminUrl: string | undefined;
-    if (config.admin.token) {
-      const admin = await buildAdminApp({
-        logger,
-        token: config.admin.token,
-        redis,
-        keyPrefix: config.redis.keyPrefix,
-        operations: createScheduleOperations({
-          client,
-          definitions: scheduleDefinitions({
-            timeScale: config.gameTimeScale,
-            taskQueue: schedules.taskQueue,
-            idPrefix: schedules.idPrefix,
-          }),
-          idPrefix: schedules.idPrefix,
-          logger,
-          timeoutMs: ADMIN_CALL_TIMEOUT_MS,
-        }),
-      });
-      try {
-        adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
-        servers.push(admin);
-        logger.info({ url: adminUrl }, 'admin API listening');
-      } catch (err) {
-        await admin.close();
-        if (!deps.adminOptional) throw err;
-        logger.warn(
-          { err, host: config.admin.host, port: config.admin.port },
-          'admin API off: its listener could not start (set ADMIN_HTTP_PORT to a free port)',
-        );
-      }
-    } else {
-      logger.info(
-        'admin API off: ADMIN_TOKEN is not set (set a token of 32+ characters to serve it on ADMIN_HTTP_HOST:ADMIN_HTTP_PORT)',
-      );
-    }
+    const admin = await startAdminServer({
+      config,
+      logger,
+      redis,
+      client,
+      schedules,
+      optional: deps.adminOptional ?? false,
+    });
+    if (admin) servers.push(admin.app);
 
     if (bot && telegram.mode === 'webhook') {
       // Every bot process registers the same URL and secret; none deletes it on shutdown.
@@ -231,7 +204,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       game,
       bot,
       url,
-      adminUrl,
+      adminUrl: admin?.url,
       async stop() {
         if (bot?.isRunning()) await bot.stop();
         await closeServers();
@@ -242,5 +215,57 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     await closeServers();
     await stopWorker();
     throw err;
+  }
+}
+
+/**
+ * The admin API on its own listener, when ADMIN_TOKEN is set; undefined when it is off (one log
+ * line says why). A listener that cannot start stops the start, unless `optional`.
+ */
+async function startAdminServer(deps: {
+  config: Config;
+  logger: Logger;
+  redis: RedisClient;
+  client: Client;
+  schedules: { idPrefix: string; taskQueue: string };
+  optional: boolean;
+}) {
+  const { config, logger, schedules } = deps;
+  const { token, host, port } = config.admin;
+  if (!token) {
+    logger.info(
+      'admin API off: ADMIN_TOKEN is not set (set a token of 32+ characters to serve it on ADMIN_HTTP_HOST:ADMIN_HTTP_PORT)',
+    );
+    return undefined;
+  }
+  const app = await buildAdminApp({
+    logger,
+    token,
+    redis: deps.redis,
+    keyPrefix: config.redis.keyPrefix,
+    operations: createScheduleOperations({
+      client: deps.client,
+      definitions: scheduleDefinitions({
+        timeScale: config.gameTimeScale,
+        taskQueue: schedules.taskQueue,
+        idPrefix: schedules.idPrefix,
+      }),
+      idPrefix: schedules.idPrefix,
+      logger,
+      timeoutMs: ADMIN_CALL_TIMEOUT_MS,
+    }),
+  });
+  try {
+    const url = await app.listen({ host, port });
+    logger.info({ url }, 'admin API listening');
+    return { app, url };
+  } catch (err) {
+    await app.close();
+    if (!deps.optional) throw err;
+    logger.warn(
+      { err, host, port },
+      'admin API off: its listener could not start (set ADMIN_HTTP_PORT to a free port)',
+    );
+    return undefined;
   }
 }
