@@ -232,7 +232,9 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
         const { note } = req.body;
         await (paused ? operations.pause(id, note) : operations.unpause(id, note));
         req.log.info({ scheduleId: id, paused }, 'schedule paused state set over the admin API');
-        return { id, paused, note };
+        // The state as Temporal now holds it (the note as stored), not as asked.
+        const now = await operations.describe(id);
+        return { id, paused: now.paused, note: now.note };
       },
     );
   }

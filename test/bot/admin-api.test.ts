@@ -233,8 +233,8 @@ describe('admin API on the bot process', () => {
       paused: { note },
     });
 
-    const unpaused = await call('POST', `/schedules/${eventId()}/unpause`, { note: 'back on' });
-    expect(unpaused).toMatchObject({ status: 200, json: { paused: false } });
+    const unpaused = await call('POST', `/schedules/${eventId()}/unpause`, { note: ' back on ' });
+    expect(unpaused).toMatchObject({ status: 200, json: { paused: false, note: 'back on' } });
     expect((await call('GET', `/schedules/${eventId()}`)).json).toMatchObject({ paused: false });
   });
 
