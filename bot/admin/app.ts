@@ -12,7 +12,7 @@ import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../app';
 import { closeConnectionsWhenClosing } from '../closing';
 import { SECURITY_HEADERS, securityHeaders } from '../security-headers';
 import { bearerAuth, type BearerAuthOptions } from './bearer-auth';
-import { scheduleRoutes } from './schedule-routes';
+import { scheduleRoutes, type ScheduleRoutesOptions } from './schedule-routes';
 
 export const ADMIN_PREFIX = '/admin';
 
@@ -25,6 +25,10 @@ export interface AdminAppDeps {
   redis: RedisClient;
   keyPrefix: string;
   operations: ScheduleOperations;
+  /** Lets a closing server cancel the operations in flight (the service: `client.withAbortSignal`). */
+  cancellable?: ScheduleRoutesOptions['cancellable'];
+  /** Tests shorten it; default CLOSING_GRACE_MS. */
+  closingGraceMs?: number;
   /** Tests lower it; default FAILURE_LIMIT. */
   failureLimit?: Pick<BearerAuthOptions, 'failures' | 'windowSeconds'>;
 }
@@ -44,7 +48,11 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
       ...deps.failureLimit,
     }),
   );
-  await app.register(scheduleRoutes, { operations: deps.operations });
+  await app.register(scheduleRoutes, {
+    operations: deps.operations,
+    cancellable: deps.cancellable,
+    closingGraceMs: deps.closingGraceMs,
+  });
 };
 
 export async function buildAdminApp(deps: AdminAppDeps) {

@@ -4,6 +4,10 @@
  * bad request (schema or the operation's own check), 404 for a schedule farmflow does not own,
  * 409 for a defined id that Temporal holds under another owner, 503 when Temporal is unreachable
  * or too slow.
+ *
+ * Once the server is closing, an operation still in flight is given CLOSING_GRACE_MS, then its
+ * Temporal calls are cancelled and it is answered 503: a stop never waits out an operation's
+ * whole bound (the dev server can hold a schedule's describe for 5 s).
  */
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import {
@@ -18,7 +22,14 @@ import { isTemporalUnavailable } from '../failures';
 export interface ScheduleRoutesOptions {
   /** Each operation bounds its own Temporal calls (a gRPC deadline); past it, 503. */
   operations: ScheduleOperations;
+  /** Runs an operation so that `signal` cancels its Temporal calls (`client.withAbortSignal`). */
+  cancellable?: <T>(signal: AbortSignal, call: () => Promise<T>) => Promise<T>;
+  /** Tests shorten it. */
+  closingGraceMs?: number;
 }
+
+/** Within the process's stop deadline (infra/shutdown.ts), with room for the other steps. */
+export const CLOSING_GRACE_MS = 2_000;
 
 const errorSchema = {
   type: 'object',
@@ -168,14 +179,24 @@ interface IdParams {
 
 export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
   app,
-  { operations },
+  { operations, cancellable, closingGraceMs = CLOSING_GRACE_MS },
 ) => {
+  const closing = new AbortController();
+  app.addHook('preClose', async () => {
+    setTimeout(() => closing.abort(), closingGraceMs).unref();
+  });
+  const run = <T>(call: () => Promise<T>) =>
+    cancellable ? cancellable(closing.signal, call) : call();
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
     if (err instanceof ScheduleNotFoundError) return reply.code(404).send({ error: err.message });
     if (err instanceof ScheduleRequestError) return reply.code(400).send({ error: err.message });
     if (err instanceof ScheduleConflictError) return reply.code(409).send({ error: err.message });
     if (isTemporalUnavailable(err)) {
+      if (closing.signal.aborted) {
+        return reply.code(503).send({ error: 'the bot process is stopping: try again later' });
+      }
       req.log.warn({ err }, 'admin request failed: Temporal unavailable');
       return reply
         .code(503)
@@ -203,18 +224,18 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
         },
       },
     },
-    async () => ({ schedules: await operations.list() }),
+    async () => ({ schedules: await run(() => operations.list()) }),
   );
 
   // A static segment wins over `:id` in fastify's router, so no schedule id is shadowed but "plan".
   app.get('/schedules/plan', { schema: { response: { 200: planSchema, ...ERRORS } } }, async () =>
-    operations.plan(),
+    run(() => operations.plan()),
   );
 
   app.get<{ Params: IdParams }>(
     '/schedules/:id',
     { schema: { params: idParams, response: { 200: detailsSchema, 404: errorSchema, ...ERRORS } } },
-    async (req) => operations.describe(req.params.id),
+    async (req) => run(() => operations.describe(req.params.id)),
   );
 
   for (const paused of [true, false]) {
@@ -230,10 +251,10 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
       async (req) => {
         const { id } = req.params;
         const { note } = req.body;
-        await (paused ? operations.pause(id, note) : operations.unpause(id, note));
+        await run(() => (paused ? operations.pause(id, note) : operations.unpause(id, note)));
         req.log.info({ scheduleId: id, paused }, 'schedule paused state set over the admin API');
         // The state as Temporal now holds it (the note as stored), not as asked.
-        const now = await operations.describe(id);
+        const now = await run(() => operations.describe(id));
         return { id, paused: now.paused, note: now.note };
       },
     );
@@ -246,7 +267,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     },
     async (req, reply) => {
       const { id } = req.params;
-      await operations.trigger(id);
+      await run(() => operations.trigger(id));
       req.log.info({ scheduleId: id }, 'schedule triggered over the admin API');
       return reply.code(202).send({ id, status: 'triggered' });
     },
@@ -264,7 +285,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     async (req, reply) => {
       const { id } = req.params;
       const range = { start: new Date(req.body.from), end: new Date(req.body.to) };
-      await operations.backfill(id, range);
+      await run(() => operations.backfill(id, range));
       req.log.info(
         { scheduleId: id, from: range.start.toISOString(), to: range.end.toISOString() },
         'schedule backfill requested over the admin API',

@@ -320,7 +320,8 @@ describe('admin API when Temporal does not answer', () => {
   let redis: RedisClient;
   let proxy: StallingProxy;
   let connection: Connection;
-  let app: AdminApp;
+  let client: Client;
+  const apps: AdminApp[] = [];
 
   beforeAll(async () => {
     t = await connectTestTemporal();
@@ -328,27 +329,11 @@ describe('admin API when Temporal does not answer', () => {
     const [host, port] = t.address.split(':') as [string, string];
     proxy = await startStallingProxy(() => ({ host, port: Number(port) }));
     connection = await Connection.connect({ address: `127.0.0.1:${proxy.port}` });
-    const idPrefix = `test-${randomUUID().slice(0, 8)}-`;
-    app = await buildAdminApp({
-      logger: createLogger('silent'),
-      token: TOKEN,
-      redis,
-      keyPrefix: `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`,
-      operations: createScheduleOperations({
-        client: new Client({ connection }),
-        definitions: scheduleDefinitions({
-          timeScale: TEST_TIME_SCALE,
-          taskQueue: `${t.taskQueue}-schedules`,
-          idPrefix,
-        }),
-        idPrefix,
-        timeoutMs: 1_000,
-      }),
-    });
+    client = new Client({ connection });
   }, 60_000);
 
   afterAll(async () => {
-    await app?.close();
+    await Promise.all(apps.map((app) => app.close()));
     proxy.mode = 'forward';
     await connection?.close();
     await proxy?.close();
@@ -356,25 +341,84 @@ describe('admin API when Temporal does not answer', () => {
     await t?.close();
   }, 60_000);
 
-  it('answers 503 within its bound, then works again once Temporal answers', async () => {
-    const plan = () => app.inject({ method: 'GET', url: '/admin/schedules/plan', headers: AUTH });
-    expect((await plan()).statusCode).toBe(200);
-    // Accepts connections and requests, never answers; open connections are dropped.
+  /** An admin app whose Temporal calls go through the proxy, as the service builds it. */
+  async function proxiedApp(timeoutMs: number, closingGraceMs?: number) {
+    const idPrefix = `test-${randomUUID().slice(0, 8)}-`;
+    const app = await buildAdminApp({
+      logger: createLogger('silent'),
+      token: TOKEN,
+      redis,
+      keyPrefix: `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`,
+      operations: createScheduleOperations({
+        client,
+        definitions: scheduleDefinitions({
+          timeScale: TEST_TIME_SCALE,
+          taskQueue: `${t.taskQueue}-schedules`,
+          idPrefix,
+        }),
+        idPrefix,
+        timeoutMs,
+      }),
+      cancellable: (signal, call) => client.withAbortSignal(signal, call),
+      closingGraceMs,
+    });
+    apps.push(app);
+    return app;
+  }
+
+  /** Accepts connections and requests and never answers; open connections are dropped. */
+  async function stall() {
     proxy.mode = 'stall';
     await proxy.refuse();
     await proxy.reopen();
-    const started = Date.now();
-    const res = await plan();
-    expect(res.statusCode).toBe(503);
-    expect(res.json<{ error: string }>().error).toContain('Temporal');
-    expect(Date.now() - started).toBeLessThan(5_000);
+  }
 
+  async function answerAgain() {
     proxy.mode = 'forward';
     await proxy.refuse();
     await proxy.reopen();
+  }
+
+  it('answers 503 within its bound, then works again once Temporal answers', async () => {
+    const app = await proxiedApp(1_000);
+    const plan = () => app.inject({ method: 'GET', url: '/admin/schedules/plan', headers: AUTH });
+    expect((await plan()).statusCode).toBe(200);
+    await stall();
+    const started = Date.now();
+    const res = await plan();
+    expect(res.statusCode).toBe(503);
+    expect(res.json<{ error: string }>().error).toMatch(/^Temporal is unreachable/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    await answerAgain();
     await waitFor('Temporal answering again', async () =>
       (await plan()).statusCode === 200 ? true : undefined,
     );
+  }, 30_000);
+
+  it('a closing server cancels an operation in flight after its grace: 503, and the close is prompt', async () => {
+    const app = await proxiedApp(30_000, 300);
+    await stall();
+    try {
+      // Over a real connection: the server's close waits for the requests on it.
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const inFlight = fetch(`${url}/admin/schedules`, {
+        headers: AUTH,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await sleep(200);
+      const started = Date.now();
+      await app.close();
+      const closedAfter = Date.now() - started;
+      const res = await inFlight;
+      expect(res.status).toBe(503);
+      expect(res.headers.get('connection')).toBe('close');
+      expect(((await res.json()) as { error: string }).error).toMatch(/stopping/);
+      expect(closedAfter).toBeGreaterThanOrEqual(250);
+      expect(closedAfter).toBeLessThan(3_000);
+    } finally {
+      await answerAgain();
+    }
   }, 30_000);
 });
 
