@@ -12,12 +12,18 @@ import { definitionFields } from './fields';
 export interface ScheduleDefinition {
   /** Stable: a new id is a new schedule (the old one is deleted). Owned ids carry a prefix. */
   id: string;
-  /** For humans: shown by `list`, `describe` and the Temporal Web UI (as the schedule's memo). */
+  /**
+   * For humans: shown by `list` and `describe`, and in the Temporal Web UI as the memo of each run
+   * the schedule starts (a schedule's own memo cannot change after creation).
+   */
   description: string;
   spec: {
     intervals?: IntervalSpec[];
     calendars?: CalendarSpec[];
-    /** Standard cron lines ("0 17 * * FRI"), read in `timezone`. */
+    /**
+     * Standard five-field cron lines ("0 17 * * FRI"), read in `timezone`; they become calendars
+     * (schedules/cron.ts says which lines are accepted).
+     */
     cronExpressions?: string[];
     /** IANA name; calendar and cron times are read in it. */
     timezone: string;

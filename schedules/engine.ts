@@ -116,9 +116,10 @@ export function createScheduleOperations(options: ScheduleOperationsOptions): Sc
   /**
    * Every owned schedule, described. The defined ids are described directly (a schedule created
    * a moment ago is there at once); others are found by listing, which lags a little behind.
-   * A defined id held by a schedule farmflow does not own is a conflict nothing here may resolve.
+   * A defined id held by a schedule farmflow does not own is a conflict nothing here may resolve:
+   * plan and apply stop on it (`strict`); list shows what farmflow does own.
    */
-  async function discoverOwned(): Promise<Map<string, ScheduleDescription>> {
+  async function discoverOwned(strict: boolean): Promise<Map<string, ScheduleDescription>> {
     const candidates = new Set(definitions.keys());
     for await (const summary of client.schedule.list()) {
       if (isOwned(summary.scheduleId, summary.memo)) candidates.add(summary.scheduleId);
@@ -131,7 +132,7 @@ export function createScheduleOperations(options: ScheduleOperationsOptions): Sc
     for (const [id, live] of described.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!live) continue;
       if (isOwned(id, live.memo)) owned.set(id, live);
-      else if (definitions.has(id)) throw new ScheduleConflictError(id);
+      else if (strict && definitions.has(id)) throw new ScheduleConflictError(id);
     }
     return owned;
   }
@@ -280,11 +281,11 @@ export function createScheduleOperations(options: ScheduleOperationsOptions): Sc
   }
 
   return {
-    plan: () => bounded(async () => computePlan(await discoverOwned())),
+    plan: () => bounded(async () => computePlan(await discoverOwned(true))),
 
     apply: () =>
       bounded(async () => {
-        const plan = computePlan(await discoverOwned());
+        const plan = computePlan(await discoverOwned(true));
         const result: ApplyResult = { created: [], updated: [], deleted: [], unchanged: [] };
         for (const entry of plan.entries) {
           const definition = definitions.get(entry.id);
@@ -306,7 +307,9 @@ export function createScheduleOperations(options: ScheduleOperationsOptions): Sc
       }),
 
     list: () =>
-      bounded(async () => [...(await discoverOwned())].map(([id, live]) => summaryOf(id, live))),
+      bounded(async () =>
+        [...(await discoverOwned(false))].map(([id, live]) => summaryOf(id, live)),
+      ),
 
     describe: (id) =>
       bounded(async () => {

@@ -17,7 +17,7 @@ import { CALENDAR_EVENTS } from '../../schedules/events';
 import type { ScheduleOperations } from '../../schedules/operations';
 import { createLogger } from '../../infra/logging';
 import { freePort } from '../../dev/temporal/server';
-import { deleteSchedules, testIdPrefix } from '../support/schedules';
+import { deleteSchedules, eventually, testIdPrefix } from '../support/schedules';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 
 const ROOT = resolve(__dirname, '../..');
@@ -149,7 +149,8 @@ describe('the commands, in-process on the dev server', () => {
     expect(list.stdout).toContain(`${fairId}  paused: new stalls\n`);
     expect(list.stdout).toMatch(
       new RegExp(
-        `${idPrefix}market-tick {2}active\\n {2}Moves market prices.*\\n {2}next: \\S+Z, \\S+Z, \\S+Z\\n {2}recent: none\\n`,
+        // Its one-minute interval may have fired already.
+        `${idPrefix}market-tick {2}active\\n {2}Moves market prices.*\\n {2}next: \\S+Z, \\S+Z, \\S+Z\\n {2}recent:( none\\n|\\n( {4}\\S+Z {2}${idPrefix}market-tick-\\S+\\n)+)`,
       ),
     );
 
@@ -169,9 +170,24 @@ describe('the commands, in-process on the dev server', () => {
       stdout: `unpaused ${fairId}: stalls are up\n`,
     });
     expect((await cli(['describe', fairId], ops)).stdout).toContain('state:        active\n');
+    const triggeredAt = new Date();
     expect((await cli(['trigger', `${idPrefix}market-tick`], ops)).stdout).toBe(
       `triggered ${idPrefix}market-tick\n`,
     );
+    const recent = await eventually(
+      async () => {
+        const [started] =
+          (await cli(['list'], ops)).stdout.match(
+            new RegExp(`(?<= {4})\\S+Z(?= {2}${idPrefix}market-tick-)`, 'g'),
+          ) ?? [];
+        return started && new Date(started) >= new Date(triggeredAt.getTime() - 1000)
+          ? started
+          : undefined;
+      },
+      10_000,
+      'the triggered run in the list',
+    );
+    expect(recent).toMatch(/Z$/);
     expect((await cli(['delete', `${idPrefix}event-pumpkin-week`], ops)).stdout).toBe(
       `deleted ${idPrefix}event-pumpkin-week (still defined: the next apply creates it again)\n`,
     );

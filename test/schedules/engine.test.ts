@@ -248,6 +248,11 @@ describe('apply', () => {
       `Schedule "${idPrefix}market-tick" exists in Temporal but farmflow does not own it`,
     );
     expect((await describeLive(`${idPrefix}market-tick`)).action.workflowType).toBe('ByHand');
+    // list still shows what farmflow owns (nothing here), and describe refuses the foreign one.
+    expect(await ops.list()).toEqual([]);
+    await expect(ops.describe(`${idPrefix}market-tick`)).rejects.toBeInstanceOf(
+      ScheduleNotFoundError,
+    );
   });
 });
 
@@ -335,7 +340,8 @@ describe('running now and in the past', () => {
     return {
       id,
       description: 'Runs the probe workflow.',
-      spec: { intervals: [{ every: '1h' }], timezone: 'UTC' },
+      // Never due during the test: only trigger and backfill start its runs.
+      spec: { calendars: [{ year: 2099, month: 'JANUARY', dayOfMonth: 1 }], timezone: 'UTC' },
       overlap: 'SKIP',
       catchupWindow: '1m',
       workflow: {
