@@ -147,12 +147,17 @@ describe('npm start', () => {
       await waitForHealth(httpPort, second);
       await waitForOutput(new RegExp(`Admin API: +${adminUrl} +\\(token: ADMIN_TOKEN\\)`), second);
       expect(second.output()).not.toContain(adminToken);
-      const listed = await fetch(`${adminUrl}/schedules`, {
-        headers: { authorization: `Bearer ${adminToken}` },
-      });
-      // Let in by the token, and refused by the schedule made by hand: 409, as the apply was.
-      expect(listed.status).toBe(409);
-      expect(((await listed.json()) as { error: string }).error).toMatch(
+      const auth = { authorization: `Bearer ${adminToken}` };
+      // Let in by the token: the list shows what farmflow owns, the schedule made by hand aside…
+      const listed = await fetch(`${adminUrl}/schedules`, { headers: auth });
+      expect(listed.status).toBe(200);
+      const { schedules: owned } = (await listed.json()) as { schedules: { id: string }[] };
+      expect(owned.length).toBeGreaterThan(0);
+      expect(owned.map((s) => s.id)).not.toContain('farmflow-market-tick');
+      // …and the plan is refused as the apply was: 409.
+      const plan = await fetch(`${adminUrl}/schedules/plan`, { headers: auth });
+      expect(plan.status).toBe(409);
+      expect(((await plan.json()) as { error: string }).error).toMatch(
         /^Schedule "farmflow-market-tick" exists in Temporal but farmflow does not own it/,
       );
       const again = await Connection.connect({ address });
