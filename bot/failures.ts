@@ -72,6 +72,18 @@ function isRetryable(err: Error): boolean {
   return typeof code === 'string' && SOCKET_ERROR_CODES.has(code);
 }
 
+/**
+ * True when a Temporal call failed because Temporal is down, overloaded or did not answer in
+ * time (the admin API answers these 503): the gRPC statuses above, or the transport itself.
+ */
+export function isTemporalUnavailable(err: unknown): boolean {
+  return causes(err).some(
+    (cause) =>
+      (isGrpcServiceError(cause) && RETRYABLE_GRPC_CODES.has(cause.code)) ||
+      cause.name === 'TransportError',
+  );
+}
+
 /** The error, its causes, and an AggregateError's errors, each once. */
 function causes(err: unknown): Error[] {
   const found: Error[] = [];

@@ -42,7 +42,10 @@ async function main() {
       workflowBundle: await loadWorkflowBundle(logger),
     });
     shutdown.add('bot', () => service.stop());
-    logger.info({ url: service.url, mode: config.telegram.mode }, 'bot process ready');
+    logger.info(
+      { url: service.url, adminUrl: service.adminUrl, mode: config.telegram.mode },
+      'bot process ready',
+    );
   } catch (err) {
     logger.fatal({ err }, 'bot failed to start');
     await shutdown.run(1);

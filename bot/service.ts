@@ -1,7 +1,8 @@
 /**
  * Everything the bot process runs, for `npm run start:bot`, `npm start` and the tests: the worker
  * for the per-message workflows (so they start eagerly on this process's connection), the grammY
- * bot on Telegram's Bot API (webhook or long polling), and the HTTP server.
+ * bot on Telegram's Bot API (webhook or long polling), the public HTTP server, and the admin
+ * HTTP server on a listener of its own when ADMIN_TOKEN is set.
  */
 import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
@@ -16,6 +17,9 @@ import type { Logger } from '../infra/logging';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
 import { createWorker, runWorker } from '../worker/create-worker';
+import { OWNED_ID_PREFIX, scheduleDefinitions } from '../schedules/catalog';
+import { createScheduleOperations } from '../schedules/engine';
+import { buildAdminApp } from './admin/app';
 import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
@@ -44,6 +48,12 @@ export const MAX_INTENTS_IN_FLIGHT = 32;
 const MAX_INTENT_WAIT_MS = 15_000;
 /** A readiness probe's gRPC deadline (the route gives each check 2 s). */
 const READINESS_TIMEOUT_MS = 2_000;
+/**
+ * One admin operation's gRPC deadline, all its Temporal calls together (then 503). Above the 5 s
+ * the dev server sometimes holds a schedule's describe; a stop does not wait it out (the admin
+ * routes cancel what is in flight shortly after the server starts closing).
+ */
+export const ADMIN_CALL_TIMEOUT_MS = 10_000;
 /** getUpdates' long poll: within the bound of every Bot API call (BOT_API_TIMEOUT_SECONDS). */
 const POLL_TIMEOUT_SECONDS = 5;
 
@@ -60,19 +70,29 @@ export interface BotServiceDeps {
   workingAfterMs?: number;
   /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
   extraRoutes?: ExtraRoutes;
+  /** Tests own their schedules: an id prefix of their own, workflows on a queue of their own. */
+  schedules?: { idPrefix: string; taskQueue: string };
+  /**
+   * `npm start`'s own admin token: a listener that cannot start (its port taken) leaves the admin
+   * API off with a warning instead of stopping the game. Otherwise it stops the start.
+   */
+  adminOptional?: boolean;
 }
 
 export interface BotService {
   game: GameClient;
   bot: Bot<BotContext> | undefined;
-  /** Where the HTTP server listens. */
+  /** Where the public HTTP server listens. */
   url: string;
+  /** Where the admin HTTP server listens; undefined when it is off. */
+  adminUrl: string | undefined;
   stop(): Promise<void>;
 }
 
 export async function startBotService(deps: BotServiceDeps): Promise<BotService> {
   const { config, logger, redis, connection } = deps;
   const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, game: TASK_QUEUES.game };
+  const schedules = deps.schedules ?? { idPrefix: OWNED_ID_PREFIX, taskQueue: queues.game };
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const earlyAnswers = createEarlyAnswers();
   const worker = await createWorker({
@@ -114,6 +134,8 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   };
   let bot: Bot<BotContext> | undefined;
   const { telegram } = config;
+  const servers: { close(): Promise<unknown> }[] = [];
+  const closeServers = () => Promise.all(servers.map((server) => server.close()));
   try {
     if (telegram.token) {
       bot = createBot({
@@ -146,7 +168,18 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       webhook,
       extraRoutes: deps.extraRoutes,
     });
+    servers.push(app);
     const url = await app.listen({ host: config.http.host, port: config.http.port });
+
+    const admin = await startAdminServer({
+      config,
+      logger,
+      redis,
+      client,
+      schedules,
+      optional: deps.adminOptional ?? false,
+    });
+    if (admin) servers.push(admin.app);
 
     if (bot && telegram.mode === 'webhook') {
       // Every bot process registers the same URL and secret; none deletes it on shutdown.
@@ -173,14 +206,69 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       game,
       bot,
       url,
+      adminUrl: admin?.url,
       async stop() {
         if (bot?.isRunning()) await bot.stop();
-        await app.close();
+        await closeServers();
         await stopWorker();
       },
     };
   } catch (err) {
+    await closeServers();
     await stopWorker();
     throw err;
+  }
+}
+
+/**
+ * The admin API on its own listener, when ADMIN_TOKEN is set; undefined when it is off (one log
+ * line says why). A listener that cannot start stops the start, unless `optional`.
+ */
+async function startAdminServer(deps: {
+  config: Config;
+  logger: Logger;
+  redis: RedisClient;
+  client: Client;
+  schedules: { idPrefix: string; taskQueue: string };
+  optional: boolean;
+}) {
+  const { config, logger, schedules } = deps;
+  const { token, host, port } = config.admin;
+  if (!token) {
+    logger.info(
+      'admin API off: ADMIN_TOKEN is not set (set a token of 32+ characters to serve it on ADMIN_HTTP_HOST:ADMIN_HTTP_PORT)',
+    );
+    return undefined;
+  }
+  const app = await buildAdminApp({
+    logger,
+    token,
+    redis: deps.redis,
+    keyPrefix: config.redis.keyPrefix,
+    operations: createScheduleOperations({
+      client: deps.client,
+      definitions: scheduleDefinitions({
+        timeScale: config.gameTimeScale,
+        taskQueue: schedules.taskQueue,
+        idPrefix: schedules.idPrefix,
+      }),
+      idPrefix: schedules.idPrefix,
+      logger,
+      timeoutMs: ADMIN_CALL_TIMEOUT_MS,
+    }),
+    cancellable: (signal, call) => deps.client.withAbortSignal(signal, call),
+  });
+  try {
+    const url = await app.listen({ host, port });
+    logger.info({ url }, 'admin API listening');
+    return { app, url };
+  } catch (err) {
+    await app.close();
+    if (!deps.optional) throw err;
+    logger.warn(
+      { err, host, port },
+      'admin API off: its listener could not start (set ADMIN_HTTP_PORT to a free port)',
+    );
+    return undefined;
   }
 }

@@ -6,6 +6,9 @@ import { z } from 'zod';
 
 const DEV_USER_HASH_SECRET = 'farmflow-local-development-secret-not-for-production';
 
+/** Shorter tokens are guessable by people who can reach the admin listener. */
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
 const emptyAsUndefined = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
@@ -63,6 +66,21 @@ const envSchema = z.object({
     emptyAsUndefined,
     z.string().min(16, 'must be at least 16 characters').optional(),
   ),
+  ADMIN_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .min(ADMIN_TOKEN_MIN_LENGTH, {
+        message: `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`,
+      })
+      .regex(
+        /^[A-Za-z0-9._~+/-]+=*$/,
+        'must be a bearer token: A-Z a-z 0-9 - . _ ~ + / (and = at the end), no spaces',
+      )
+      .optional(),
+  ),
+  ADMIN_HTTP_HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
+  ADMIN_HTTP_PORT: port(3001),
   GAME_TIME_SCALE: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().positive().max(1000).optional(),
@@ -89,6 +107,11 @@ export interface Config {
   dataDir: string;
   redis: { url: string; keyPrefix: string };
   http: { host: string; port: number };
+  /**
+   * The admin HTTP API on a listener of its own, never the public one. Off (and its listener not
+   * started) while `token` is unset; `npm start` generates one for its session.
+   */
+  admin: { token: string | undefined; host: string; port: number };
   telegram: {
     token: string | undefined;
     apiRoot: string;
@@ -136,6 +159,8 @@ export interface ConfigRequirements {
    * processes); 'development': falls back to a built-in development secret unless a bot token is set.
    */
   userHashSecret?: 'required' | 'development';
+  /** 'ignored': serves no admin API, so no ADMIN_* variable is read and none can stop it. */
+  admin?: 'optional' | 'ignored';
 }
 
 /** The pace `npm start` plays at (GAME_TIME_SCALE unset): minutes become seconds. */
@@ -164,6 +189,7 @@ export const ENTRY_POINTS = {
     temporalAddress: 'required',
     telegram: 'ignored',
     userHashSecret: 'required',
+    admin: 'ignored',
   },
   /**
    * `npm run schedules`: the designers' CLI. Temporal only: without TEMPORAL_ADDRESS it talks to
@@ -176,6 +202,7 @@ export const ENTRY_POINTS = {
     userHashSecret: 'development',
     localGameTimeScale: LOCAL_GAME_TIME_SCALE,
     logLevel: 'warn',
+    admin: 'ignored',
   },
 } as const satisfies Record<string, ConfigRequirements>;
 
@@ -186,6 +213,21 @@ const TELEGRAM_VARIABLES = new Set<Variable>([
   'TELEGRAM_WEBHOOK_URL',
   'TELEGRAM_WEBHOOK_SECRET',
 ]);
+
+const ADMIN_VARIABLES = new Set<Variable>(['ADMIN_TOKEN', 'ADMIN_HTTP_HOST', 'ADMIN_HTTP_PORT']);
+
+/** Hosts that accept connections on every interface, so they share ports with any host. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+
+/** Two listeners on these hosts could be the same socket. */
+function sameHost(a: string, b: string): boolean {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  return (
+    x === y || WILDCARD_HOSTS.has(x) || WILDCARD_HOSTS.has(y) || (isLoopback(x) && isLoopback(y))
+  );
+}
 
 /**
  * Parses the whole environment and reports every problem in one list: each variable is checked
@@ -202,7 +244,10 @@ export function parseConfig(
   const values: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(envSchema.shape) as [Variable, z.ZodType][]) {
     // Ignored variables get their defaults, whatever the environment holds.
-    const raw = telegramUse === 'ignored' && TELEGRAM_VARIABLES.has(name) ? undefined : env[name];
+    const ignored =
+      (telegramUse === 'ignored' && TELEGRAM_VARIABLES.has(name)) ||
+      (requirements.admin === 'ignored' && ADMIN_VARIABLES.has(name));
+    const raw = ignored ? undefined : env[name];
     const parsed = schema.safeParse(raw);
     if (parsed.success) values[name] = parsed.data;
     else {
@@ -243,6 +288,18 @@ export function parseConfig(
     missing('TELEGRAM_WEBHOOK_URL', 'required when TELEGRAM_MODE is webhook');
     missing('TELEGRAM_WEBHOOK_SECRET', 'required in webhook mode');
   }
+  // Only a running admin listener can clash: without a token it never starts.
+  const adminPortKnown = !invalid.has('ADMIN_HTTP_PORT') && !invalid.has('HTTP_PORT');
+  if (
+    e.ADMIN_TOKEN !== undefined &&
+    adminPortKnown &&
+    e.ADMIN_HTTP_PORT === e.HTTP_PORT &&
+    sameHost(e.ADMIN_HTTP_HOST, e.HTTP_HOST)
+  ) {
+    problems.push(
+      `ADMIN_HTTP_PORT: must differ from HTTP_PORT (${e.HTTP_PORT}) on the same host: the admin API is never served on the public port`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -256,6 +313,7 @@ export function parseConfig(
     dataDir: e.DATA_DIR,
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    admin: { token: e.ADMIN_TOKEN, host: e.ADMIN_HTTP_HOST, port: e.ADMIN_HTTP_PORT },
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,
       apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),

@@ -24,12 +24,14 @@ const REDACT = [
 
 /**
  * The configuration's secrets, which no log line may carry: the bot token (whole, and its secret
- * part alone), the webhook secret, and USER_HASH_SECRET (with it anyone could turn a Telegram id
- * into a support code, and open sealed chat ids).
+ * part alone), the webhook secret, USER_HASH_SECRET (with it anyone could turn a Telegram id
+ * into a support code, and open sealed chat ids) and the admin API's token.
  */
-export function logSecrets(config: Pick<Config, 'telegram' | 'userHashSecret'>): string[] {
+export function logSecrets(
+  config: Pick<Config, 'telegram' | 'userHashSecret' | 'admin'>,
+): string[] {
   const { token, webhookSecret } = config.telegram;
-  const secrets = [webhookSecret, config.userHashSecret];
+  const secrets = [webhookSecret, config.userHashSecret, config.admin.token];
   // The part before the colon is the bot's public id; the part after it is the secret.
   if (token) secrets.push(token, token.slice(token.indexOf(':') + 1));
   return secrets.filter((s): s is string => !!s);

@@ -123,6 +123,8 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     temporal: { ...config.temporal, address: temporal.address },
     redis: { ...config.redis, keyPrefix },
     http: { host: '127.0.0.1', port: httpPort },
+    // The benchmark measures the bot, not the admin API, and must not take a running game's port.
+    admin: { ...config.admin, token: undefined },
     telegram: {
       token: BENCH_BOT_TOKEN,
       apiRoot: telegram.url,

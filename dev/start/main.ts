@@ -7,6 +7,7 @@
  * Made for a person at a terminal: the banner, warnings and errors in readable form on stderr,
  * the whole JSON log in `farmflow.log` in the data folder.
  */
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -31,7 +32,12 @@ import type { Logger } from '../../infra/logging';
 import { startLocalTelegram } from './telegram';
 
 async function main() {
-  const config = loadConfig(ENTRY_POINTS.local);
+  const loaded = loadConfig(ENTRY_POINTS.local);
+  // Without ADMIN_TOKEN, a token for this session only: the banner shows it to the person here.
+  const generatedAdminToken = loaded.admin.token ? undefined : randomBytes(32).toString('hex');
+  const config = generatedAdminToken
+    ? { ...loaded, admin: { ...loaded.admin, token: generatedAdminToken } }
+    : loaded;
   const dataDir = resolve(config.dataDir);
   const logFile = join(dataDir, 'farmflow.log');
   const logger = createTerminalLogger({
@@ -132,6 +138,7 @@ async function main() {
       connection,
       workflowBundle,
       extraRoutes: local && webChatExtraRoutes({ players: local.players }),
+      adminOptional: generatedAdminToken !== undefined,
     });
     shutdown.add('bot', () => service.stop());
 
@@ -141,6 +148,7 @@ async function main() {
         'farmflow is running (Ctrl-C stops everything).',
         ...(local ? ['', `  Play in your browser: ${service.url}/`, ''] : []),
         `  Game HTTP server:  ${service.url}  (health: /healthz, /readyz)`,
+        ...adminLines(service.adminUrl, generatedAdminToken),
         `  Telegram bot:      ${local ? `local Bot API server at ${local.api.url} (set TELEGRAM_BOT_TOKEN for Telegram)` : `${config.telegram.mode} via ${config.telegram.apiRoot}`}`,
         `  Temporal:          ${address}${uiUrl ? `  (Web UI: ${uiUrl}, filter: UserHash = "<support code>")` : ''}`,
         `  Redis:             ${redactUrl(config.redis.url)}  (keys under "${config.redis.keyPrefix}")`,
@@ -195,6 +203,18 @@ async function applySchedules(deps: {
     deps.logger.warn({ err }, 'schedules apply failed: the game runs without its schedules');
     return `not applied (${(err as Error).message.split('\n')[0]}); the game runs without them`;
   }
+}
+
+/** The admin API's lines of the banner; a generated token is shown whole (it is this session's). */
+function adminLines(adminUrl: string | undefined, generatedToken: string | undefined): string[] {
+  if (!adminUrl) {
+    return ['  Admin API:         off (its listener could not start: set ADMIN_HTTP_PORT)'];
+  }
+  if (!generatedToken) return [`  Admin API:         ${adminUrl}/admin  (token: ADMIN_TOKEN)`];
+  return [
+    `  Admin API:         ${adminUrl}/admin  (token for this session: ${generatedToken})`,
+    `                     curl -H 'Authorization: Bearer ${generatedToken}' ${adminUrl}/admin/schedules`,
+  ];
 }
 
 void main();

@@ -16,6 +16,7 @@ const TOKEN = '123456789:AAH-abc_DEF123';
 const SECRET = 'a-user-hash-secret-of-32-chars!!';
 const WEBHOOK_URL = 'https://farm.example.com/telegram';
 const WEBHOOK_SECRET = 'webhook_Secret-123';
+const ADMIN_TOKEN = 'an-admin-token-of-at-least-32-chars';
 
 const DEFAULTS: Config = {
   temporal: {
@@ -28,6 +29,7 @@ const DEFAULTS: Config = {
   dataDir: 'data',
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'farmflow:' },
   http: { host: '127.0.0.1', port: 3000 },
+  admin: { token: undefined, host: '127.0.0.1', port: 3001 },
   telegram: {
     token: undefined,
     apiRoot: 'https://api.telegram.org',
@@ -94,6 +96,9 @@ describe('config: defaults', () => {
       REDIS_KEY_PREFIX: 'ff-test:',
       HTTP_HOST: '0.0.0.0',
       HTTP_PORT: '8080',
+      ADMIN_TOKEN: ADMIN_TOKEN,
+      ADMIN_HTTP_HOST: '10.0.0.7',
+      ADMIN_HTTP_PORT: '9090',
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081/',
       TELEGRAM_MODE: 'webhook',
@@ -114,6 +119,7 @@ describe('config: defaults', () => {
       dataDir: '/var/lib/farmflow',
       redis: { url: 'rediss://user:pass@redis.example.com:6380/2', keyPrefix: 'ff-test:' },
       http: { host: '0.0.0.0', port: 8080 },
+      admin: { token: ADMIN_TOKEN, host: '10.0.0.7', port: 9090 },
       telegram: {
         token: TOKEN,
         apiRoot: 'http://127.0.0.1:8081',
@@ -131,6 +137,9 @@ describe('config: defaults', () => {
   it('CONFIG_VARIABLES lists exactly the variables read above', () => {
     expect([...CONFIG_VARIABLES].sort()).toEqual(
       [
+        'ADMIN_HTTP_HOST',
+        'ADMIN_HTTP_PORT',
+        'ADMIN_TOKEN',
         'DATA_DIR',
         'GAME_TIME_SCALE',
         'HTTP_HOST',
@@ -155,13 +164,16 @@ describe('config: defaults', () => {
 });
 
 describe('config: invalid values are rejected with a message naming the variable', () => {
-  it.each(['HTTP_PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT'])('%s: bad ports', (variable) => {
-    for (const value of ['0', '-1', '65536', '80.5', 'abc', '3000abc']) {
-      expectRejected(variable, value);
-    }
-    expect(parseConfig({ HTTP_PORT: '1' }).http.port).toBe(1);
-    expect(parseConfig({ HTTP_PORT: '65535' }).http.port).toBe(65535);
-  });
+  it.each(['HTTP_PORT', 'ADMIN_HTTP_PORT', 'TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT'])(
+    '%s: bad ports',
+    (variable) => {
+      for (const value of ['0', '-1', '65536', '80.5', 'abc', '3000abc']) {
+        expectRejected(variable, value);
+      }
+      expect(parseConfig({ HTTP_PORT: '1' }).http.port).toBe(1);
+      expect(parseConfig({ HTTP_PORT: '65535' }).http.port).toBe(65535);
+    },
+  );
 
   it('TEMPORAL_ADDRESS must be host:port', () => {
     for (const value of [

@@ -28,6 +28,12 @@ export interface TestBot {
   keyPrefix: string;
   webhookUrl: string;
   gameWorker: RunningWorker;
+  /** Where the admin API listens when on (`service.adminUrl`), and is closed when off. */
+  adminPort: number;
+  /** The prefix of the schedules this bot's admin API owns (the file's own, never farmflow's). */
+  scheduleIdPrefix: string;
+  /** Where those schedules start their workflows: no worker polls it. */
+  scheduleTaskQueue: string;
   close(): Promise<void>;
 }
 
@@ -41,6 +47,10 @@ export interface TestBotOptions {
   log?: { level: LogLevel; destination: DestinationStream };
   /** The Bot API root the bot calls, given the test Bot API server's URL (e.g. a proxy before it). */
   apiRoot?: (botApiUrl: string) => string;
+  /** ADMIN_TOKEN: the admin API on a free port of its own (`service.adminUrl`); unset: off. */
+  adminToken?: string;
+  /** ADMIN_HTTP_PORT instead of a free one (e.g. a taken one), and `npm start`'s leniency. */
+  admin?: { port: number; optional: boolean };
 }
 
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
@@ -48,12 +58,18 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
   const t = await connectTestTemporal(options.temporalAddress);
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
   const httpPort = await freePort();
+  const adminPort = options.admin?.port ?? (await freePort());
+  const scheduleIdPrefix = `test-${randomUUID().slice(0, 8)}-`;
+  const scheduleTaskQueue = `${t.taskQueue}-schedules`;
   const webhookUrl = `http://127.0.0.1:${httpPort}/telegram/webhook`;
   const config = parseConfig({
     TEMPORAL_ADDRESS: t.address,
     REDIS_URL,
     REDIS_KEY_PREFIX: keyPrefix,
     HTTP_PORT: String(httpPort),
+    // A port of its own even when off: test files run in parallel, and 3001 is a person's.
+    ADMIN_HTTP_PORT: String(adminPort),
+    ADMIN_TOKEN: options.adminToken,
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     TELEGRAM_API_ROOT: options.apiRoot?.(api.url) ?? api.url,
     TELEGRAM_MODE: options.mode,
@@ -72,15 +88,26 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
     t.taskQueue,
   );
-  const service = await startBotService({
-    config,
-    logger,
-    redis,
-    connection: t.nativeConnection,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
-    workingAfterMs: options.workingAfterMs,
-  });
+  let service: BotService;
+  try {
+    service = await startBotService({
+      config,
+      logger,
+      redis,
+      connection: t.nativeConnection,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+      workingAfterMs: options.workingAfterMs,
+      schedules: { idPrefix: scheduleIdPrefix, taskQueue: scheduleTaskQueue },
+      adminOptional: options.admin?.optional,
+    });
+  } catch (err) {
+    // A start that fails (as a test may want it to) leaves nothing running.
+    await t.close();
+    await api.close();
+    await redis.close();
+    throw err;
+  }
   return {
     api,
     service,
@@ -89,6 +116,9 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     keyPrefix,
     webhookUrl,
     gameWorker,
+    adminPort,
+    scheduleIdPrefix,
+    scheduleTaskQueue,
     async close() {
       await service.stop();
       await t.close();

@@ -46,6 +46,19 @@ async function waitForHealth(port: number, started: Started) {
   throw new Error(`npm start did not become healthy:\n${started.output()}`);
 }
 
+/** The banner comes once the whole service is up, a moment after /healthz first answers. */
+async function waitForOutput(pattern: RegExp, started: Started): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = pattern.exec(started.output());
+    if (found) return found;
+    if (Date.now() > deadline || started.child.exitCode !== null) {
+      throw new Error(`npm start never printed ${pattern}:\n${started.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function childPids(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
   return children ? children.split(/\s+/).map(Number) : [];
@@ -65,16 +78,23 @@ describe('npm start', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('starts everything, stops cleanly, and keeps the game data across restarts', async () => {
-    const [devPort, uiPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const [devPort, uiPort, httpPort, adminPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const env = {
       DATA_DIR: dataDir,
       TEMPORAL_DEV_PORT: String(devPort),
       TEMPORAL_UI_PORT: String(uiPort),
       HTTP_PORT: String(httpPort),
+      ADMIN_HTTP_PORT: String(adminPort),
       TEMPORAL_CLI_PATH: inject('temporalCliPath'),
       REDIS_KEY_PREFIX: inject('redisKeyPrefix'),
       LOG_LEVEL: 'warn',
     };
+    const adminUrl = `http://127.0.0.1:${adminPort}/admin`;
     const address = `127.0.0.1:${devPort}`;
     const workflowId = `persisted-${Date.now()}`;
 
@@ -82,6 +102,17 @@ describe('npm start', () => {
     await waitForHealth(httpPort, first);
     expect(first.output()).toContain(`http://127.0.0.1:${httpPort}`);
     expect(first.output()).toContain(`Web UI: http://127.0.0.1:${uiPort}`);
+    // Without ADMIN_TOKEN: a token of the session's own, shown to the person, never logged.
+    const session = new RegExp(
+      `Admin API: +${adminUrl} +\\(token for this session: ([0-9a-f]{64})\\)`,
+    );
+    const token = (await waitForOutput(session, first))[1]!;
+    const schedules = await fetch(`${adminUrl}/schedules`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(schedules.status).toBe(200);
+    expect((await fetch(`${adminUrl}/schedules`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${httpPort}/admin/schedules`)).status).toBe(404);
     const devServerPids = childPids(first.child.pid!);
     expect(devServerPids.length).toBeGreaterThan(0);
 
@@ -107,10 +138,28 @@ describe('npm start', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     for (const pid of devServerPids) expect(isAlive(pid)).toBe(false);
+    expect(readFileSync(join(dataDir, 'farmflow.log'), 'utf8')).not.toContain(token);
 
-    const second = startLocal(env);
+    // With ADMIN_TOKEN: that token, and the banner shows the URL only.
+    const adminToken = 'an-admin-token-set-by-the-person-0123456789';
+    const second = startLocal({ ...env, ADMIN_TOKEN: adminToken });
     try {
       await waitForHealth(httpPort, second);
+      await waitForOutput(new RegExp(`Admin API: +${adminUrl} +\\(token: ADMIN_TOKEN\\)`), second);
+      expect(second.output()).not.toContain(adminToken);
+      const auth = { authorization: `Bearer ${adminToken}` };
+      // Let in by the token: the list shows what farmflow owns, the schedule made by hand aside…
+      const listed = await fetch(`${adminUrl}/schedules`, { headers: auth });
+      expect(listed.status).toBe(200);
+      const { schedules: owned } = (await listed.json()) as { schedules: { id: string }[] };
+      expect(owned.length).toBeGreaterThan(0);
+      expect(owned.map((s) => s.id)).not.toContain('farmflow-market-tick');
+      // …and the plan is refused as the apply was: 409.
+      const plan = await fetch(`${adminUrl}/schedules/plan`, { headers: auth });
+      expect(plan.status).toBe(409);
+      expect(((await plan.json()) as { error: string }).error).toMatch(
+        /^Schedule "farmflow-market-tick" exists in Temporal but farmflow does not own it/,
+      );
       const again = await Connection.connect({ address });
       const description = await new Client({ connection: again }).workflow
         .getHandle(workflowId)

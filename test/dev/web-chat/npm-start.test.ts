@@ -33,6 +33,8 @@ describe('npm start without a bot token', () => {
         DATA_DIR: dataDir,
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         HTTP_PORT: String(httpPort),
+        // npm start always serves the admin API: on a port of its own, not a person's 3001.
+        ADMIN_HTTP_PORT: String(await freePort()),
         REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}npm-start:`,
         LOG_LEVEL: 'warn',
       },

@@ -1,0 +1,72 @@
+/**
+ * The bot process's second HTTP server, for operators only: it listens on ADMIN_HTTP_HOST and
+ * ADMIN_HTTP_PORT (loopback by default), never on the public port Telegram's webhook and the
+ * health probes use. Today it serves the admin API under /admin, every request of which needs
+ * the bearer token.
+ */
+import fastify, { type FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../../infra/logging';
+import type { ScheduleOperations } from '../../schedules/operations';
+import type { RedisClient } from '../../store/redis';
+import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../app';
+import { closeConnectionsWhenClosing } from '../closing';
+import { SECURITY_HEADERS, securityHeaders } from '../security-headers';
+import { bearerAuth, type BearerAuthOptions } from './bearer-auth';
+import { scheduleRoutes, type ScheduleRoutesOptions } from './schedule-routes';
+
+export const ADMIN_PREFIX = '/admin';
+
+/** The largest request body: a note or a time range. */
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface AdminAppDeps {
+  logger: Logger;
+  token: string;
+  redis: RedisClient;
+  keyPrefix: string;
+  operations: ScheduleOperations;
+  /** Lets a closing server cancel the operations in flight (the service: `client.withAbortSignal`). */
+  cancellable?: ScheduleRoutesOptions['cancellable'];
+  /** Tests shorten it; default CLOSING_GRACE_MS. */
+  closingGraceMs?: number;
+  /** Tests lower it; default FAILURE_LIMIT. */
+  failureLimit?: Pick<BearerAuthOptions, 'failures' | 'windowSeconds'>;
+}
+
+interface AdminRoutesOptions {
+  deps: AdminAppDeps;
+}
+
+/** Everything under /admin: the token first, then the routes. */
+const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }) => {
+  app.addHook(
+    'onRequest',
+    bearerAuth({
+      token: deps.token,
+      redis: deps.redis,
+      keyPrefix: deps.keyPrefix,
+      ...deps.failureLimit,
+    }),
+  );
+  await app.register(scheduleRoutes, {
+    operations: deps.operations,
+    cancellable: deps.cancellable,
+    closingGraceMs: deps.closingGraceMs,
+  });
+};
+
+export async function buildAdminApp(deps: AdminAppDeps) {
+  const app = fastify({
+    loggerInstance: deps.logger.child({ component: 'admin-http' }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    http: { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+  });
+  await app.register(securityHeaders, SECURITY_HEADERS);
+  closeConnectionsWhenClosing(app);
+  await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps });
+  return app;
+}
+
+export type AdminApp = Awaited<ReturnType<typeof buildAdminApp>>;
