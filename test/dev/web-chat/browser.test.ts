@@ -3,7 +3,12 @@
  * of the game, two players in two tabs, and the bot's messages rendered as Telegram shows them.
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { sellPrice } from '../../../game';
+import { scheduleDefinitions } from '../../../schedules/catalog';
+import { createScheduleOperations } from '../../../schedules/engine';
+import { createWorldStore } from '../../../store/world';
+import { deleteSchedules } from '../../support/schedules';
 import { ensureChromium, launchChromium, startWebChatStack, type WebChatStack } from './support';
 
 const WAIT_MS = 10_000;
@@ -203,6 +208,68 @@ describe('playing in the browser', () => {
       'https://temporal.io/',
     );
     expect(await page.locator('#chat .message').count()).toBe(1);
+    await page.close();
+  });
+  it("moves the market on the schedule's tick, and pays double during the fair", async () => {
+    // The catalog as a designer applies it, under this file's own ids and task queue. Its scale
+    // makes the two-hour fair last 72 s: the farm plays at the tests' scale (wheat in 120 ms).
+    const idPrefix = `browser-${Date.now()}-`;
+    const schedules = createScheduleOperations({
+      client: stack.t.client,
+      idPrefix,
+      definitions: scheduleDefinitions({ timeScale: 0.01, taskQueue: stack.t.taskQueue, idPrefix }),
+    });
+    onTestFinished(() => deleteSchedules(stack.t.client, idPrefix));
+    expect((await schedules.apply()).created).toHaveLength(3);
+    const world = createWorldStore(stack.redis, stack.keyPrefix);
+    const tick = async (n: number) => {
+      // A schedule names a run by its second: two triggers within one second start one run.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await schedules.trigger(`${idPrefix}market-tick`);
+      await expect
+        .poll(async () => (await world.read()).market?.tick, { timeout: WAIT_MS })
+        .toBe(n);
+    };
+
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/#player-4`);
+    await page.getByRole('button', { name: /^start$/i }).click();
+    await waitForText(lastBotText(page), /Your farm · level 1 · 50 🪙/);
+    await button(page, /Plant on 1/).click();
+    await button(page, /Wheat/).click();
+    await waitForText(lastBotText(page), /Planted wheat on plot 1/);
+
+    // Two ticks of the seeded walk take wheat from 4 to 5 coins: the market line shows the move.
+    await tick(1);
+    await tick(2);
+    const moved = sellPrice('wheat', await world.read());
+    expect(moved).toBe(5);
+    await expect
+      .poll(
+        async () => {
+          await button(page, /Refresh/).click();
+          return (await lastBotText(page).textContent()) ?? '';
+        },
+        { timeout: WAIT_MS, interval: 1000 },
+      )
+      .toMatch(/📈 Market: 🌾 5 ↑/);
+    await button(page, /Harvest/).click();
+    await waitForText(lastBotText(page), /Harvested 3 wheat/);
+
+    await schedules.trigger(`${idPrefix}event-harvest-fair`);
+    await expect
+      .poll(async () => (await world.read()).events?.length, { timeout: WAIT_MS })
+      .toBe(1);
+    const duringFair = await world.read();
+    const fairPrice = sellPrice('wheat', duringFair);
+    // Wheat's base price 4, times the market's factor, times the fair's 2.
+    expect(fairPrice).toBe(Math.round(4 * duringFair.market!.factors.wheat * 2));
+    await button(page, /Refresh/).click();
+    await waitForText(lastBotText(page), /Friday harvest fair: sale prices ×2/);
+    const before = await coins(page);
+    await button(page, new RegExp(`Sell 3 wheat at ${fairPrice} =`)).click();
+    await waitForText(lastBotText(page), new RegExp(`Sold 3 wheat for ${3 * fairPrice} 🪙`));
+    expect(await coins(page)).toBe(before + 3 * fairPrice);
     await page.close();
   });
 });

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { inject } from 'vitest';
-import { createFarmActivities } from '../../../activities/farm';
+import { createGameActivities } from '../../../activities/game';
 import { type BotService, startBotService } from '../../../bot/service';
 import { parseConfig } from '../../../infra/config';
 import {
@@ -19,18 +19,22 @@ import {
   startLocalTelegram,
 } from '../../../dev/start/telegram';
 import { createLogger } from '../../../infra/logging';
-import { connectRedis } from '../../../store/redis';
+import { connectRedis, type RedisClient } from '../../../store/redis';
 import { freePort } from '../../../dev/temporal/server';
 import { webChatExtraRoutes } from '../../../dev/web-chat/plugin';
 import { REDIS_URL } from '../../support/constants';
 import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
-import { connectTestTemporal } from '../../support/temporal';
+import { connectTestTemporal, type TestTemporal } from '../../support/temporal';
 
 export interface WebChatStack {
   /** The page: http://127.0.0.1:PORT */
   url: string;
   local: LocalTelegram;
   service: BotService;
+  /** The run's dev server, with the file's game task queue (farms and the scheduled workflows). */
+  t: TestTemporal;
+  redis: RedisClient;
+  keyPrefix: string;
   /** Calls a Bot API method as the bot does, for messages the game never sends. */
   callAsBot(method: string, params: Record<string, unknown>): Promise<unknown>;
   close(): Promise<void>;
@@ -51,7 +55,14 @@ export async function startWebChatStack(): Promise<WebChatStack> {
   });
   const local = await startLocalTelegram(config);
   await t.startWorker(
-    createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET }),
+    createGameActivities({
+      redis,
+      keyPrefix,
+      userHashSecret: TEST_SECRET,
+      client: t.client,
+      gameTaskQueue: t.taskQueue,
+      logger,
+    }),
     t.taskQueue,
   );
   const service = await startBotService({
@@ -67,6 +78,9 @@ export async function startWebChatStack(): Promise<WebChatStack> {
     url: service.url,
     local,
     service,
+    t,
+    redis,
+    keyPrefix,
     async callAsBot(method, params) {
       const response = await fetch(`${local.api.url}/bot${LOCAL_BOT_TOKEN}/${method}`, {
         method: 'POST',
