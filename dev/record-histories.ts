@@ -2,7 +2,7 @@
  * `npm run record:histories`: plays one full session on a fresh in-memory dev server (new farm,
  * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new), and a
  * farm whose worker has another USER_HASH_SECRET (its registration fails, it continues as new),
- * and writes the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
+ * a market tick and a short calendar event (the scheduled workflows, started directly), and writes the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
  * against the current workflow code. Fixtures of earlier shapes stay: running farms may still be
  * on them. Give SHAPE a new name when a `patched()` change adds a shape (see README).
  */
@@ -14,9 +14,11 @@ import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
 import { createFarmActivities } from '../activities/farm';
+import { createGameActivities } from '../activities/game';
 import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient } from '../bot/game-client';
 import {
+  type CalendarEventInput,
   farmWorkflowId,
   grantRewardSignal,
   USER_HASH_SEARCH_ATTRIBUTE,
@@ -64,7 +66,13 @@ async function main() {
       namespace: 'default',
       taskQueue: 'record-game',
       workflowBundle,
-      activities: createFarmActivities({ redis, keyPrefix, userHashSecret: SECRET }),
+      activities: createGameActivities({
+        redis,
+        keyPrefix,
+        userHashSecret: SECRET,
+        client,
+        gameTaskQueue: 'record-game',
+      }),
     }),
     await createWorker({
       connection,
@@ -157,16 +165,43 @@ async function main() {
       });
     }
 
+    // The scheduled workflows, as their schedules start them (one shape so far: no suffix).
+    await client.workflow.execute(WORKFLOW_TYPES.marketTick, {
+      workflowId: 'record-market-tick',
+      taskQueue: 'record-game',
+      args: [],
+    });
+    const fair: CalendarEventInput = {
+      eventId: 'harvest-fair',
+      name: 'Friday harvest fair',
+      effect: { saleMultiplier: 2 },
+      durationMs: 300,
+      announcement: 'The harvest fair is open.',
+    };
+    await client.workflow.execute(WORKFLOW_TYPES.calendarEvent, {
+      workflowId: 'record-calendar-event',
+      taskQueue: 'record-game',
+      args: [fair],
+    });
+
     mkdirSync(OUT_DIR, { recursive: true });
-    const write = async (name: string, workflowId: string, runId?: string) => {
+    const write = async (
+      name: string,
+      workflowId: string,
+      runId?: string,
+      shape: string | null = SHAPE,
+    ) => {
       const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-      writeFileSync(join(OUT_DIR, `${name}.${SHAPE}.json`), `${historyToJSON(history)}\n`);
+      const file = shape ? `${name}.${shape}.json` : `${name}.json`;
+      writeFileSync(join(OUT_DIR, file), `${historyToJSON(history)}\n`);
     };
     await write('game-farm-first-run', farmWorkflowId(userHash), firstRunId);
     await write('game-farm-second-run', farmWorkflowId(userHash), (await farm.describe()).runId);
     await write('main-menu-query', `main-menu-${userHash}-rec-1`);
     await write('main-menu-message-sell', `main-menu-${userHash}-rec-4`);
     await write('game-farm-registration-failed', lost.workflowId, lost.firstExecutionRunId);
+    await write('market-tick', 'record-market-tick', undefined, null);
+    await write('calendar-event', 'record-calendar-event', undefined, null);
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();

@@ -32,6 +32,9 @@ describe('recorded histories replay against the current workflow code', () => {
         ...[...session, 'game-farm-registration-failed'].map(
           (name) => `${name}.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`,
         ),
+        // The scheduled workflows, in their first shape.
+        'market-tick.json',
+        'calendar-event.json',
       ].sort(),
     );
     for (const file of [
@@ -61,6 +64,14 @@ describe('recorded histories replay against the current workflow code', () => {
     expect(failed).toContain('EVENT_TYPE_ACTIVITY_TASK_FAILED');
     expect(failed).toContain('SealedChatIdUnreadable');
     expect(failed).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    // An event's whole run: its memo set, the world written, its durable timer, the world restored.
+    const event = readFileSync(join(DIR, 'calendar-event.json'), 'utf8');
+    expect(event).toContain('EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED');
+    expect(event).toContain('EVENT_TYPE_TIMER_FIRED');
+    expect(event.match(/EVENT_TYPE_ACTIVITY_TASK_COMPLETED/g)).toHaveLength(2);
+    expect(readFileSync(join(DIR, 'market-tick.json'), 'utf8')).toContain(
+      'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
+    );
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
