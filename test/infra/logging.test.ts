@@ -8,21 +8,15 @@ import { createLogger, logSecrets } from '../../infra/logging';
 import { PinoTemporalLogger } from '../../worker/runtime';
 import { connectTestTemporal, installTestRuntime, type TestTemporal } from '../support/temporal';
 import { probeWorkflow } from '../support/workflows';
+import { captureLogs } from '../support/logs';
 
 describe('logging: workflow and activity lines are JSON and carry the ids support needs', () => {
-  const lines: Record<string, unknown>[] = [];
+  const { logger, lines } = captureLogs();
   let t: TestTemporal;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n'))
-          if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     // Must precede connectTestTemporal: the Runtime and its logger are per process.
-    installTestRuntime(createLogger('info', sink));
+    installTestRuntime(logger);
     t = await connectTestTemporal();
     await t.startWorker({
       echo: async (message: string) => {

@@ -4,10 +4,9 @@
  * `npm start` warns, and a start after the old processes stopped proceeds and logs the change.
  */
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userHashKeyFingerprint } from '../../infra/identity';
-import { createLogger, type Logger } from '../../infra/logging';
+import { createLogger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import {
   announceSecretFingerprint,
@@ -15,24 +14,10 @@ import {
   SecretMismatchError,
 } from '../../store/secret-fingerprint';
 import { REDIS_URL } from '../support/constants';
+import { captureLogs } from '../support/logs';
 
 const SECRET_A = 'fingerprint-test-secret-aaaaaaaa';
 const SECRET_B = 'fingerprint-test-secret-bbbbbbbb';
-
-/** A logger whose lines the test reads. */
-function capturingLogger(): { logger: Logger; lines: () => { level: number; msg: string }[] } {
-  const raw: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      raw.push(chunk.toString());
-      done();
-    },
-  });
-  return {
-    logger: createLogger('info', stream),
-    lines: () => raw.map((line) => JSON.parse(line) as { level: number; msg: string }),
-  };
-}
 
 describe('USER_HASH_SECRET fingerprints of live processes', () => {
   let redis: RedisClient;
@@ -50,7 +35,7 @@ describe('USER_HASH_SECRET fingerprints of live processes', () => {
   /** A fresh deployment: its own key prefix. */
   const deployment = () => {
     const keyPrefix = `${prefixBase}${randomUUID().slice(0, 8)}:`;
-    const log = capturingLogger();
+    const log = captureLogs();
     const start = (role: FingerprintRole, userHashSecret: string, ttlMs?: number) =>
       announceSecretFingerprint({
         redis,
@@ -80,7 +65,7 @@ describe('USER_HASH_SECRET fingerprints of live processes', () => {
           : ((await redis.get(key)) ?? '');
       expect(value).not.toContain(SECRET_A);
     }
-    expect(d.log.lines().filter((l) => l.level >= 40)).toEqual([]);
+    expect(d.log.lines.filter((l) => l.level >= 40)).toEqual([]);
     await worker.stop();
     await bot.stop();
     expect(await redis.zCard(`${d.keyPrefix}secret-fingerprint:live`)).toBe(0);
@@ -105,7 +90,7 @@ describe('USER_HASH_SECRET fingerprints of live processes', () => {
     const worker = await d.start('worker', SECRET_A);
     const local = await d.start('local', SECRET_B);
     expect(
-      d.log.lines().some((l) => l.level === 40 && l.msg.startsWith('USER_HASH_SECRET differs')),
+      d.log.lines.some((l) => l.level === 40 && l.msg.startsWith('USER_HASH_SECRET differs')),
     ).toBe(true);
     await local.stop();
     await worker.stop();
@@ -116,7 +101,7 @@ describe('USER_HASH_SECRET fingerprints of live processes', () => {
     const old = await d.start('bot', SECRET_A);
     await old.stop();
     const fresh = await d.start('bot', SECRET_B);
-    const changed = d.log.lines().filter((l) => l.msg.startsWith('USER_HASH_SECRET changed'));
+    const changed = d.log.lines.filter((l) => l.msg.startsWith('USER_HASH_SECRET changed'));
     expect(changed).toHaveLength(1);
     expect(changed[0]).toMatchObject({
       level: 40,

@@ -4,7 +4,6 @@
  * Temporal, is covered end to end in test/workflows/world-restore.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { type ActiveEvent, NEUTRAL_WORLD, nextMarket, sellPrice } from '../../game';
@@ -12,6 +11,7 @@ import { createLogger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { createWorldStore, type RestoredWorld } from '../../store/world';
 import { REDIS_URL } from '../support/constants';
+import { captureLogs } from '../support/logs';
 
 let redis: RedisClient;
 const prefix = () => `${inject('redisKeyPrefix')}world-${randomUUID().slice(0, 8)}:`;
@@ -226,16 +226,7 @@ describe('world store: rebuilding a lost world', () => {
 
   it('answers neutral when the rebuild fails, and tries again only after the lock period', async () => {
     let calls = 0;
-    const warnings: string[] = [];
-    const logger = createLogger(
-      'warn',
-      new Writable({
-        write(chunk: Buffer, _enc, done) {
-          warnings.push((JSON.parse(chunk.toString()) as { msg: string }).msg);
-          done();
-        },
-      }),
-    );
+    const { logger, lines } = captureLogs('warn');
     const store = createWorldStore(redis, prefix(), {
       restore: async () => {
         calls += 1;
@@ -247,7 +238,9 @@ describe('world store: rebuilding a lost world', () => {
     expect(await store.read()).toEqual(NEUTRAL_WORLD);
     expect(await store.read()).toEqual(NEUTRAL_WORLD);
     expect(calls).toBe(1);
-    expect(warnings).toContain('world state could not be rebuilt from Temporal');
+    expect(lines.map((line) => line.msg)).toContain(
+      'world state could not be rebuilt from Temporal',
+    );
     await new Promise((resolve) => setTimeout(resolve, 600));
     await store.read();
     expect(calls).toBe(2);

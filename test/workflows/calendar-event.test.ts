@@ -5,11 +5,9 @@
  * nothing for a run whose end is already past.
  */
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CROPS, NEUTRAL_WORLD, sellPrice } from '../../game';
-import { createLogger } from '../../infra/logging';
 import {
   ACTIVE_EVENT_MEMO,
   type CalendarEventInput,
@@ -27,20 +25,14 @@ import {
   worldHash,
   worldStore,
 } from '../support/world';
+import { captureLogs } from '../support/logs';
 
-const lines: Record<string, unknown>[] = [];
+const { logger, lines } = captureLogs();
 let g: TestGame;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n'))
-        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
   // Before the game connects: the Runtime and its logger are per process.
-  installTestRuntime(createLogger('info', sink));
+  installTestRuntime(logger);
   g = await startTestGame();
 });
 afterAll(() => g.close());
