@@ -53,6 +53,9 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
     cancellable: deps.cancellable,
     closingGraceMs: deps.closingGraceMs,
   });
+  // After the token, like every route here: no path under /admin is answered without it, so
+  // nobody finds out which exist by guessing.
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
 };
 
 export async function buildAdminApp(deps: AdminAppDeps) {

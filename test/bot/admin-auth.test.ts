@@ -147,6 +147,26 @@ describe('admin API: the bearer token', () => {
     }
   });
 
+  it('asks for the token before saying whether a path under /admin exists', async () => {
+    for (const [method, url] of [
+      ['GET', '/admin'],
+      ['GET', '/admin/nope'],
+      ['POST', '/admin/schedules'],
+      ['DELETE', '/admin/schedules/x'],
+    ] as const) {
+      const anonymous = await app.inject({ method, url, remoteAddress: newAddress() });
+      expect(anonymous.statusCode, `${method} ${url}`).toBe(401);
+      const known = await app.inject({
+        method,
+        url,
+        remoteAddress: newAddress(),
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(known.statusCode, `${method} ${url}`).toBe(404);
+      expect(known.json()).toEqual({ error: 'Not found' });
+    }
+  });
+
   it('answers only under /admin, and health probes are not here', async () => {
     for (const url of ['/healthz', '/readyz', '/schedules', '/telegram/webhook']) {
       const res = await app.inject({
