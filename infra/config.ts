@@ -161,6 +161,11 @@ export interface ConfigRequirements {
   userHashSecret?: 'required' | 'development';
   /** 'ignored': serves no admin API, so no ADMIN_* variable is read and none can stop it. */
   admin?: 'optional' | 'ignored';
+  /**
+   * A tool that needs a few variables reads only these; every other one gets its default,
+   * whatever the environment holds, so that none it does not use can stop it.
+   */
+  reads?: readonly Variable[];
 }
 
 /** The pace `npm start` plays at (GAME_TIME_SCALE unset): minutes become seconds. */
@@ -203,6 +208,13 @@ export const ENTRY_POINTS = {
     localGameTimeScale: LOCAL_GAME_TIME_SCALE,
     logLevel: 'warn',
     admin: 'ignored',
+    reads: [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'TEMPORAL_DEV_PORT',
+      'GAME_TIME_SCALE',
+      'LOG_LEVEL',
+    ],
   },
 } as const satisfies Record<string, ConfigRequirements>;
 
@@ -246,7 +258,8 @@ export function parseConfig(
     // Ignored variables get their defaults, whatever the environment holds.
     const ignored =
       (telegramUse === 'ignored' && TELEGRAM_VARIABLES.has(name)) ||
-      (requirements.admin === 'ignored' && ADMIN_VARIABLES.has(name));
+      (requirements.admin === 'ignored' && ADMIN_VARIABLES.has(name)) ||
+      (requirements.reads !== undefined && !requirements.reads.includes(name));
     const raw = ignored ? undefined : env[name];
     const parsed = schema.safeParse(raw);
     if (parsed.success) values[name] = parsed.data;

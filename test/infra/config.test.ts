@@ -393,6 +393,24 @@ describe('config: what each entry point requires, reported in one list', () => {
     expect(parseConfig({}).logLevel).toBe('info');
   });
 
+  it('npm run schedules is not stopped by a variable it does not read, valid or not', () => {
+    const config = parseConfig(
+      {
+        HTTP_PORT: 'abc',
+        USER_HASH_SECRET: 'short',
+        REDIS_URL: 'x',
+        ADMIN_TOKEN: 'short',
+        TEMPORAL_ADDRESS: 'temporal:7233',
+      },
+      ENTRY_POINTS.schedules,
+    );
+    expect(config.temporal.address).toBe('temporal:7233');
+    // What it does read is still checked.
+    expect(() => parseConfig({ TEMPORAL_ADDRESS: 'no port' }, ENTRY_POINTS.schedules)).toThrow(
+      /TEMPORAL_ADDRESS/,
+    );
+  });
+
   it("npm run schedules builds at npm start's scale for npm start's server, at 1 for any other", () => {
     // No TEMPORAL_ADDRESS: the local dev server of npm start, which plays at its own scale.
     expect(parseConfig({}, ENTRY_POINTS.schedules).gameTimeScale).toBe(
