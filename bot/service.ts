@@ -19,7 +19,7 @@ import type { RedisClient } from '../store/redis';
 import { createWorker, runWorker } from '../worker/create-worker';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from '../schedules/catalog';
 import { createScheduleOperations } from '../schedules/engine';
-import { buildAdminApp } from './admin/app';
+import { type AdminApp, buildAdminApp } from './admin/app';
 import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
@@ -240,34 +240,36 @@ async function startAdminServer(deps: {
     );
     return undefined;
   }
-  const app = await buildAdminApp({
-    logger,
-    token,
-    redis: deps.redis,
-    keyPrefix: config.redis.keyPrefix,
-    operations: createScheduleOperations({
-      client: deps.client,
-      definitions: scheduleDefinitions({
-        timeScale: config.gameTimeScale,
-        taskQueue: schedules.taskQueue,
-        idPrefix: schedules.idPrefix,
-      }),
-      idPrefix: schedules.idPrefix,
-      logger,
-      timeoutMs: ADMIN_CALL_TIMEOUT_MS,
-    }),
-    cancellable: (signal, call) => deps.client.withAbortSignal(signal, call),
-  });
+  let app: AdminApp | undefined;
   try {
+    app = await buildAdminApp({
+      logger,
+      token,
+      redis: deps.redis,
+      keyPrefix: config.redis.keyPrefix,
+      // Checks the definitions: a designer's typo in schedules/ is reported here, by name.
+      operations: createScheduleOperations({
+        client: deps.client,
+        definitions: scheduleDefinitions({
+          timeScale: config.gameTimeScale,
+          taskQueue: schedules.taskQueue,
+          idPrefix: schedules.idPrefix,
+        }),
+        idPrefix: schedules.idPrefix,
+        logger,
+        timeoutMs: ADMIN_CALL_TIMEOUT_MS,
+      }),
+      cancellable: (signal, call) => deps.client.withAbortSignal(signal, call),
+    });
     const url = await app.listen({ host, port });
     logger.info({ url }, 'admin API listening');
     return { app, url };
   } catch (err) {
-    await app.close();
+    await app?.close();
     if (!deps.optional) throw err;
     logger.warn(
       { err, host, port },
-      'admin API off: its listener could not start (set ADMIN_HTTP_PORT to a free port)',
+      'admin API off: it could not start (invalid schedule definitions, or its port is taken: set ADMIN_HTTP_PORT)',
     );
     return undefined;
   }

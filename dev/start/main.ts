@@ -208,7 +208,7 @@ async function applySchedules(deps: {
 /** The admin API's lines of the banner; a generated token is shown whole (it is this session's). */
 function adminLines(adminUrl: string | undefined, generatedToken: string | undefined): string[] {
   if (!adminUrl) {
-    return ['  Admin API:         off (its listener could not start: set ADMIN_HTTP_PORT)'];
+    return ['  Admin API:         off (it could not start: see the warning above)'];
   }
   if (!generatedToken) return [`  Admin API:         ${adminUrl}/admin  (token: ADMIN_TOKEN)`];
   return [

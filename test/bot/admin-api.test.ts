@@ -473,7 +473,7 @@ describe('admin API when its port is taken', () => {
       expect((await fetch(`${bot.service.url}/healthz`)).status).toBe(200);
       const warning = capture.lines
         .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .find((line) => String(line.msg).startsWith('admin API off: its listener could not start'));
+        .find((line) => String(line.msg).startsWith('admin API off: it could not start'));
       expect(warning).toMatchObject({ level: 40, port });
     } finally {
       await bot.close();
