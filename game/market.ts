@@ -26,6 +26,12 @@ export interface MarketState {
    * factors (1), which screens shown before the first tick priced with.
    */
   previousFactors: MarketFactors | null;
+  /**
+   * This world's own walk: the first tick draws it (in the workflow, so its history keeps it) and
+   * every later tick carries it on, so that the code, which is public, does not tell the prices
+   * to come. Absent in markets written before it existed, which walk as seed 0.
+   */
+  seed?: number;
 }
 
 /** The market before any tick: every factor 1. */
@@ -43,15 +49,25 @@ export function marketFactor(factors: Partial<MarketFactors> | null | undefined,
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? clampFactor(value) : 1;
 }
 
+/** A market's seed: a 32-bit integer, or undefined. */
+export function marketSeed(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff
+    ? (value as number)
+    : undefined;
+}
+
 /**
  * The market after one more tick. Each crop's factor moves by a whole number of hundredths in
- * [-MARKET_MAX_STEP_PERCENT, +MARKET_MAX_STEP_PERCENT], drawn from a generator seeded by the new
- * tick number, and stays within [MARKET_FACTOR_MIN, MARKET_FACTOR_MAX].
+ * [-MARKET_MAX_STEP_PERCENT, +MARKET_MAX_STEP_PERCENT], drawn from a generator seeded by the
+ * market's seed and the new tick number, and stays within [MARKET_FACTOR_MIN, MARKET_FACTOR_MAX].
+ * `seedIfNone` becomes the seed of a market that has none yet (0 when not given).
  */
-export function nextMarket(current: MarketState | null | undefined): MarketState {
+export function nextMarket(current: MarketState | null | undefined, seedIfNone = 0): MarketState {
   const base = current ?? neutralMarket();
   const tick = (Number.isSafeInteger(base.tick) && base.tick >= 0 ? base.tick : 0) + 1;
-  const rng = xoroshiro128plus(tick);
+  const seed = marketSeed(base.seed) ?? marketSeed(seedIfNone) ?? 0;
+  // Seed 0 walks as the tick alone; another seed spreads the walks apart (a golden-ratio step).
+  const rng = xoroshiro128plus((Math.imul(seed, 0x9e3779b1) + tick) | 0);
   // Seeds 1, 2, 3… differ in a few low bits, and xoroshiro's first outputs show it (the first
   // crop's step would fall by one every tick). A jump mixes the seed into the whole state.
   rng.jump();
@@ -64,7 +80,7 @@ export function nextMarket(current: MarketState | null | undefined): MarketState
     const step = uniformInt(rng, -MARKET_MAX_STEP_PERCENT, MARKET_MAX_STEP_PERCENT);
     factors[cropId] = clampFactor((hundredths + step) / 100);
   }
-  return { tick, factors, previousFactors };
+  return { tick, factors, previousFactors, seed };
 }
 
 function clampFactor(value: number): number {

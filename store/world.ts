@@ -24,6 +24,7 @@ import {
   type MarketFactors,
   type MarketState,
   marketFactor,
+  marketSeed,
   NEUTRAL_WORLD,
   sanitizeMultiplier,
   type WorldState,
@@ -293,10 +294,12 @@ export function parseMarket(value: unknown): MarketState | null {
     Object.fromEntries(
       CROP_IDS.map((id) => [id, marketFactor(raw as Partial<MarketFactors>, id)]),
     ) as MarketFactors;
+  const seed = marketSeed(value.seed);
   return {
     tick,
     factors: factorsOf(value.factors),
     previousFactors: isRecord(value.previousFactors) ? factorsOf(value.previousFactors) : null,
+    ...(seed === undefined ? {} : { seed }),
   };
 }
 

@@ -18,7 +18,8 @@ const { readMarket, publishMarket } = proxyActivities<WorldActivities>({
 });
 
 export async function MarketTickWorkflow(): Promise<MarketTickResult> {
-  const market = nextMarket(await readMarket());
+  // A world's first tick draws its walk's seed (workflow randomness: replays draw the same).
+  const market = nextMarket(await readMarket(), Math.floor(Math.random() * 0x100000000));
   const published = await publishMarket(market);
   if (published) log.info('market ticked', { tick: market.tick });
   else log.warn('world state already holds this tick or a newer one', { tick: market.tick });

@@ -32,11 +32,43 @@ describe('MarketTickWorkflow moves the market in world state', () => {
     expect(await worldStore(g).read()).toEqual(NEUTRAL_WORLD);
     const first = await runMarketTick(g);
     const second = await runMarketTick(g);
-    expect(first).toEqual(nextMarket(null));
-    expect(second).toEqual(nextMarket(nextMarket(null)));
+    // The first tick drew this world's seed; every later tick walks on from it.
+    expect(first.seed).toEqual(expect.any(Number));
+    expect(first).toEqual(nextMarket(null, first.seed));
+    expect(second).toEqual(nextMarket(first));
+    expect(second.seed).toBe(first.seed);
     expect(second.factors).not.toEqual(first.factors);
     expect((await worldStore(g).read()).market).toEqual(second);
     expect((await worldHash(g)).marketTick).toBe('2');
+  });
+
+  it('walks its own way in each world: the public code does not tell the prices to come', async () => {
+    const firstTicks = await Promise.all(
+      [1, 2, 3].map(async (n) => {
+        const keyPrefix = `${g.keyPrefix}world-${n}-${randomUUID().slice(0, 8)}:`;
+        const taskQueue = `${g.gameTaskQueue}-world-${n}`;
+        const worker = await g.t.startWorker(
+          createGameActivities({
+            redis: g.redis,
+            keyPrefix,
+            userHashSecret: TEST_SECRET,
+            client: g.t.client,
+            gameTaskQueue: taskQueue,
+          }),
+          taskQueue,
+        );
+        try {
+          return await g.t.client.workflow.execute<() => Promise<MarketState>>(
+            WORKFLOW_TYPES.marketTick,
+            { taskQueue, workflowId: `market-tick-world-${randomUUID()}`, args: [] },
+          );
+        } finally {
+          await worker.stop();
+        }
+      }),
+    );
+    expect(new Set(firstTicks.map((market) => market.seed)).size).toBe(3);
+    expect(new Set(firstTicks.map((market) => JSON.stringify(market.factors))).size).toBe(3);
   });
 
   it('steps once when its publish is retried after it wrote', async () => {
@@ -64,9 +96,9 @@ describe('MarketTickWorkflow moves the market in world state', () => {
         { taskQueue, workflowId: `market-tick-retry-${randomUUID()}`, args: [] },
       );
       expect(answers).toEqual([true, false]);
-      expect(result).toEqual(nextMarket(null));
+      expect(result).toEqual(nextMarket(null, result.seed));
       const stored = await createWorldStore(g.redis, keyPrefix).read();
-      expect(stored.market).toEqual(nextMarket(null));
+      expect(stored.market).toEqual(result);
     } finally {
       await worker.stop();
     }
@@ -164,7 +196,8 @@ describe('a real Temporal schedule runs the market tick', () => {
           .poll(async () => (await worldHash(g)).marketTick, { timeout: 10_000, interval: 10 })
           .toBe(String(tick));
       }
-      expect((await worldStore(g).read()).market).toEqual(nextMarket(nextMarket(nextMarket(null))));
+      const third = (await worldStore(g).read()).market!;
+      expect(third).toEqual(nextMarket(nextMarket(nextMarket(null, third.seed))));
     } finally {
       await schedule.delete();
     }
