@@ -4,7 +4,7 @@
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { sellPrice } from '../../../game';
+import { neutralMarket, sellPrice } from '../../../game';
 import { scheduleDefinitions } from '../../../schedules/catalog';
 import { createScheduleOperations } from '../../../schedules/engine';
 import { createWorldStore } from '../../../store/world';
@@ -224,6 +224,9 @@ describe('playing in the browser', () => {
     // Ticks come from the triggers below only (a paused schedule still runs when triggered).
     await schedules.pause(`${idPrefix}market-tick`, 'ticked by the test');
     const world = createWorldStore(stack.redis, stack.keyPrefix);
+    // This world walks with seed 0 (a new world's first tick would draw one of its own), whose
+    // second tick takes wheat from 4 coins to 5.
+    await world.publishMarket({ ...neutralMarket(), seed: 0 });
     const tick = async (n: number) => {
       // A schedule names a run by its second: two triggers within one second start one run.
       await new Promise((resolve) => setTimeout(resolve, 1_100));
