@@ -4,7 +4,7 @@
  */
 import { scaledMs } from '../game';
 import { type CalendarEventInput, WORKFLOW_TYPES } from '../workflows/contract';
-import type { CatalogOptions, ScheduleDefinition } from './definition';
+import { type CatalogOptions, MIN_CATCHUP_WINDOW_MS, type ScheduleDefinition } from './definition';
 import { CALENDAR_EVENTS, type CalendarEventDefinition } from './events';
 
 /** The owner prefix of production schedule ids. */
@@ -12,11 +12,8 @@ export const OWNED_ID_PREFIX = 'farmflow-';
 
 /** One minute at scale 1; otherwise scaled, but never under 15 s, so a player can sell at the price shown. */
 export function marketTickIntervalMs(timeScale: number): number {
-  return timeScale === 1 ? 60_000 : Math.max(15_000, Math.round(60_000 * timeScale));
+  return Math.max(15_000, Math.round(60_000 * timeScale));
 }
-
-/** Temporal's shortest catch-up window. */
-const MIN_CATCHUP_WINDOW_MS = 10_000;
 
 export function marketTickSchedule(options: CatalogOptions): ScheduleDefinition {
   const everyMs = marketTickIntervalMs(options.timeScale);
@@ -24,7 +21,8 @@ export function marketTickSchedule(options: CatalogOptions): ScheduleDefinition 
     id: `${options.idPrefix}market-tick`,
     description: 'Moves market prices one step (a bounded random walk) every interval.',
     spec: { intervals: [{ every: everyMs }], timezone: 'UTC' },
-    // A tick that is still running makes the next one pointless; a missed tick is not made up.
+    // A tick that is still running makes the next one pointless; after an outage, at most the
+    // last interval's tick is made up (late), not every one that was missed.
     overlap: 'SKIP',
     catchupWindow: Math.max(MIN_CATCHUP_WINDOW_MS, everyMs),
     workflow: {
