@@ -5,7 +5,7 @@
 import { InlineKeyboard } from 'grammy';
 import type { FarmSnapshot, MainMenuScreen } from '../workflows/contract';
 import {
-  acceptedSalePrices,
+  previousSellPrice,
   type ActionEvent,
   type ActiveEvent,
   availableCrops,
@@ -56,8 +56,7 @@ const times = (multiplier: number) => `×${Number(sanitizeMultiplier(multiplier)
 /** A crop's price now, and how it moved since the market's previous tick (events as now). */
 function quote(cropId: CropId, world: WorldState): string {
   const now = sellPrice(cropId, world);
-  // acceptedSalePrices: today's price, then the previous tick's when it differs.
-  const before = acceptedSalePrices(cropId, world)[1] ?? now;
+  const before = previousSellPrice(cropId, world);
   const trend = now > before ? '↑' : now < before ? '↓' : '→';
   return `${CROPS[cropId].emoji} ${now} ${trend}`;
 }

@@ -146,13 +146,18 @@ export function sellPrice(cropId: CropId, world: WorldState): number {
  */
 export function acceptedSalePrices(cropId: CropId, world: WorldState): number[] {
   const now = sellPrice(cropId, world);
-  const previousFactors = world.market?.previousFactors;
-  if (!world.market || !previousFactors) return [now];
-  const before = sellPrice(cropId, {
-    ...world,
-    market: { ...world.market, factors: previousFactors },
-  });
+  const before = previousSellPrice(cropId, world);
   return before === now ? [now] : [now, before];
+}
+
+/**
+ * The unit price at the market tick before, with the events running now; today's price when the
+ * market has no tick before.
+ */
+export function previousSellPrice(cropId: CropId, world: WorldState): number {
+  const previousFactors = world.market?.previousFactors;
+  if (!world.market || !previousFactors) return sellPrice(cropId, world);
+  return sellPrice(cropId, { ...world, market: { ...world.market, factors: previousFactors } });
 }
 
 export function dailyBonusCoins(state: FarmState, world: WorldState): number {
