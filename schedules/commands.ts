@@ -248,18 +248,19 @@ function isoTime(text: string): Date {
 /** The plan as `plan` prints it; the last line is the summary. */
 export function formatPlan(plan: Plan): string[] {
   const lines: string[] = [];
+  // One line per schedule: what happens to it, then the fields that differ and a runtime pause.
   for (const entry of plan.entries) {
-    lines.push(`${entry.action} ${entry.id}`);
-    for (const change of entry.changes) {
+    const details = entry.changes.map((change) => {
       const value =
         change.from === null
           ? change.to
           : change.to === null
             ? change.from
             : `${change.from} → ${change.to}`;
-      lines.push(`  ${change.field}: ${value}`);
-    }
-    if (entry.paused) lines.push(`  paused: ${entry.paused.note}`);
+      return `${change.field}: ${value}`;
+    });
+    if (entry.paused) details.push(`paused: ${entry.paused.note}`);
+    lines.push([`${entry.action} ${entry.id}`, details.join('; ')].filter(Boolean).join('  '));
   }
   const { create, update, delete: remove, unchanged } = plan.counts;
   lines.push(

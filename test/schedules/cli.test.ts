@@ -95,14 +95,15 @@ describe('the commands, in-process on the dev server', () => {
     const first = await cli(['plan'], on(catalog()));
     expect(first.status).toBe(0);
     const lines = first.stdout.trimEnd().split('\n');
-    expect(lines.filter((l) => !l.startsWith('  '))).toEqual([
+    // One line per schedule, then the summary.
+    expect(lines.map((l) => l.split('  ')[0])).toEqual([
       `create ${idPrefix}market-tick`,
       `create ${fairId}`,
       `create ${idPrefix}event-pumpkin-week`,
       'plan: 3 to create, 0 to update, 0 to delete, 0 unchanged',
     ]);
-    expect(lines).toContain('  spec.calendars: dayOfWeek=FRIDAY at 17:00:00 (Fridays 17:00)');
-    expect(lines).toContain('  spec.intervals: every 1m');
+    expect(lines[1]).toContain('; spec.calendars: dayOfWeek=FRIDAY at 17:00:00 (Fridays 17:00); ');
+    expect(lines[0]).toContain('; spec.intervals: every 1m; ');
 
     expect(await cli(['apply'], on(catalog()))).toEqual({
       status: 0,
@@ -122,9 +123,7 @@ describe('the commands, in-process on the dev server', () => {
     expect(edited.stdout).toBe(
       [
         `unchanged ${idPrefix}market-tick`,
-        `update ${fairId}`,
-        '  spec.calendars: dayOfWeek=FRIDAY at 17:00:00 (Fridays 17:00) → dayOfWeek=SATURDAY at 17:00:00 (Fridays 17:00)',
-        '  paused: new stalls',
+        `update ${fairId}  spec.calendars: dayOfWeek=FRIDAY at 17:00:00 (Fridays 17:00) → dayOfWeek=SATURDAY at 17:00:00 (Fridays 17:00); paused: new stalls`,
         `unchanged ${idPrefix}event-pumpkin-week`,
         'plan: 0 to create, 1 to update, 0 to delete, 2 unchanged',
         '',
@@ -191,7 +190,7 @@ describe('the commands, in-process on the dev server', () => {
     expect((await cli(['delete', `${idPrefix}event-pumpkin-week`], ops)).stdout).toBe(
       `deleted ${idPrefix}event-pumpkin-week (still defined: the next apply creates it again)\n`,
     );
-    expect((await cli(['plan'], ops)).stdout).toContain(`create ${idPrefix}event-pumpkin-week\n`);
+    expect((await cli(['plan'], ops)).stdout).toContain(`\ncreate ${idPrefix}event-pumpkin-week  `);
   });
 
   it('errors: one line on stderr, nothing on stdout, status 1 for a failed operation, 2 for a wrong request', async () => {

@@ -272,7 +272,7 @@ describe('a pause', () => {
       changes: [],
       paused: { note: 'trying the new stall layout' },
     });
-    expect(formatPlan(plan)).toContain('  paused: trying the new stall layout');
+    expect(formatPlan(plan)).toContain(`unchanged ${fairId}  paused: trying the new stall layout`);
     expect(await ops.apply()).toMatchObject({
       updated: [],
       unchanged: expect.arrayContaining([fairId]) as unknown,
