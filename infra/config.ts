@@ -214,6 +214,9 @@ export const ENTRY_POINTS = {
       'TEMPORAL_DEV_PORT',
       'GAME_TIME_SCALE',
       'LOG_LEVEL',
+      // `world` only.
+      'REDIS_URL',
+      'REDIS_KEY_PREFIX',
     ],
   },
 } as const satisfies Record<string, ConfigRequirements>;

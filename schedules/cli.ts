@@ -7,6 +7,8 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
+import { connectRedis } from '../store/redis';
+import { createWorldStore } from '../store/world';
 import { TASK_QUEUES } from '../workflows/contract';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
@@ -43,6 +45,14 @@ async function main() {
         idPrefix: OWNED_ID_PREFIX,
         logger,
       });
+    },
+    async world() {
+      const redis = await connectRedis(config.redis.url, logger);
+      try {
+        return await createWorldStore(redis, config.redis.keyPrefix).read();
+      } finally {
+        await redis.close();
+      }
     },
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -9,7 +9,9 @@
  */
 import { isGrpcServiceError } from '@temporalio/client';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CROP_IDS, CROPS, eventAppliesTo, sellPrice, type WorldState } from '../game';
 import type { Logger } from '../infra/logging';
+import { RedisUnavailableError } from '../store/redis';
 import { ScheduleDefinitionError } from './definition';
 import { formatDuration } from './fields';
 import {
@@ -40,6 +42,8 @@ export class TemporalUnreachableError extends Error {
 export interface SchedulesCliDeps {
   /** Called on a command's first need: --help and usage errors never connect. */
   operations: () => Promise<ScheduleOperations>;
+  /** World state as players' messages read it now (Redis); only `world` connects to it. */
+  world: () => Promise<WorldState>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Unexpected failures go here with their stack (on stderr); expected ones are one line. */
@@ -73,7 +77,8 @@ function explainFailure(err: unknown): { status?: number; message: string } {
   if (
     err instanceof ScheduleNotFoundError ||
     err instanceof ScheduleConflictError ||
-    err instanceof TemporalUnreachableError
+    err instanceof TemporalUnreachableError ||
+    err instanceof RedisUnavailableError
   )
     return { status: EXIT.failed, message: err.message };
   const grpc = grpcCause(err);
@@ -217,6 +222,18 @@ function buildProgram(
     });
 
   program
+    .command('world')
+    .description(
+      "Show world state as players' messages read it now: the market's prices and the events running (reads Redis).",
+    )
+    .option('--json', 'print it as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const world = await deps.world();
+      if (options.json) line(JSON.stringify(world, null, 2));
+      else for (const text of formatWorld(world)) line(text);
+    });
+
+  program
     .command('delete')
     .description('Delete a schedule farmflow owns. One still defined comes back at the next apply.')
     .argument('<id>', 'schedule id')
@@ -244,6 +261,29 @@ function isoTime(text: string): Date {
 }
 
 // ---------------------------------------------------------------- output
+
+/** World state for a person: each crop's unit price now, and the events running. */
+export function formatWorld(world: WorldState): string[] {
+  const market = world.market;
+  const lines = [market ? `market: tick ${market.tick}` : 'market: no tick yet (neutral prices)'];
+  for (const cropId of CROP_IDS) {
+    const crop = CROPS[cropId];
+    const factor = market?.factors[cropId] ?? 1;
+    lines.push(
+      `  ${crop.emoji} ${crop.id.padEnd(10)} ${sellPrice(cropId, world)} 🪙 (market ×${factor})`,
+    );
+  }
+  const events = world.events ?? [];
+  if (events.length === 0) lines.push('events: none running');
+  for (const event of events) {
+    const crops = CROP_IDS.filter((id) => eventAppliesTo(event, id));
+    const what = crops.length === CROP_IDS.length ? 'every crop' : crops.join(', ');
+    lines.push(
+      `event: ${event.name} (${event.id}): sale prices ×${event.effect.saleMultiplier} on ${what}, until ${new Date(event.endsAtMs).toISOString()}`,
+    );
+  }
+  return lines;
+}
 
 /** The plan as `plan` prints it; the last line is the summary. */
 export function formatPlan(plan: Plan): string[] {

@@ -398,7 +398,8 @@ describe('config: what each entry point requires, reported in one list', () => {
       {
         HTTP_PORT: 'abc',
         USER_HASH_SECRET: 'short',
-        REDIS_URL: 'x',
+        DATA_DIR: '',
+        TELEGRAM_API_ROOT: 'not a url',
         ADMIN_TOKEN: 'short',
         TEMPORAL_ADDRESS: 'temporal:7233',
       },

@@ -15,7 +15,11 @@ import { ScheduleDefinitionError } from '../../schedules/definition';
 import { createScheduleOperations } from '../../schedules/engine';
 import { CALENDAR_EVENTS } from '../../schedules/events';
 import type { ScheduleOperations } from '../../schedules/operations';
+import { CROP_IDS, CROPS, nextMarket, sellPrice, type WorldState } from '../../game';
 import { createLogger } from '../../infra/logging';
+import { connectRedis } from '../../store/redis';
+import { createWorldStore } from '../../store/world';
+import { REDIS_URL } from '../support/constants';
 import { freePort } from '../../dev/temporal/server';
 import { deleteSchedules, eventually, testIdPrefix } from '../support/schedules';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
@@ -42,7 +46,13 @@ interface Ran {
 }
 
 /** One command line, in-process, on the given operations (or a factory that fails). */
-async function cli(args: string[], operations: () => Promise<ScheduleOperations>): Promise<Ran> {
+async function cli(
+  args: string[],
+  operations: () => Promise<ScheduleOperations>,
+  world: () => Promise<WorldState> = async () => {
+    throw new Error('world state was needed');
+  },
+): Promise<Ran> {
   let [stdout, stderr, logged] = ['', '', ''];
   const logs = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -52,6 +62,7 @@ async function cli(args: string[], operations: () => Promise<ScheduleOperations>
   });
   const status = await runSchedulesCli(args, {
     operations,
+    world,
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     logger: createLogger('warn', logs),
@@ -76,6 +87,7 @@ const COMMANDS = [
   'unpause',
   'trigger',
   'backfill',
+  'world',
   'delete',
 ];
 
@@ -267,6 +279,51 @@ describe('the commands, in-process on the dev server', () => {
     });
   });
 
+  it("world: the market's prices and the events running, as players' messages read them", async () => {
+    const redis = await connectRedis(REDIS_URL, createLogger('warn'));
+    try {
+      const store = createWorldStore(redis, `${inject('redisKeyPrefix')}${idPrefix}world:`);
+      expect((await cli(['world'], neverCalled, () => store.read())).stdout).toBe(
+        [
+          'market: no tick yet (neutral prices)',
+          ...CROP_IDS.map(
+            (id) => `  ${CROPS[id].emoji} ${id.padEnd(10)} ${CROPS[id].salePrice} 🪙 (market ×1)`,
+          ),
+          'events: none running',
+          '',
+        ].join('\n'),
+      );
+      const market = nextMarket(nextMarket(null));
+      await store.publishMarket(market);
+      const endsAtMs = Date.now() + 60_000;
+      await store.addEvent({
+        runId: 'cli-test-run',
+        event: {
+          id: 'pumpkin-week',
+          name: 'Pumpkin week',
+          effect: { saleMultiplier: 1.5, crops: ['pumpkin'] },
+          startedAtMs: Date.now(),
+          endsAtMs,
+        },
+      });
+      const world = await store.read();
+      const shown = await cli(['world'], neverCalled, () => store.read());
+      expect(shown.status).toBe(0);
+      const lines = shown.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe('market: tick 2');
+      expect(lines).toContain(
+        `  🎃 pumpkin    ${sellPrice('pumpkin', world)} 🪙 (market ×${market.factors.pumpkin})`,
+      );
+      expect(lines.at(-1)).toBe(
+        `event: Pumpkin week (pumpkin-week): sale prices ×1.5 on pumpkin, until ${new Date(endsAtMs).toISOString()}`,
+      );
+      const json = await cli(['world', '--json'], neverCalled, () => store.read());
+      expect(JSON.parse(json.stdout)).toEqual(world);
+    } finally {
+      await redis.close();
+    }
+  });
+
   it('--help and usage errors never need Temporal', async () => {
     const help = await cli(['--help'], neverCalled);
     expect(help.status).toBe(0);
@@ -354,6 +411,23 @@ describe('the process', { timeout: 60_000 }, () => {
     const badAddress = await run(['plan'], { TEMPORAL_ADDRESS: 'not an address' });
     expect(badAddress.code).toBe(2);
     expect(badAddress.stderr).toContain('TEMPORAL_ADDRESS: must be host:port');
+  });
+
+  it('world reads Redis at REDIS_URL under REDIS_KEY_PREFIX; unreachable: status 1, one line', async () => {
+    const shown = await run(['world'], {
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `${inject('redisKeyPrefix')}cli-process-${idPrefix}`,
+    });
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(/^market: no tick yet \(neutral prices\)\n/);
+    const unreachable = await run(['world'], {
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    });
+    expect(unreachable).toMatchObject({ code: 1, stdout: '' });
+    expect(unreachable.stderr).toMatch(
+      /^schedules: Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ .*\n$/,
+    );
+    expect(unreachable.stderr.split('\n')).toHaveLength(2);
   });
 
   it('Temporal unreachable: status 1 with one clear line, within the connect timeout', async () => {
