@@ -16,7 +16,6 @@ import {
   parseActiveEvent,
   parseMarket,
   type RestoredWorld,
-  type StoredEvent,
   type WorldStoreOptions,
 } from '../store/world';
 import {
@@ -66,8 +65,8 @@ export function worldFromTemporal(
     );
   };
 
-  const runningEvents = async (): Promise<StoredEvent[]> => {
-    const events: StoredEvent[] = [];
+  const runningEvents = async (): Promise<WorldEventEntry[]> => {
+    const events: WorldEventEntry[] = [];
     const query = ofType(WORKFLOW_TYPES.calendarEvent, 'Running');
     for await (const run of client.workflow.list({ query, pageSize: RUNNING_EVENTS_READ })) {
       const event = parseActiveEvent(run.memo?.[ACTIVE_EVENT_MEMO]);

@@ -30,19 +30,14 @@ import {
   type WorldState,
 } from '../game';
 import type { Logger } from '../infra/logging';
+import type { WorldEventEntry } from '../workflows/contract';
 import type { RedisClient } from './redis';
 import { keyspace } from './redis';
-
-/** A running event as world state holds it: the event and the workflow run that added it. */
-export interface StoredEvent {
-  event: ActiveEvent;
-  runId: string;
-}
 
 /** What Temporal says the world is: the last tick's market and the events running now. */
 export interface RestoredWorld {
   market: MarketState | null;
-  events: StoredEvent[];
+  events: WorldEventEntry[];
 }
 
 export interface WorldStoreOptions {
@@ -131,8 +126,8 @@ export function createWorldStore(
     return published === 1;
   };
 
-  const addEvent = async (entry: StoredEvent): Promise<boolean> => {
-    const checked = parseStoredEvent(entry);
+  const addEvent = async (entry: WorldEventEntry): Promise<boolean> => {
+    const checked = parseWorldEventEntry(entry);
     if (!checked) throw new InvalidWorldWriteError(`Not a running event: ${JSON.stringify(entry)}`);
     const added = await redis.eval(ADD_EVENT_SCRIPT, {
       keys: [worldKey],
@@ -266,7 +261,7 @@ export function parseWorld(fields: Record<string, string>, nowMs = Date.now()): 
   if (market) world.market = market;
   const events = Object.entries(fields)
     .filter(([field]) => field.startsWith(EVENT_FIELD_PREFIX))
-    .map(([, value]) => parseStoredEvent(parseJson(value))?.event)
+    .map(([, value]) => parseWorldEventEntry(parseJson(value))?.event)
     .filter((event): event is ActiveEvent => event !== undefined && event.endsAtMs > nowMs)
     .sort((a, b) => a.startedAtMs - b.startedAtMs || a.id.localeCompare(b.id));
   if (events.length > 0) world.events = events;
@@ -304,7 +299,7 @@ export function parseMarket(value: unknown): MarketState | null {
 }
 
 /** A well-formed running event, or null (a malformed one must never change a price). */
-export function parseStoredEvent(value: unknown): StoredEvent | null {
+export function parseWorldEventEntry(value: unknown): WorldEventEntry | null {
   if (!isRecord(value) || typeof value.runId !== 'string' || value.runId === '') return null;
   const event = parseActiveEvent(value.event);
   return event && { event, runId: value.runId };
