@@ -18,14 +18,12 @@ import {
 } from '@temporalio/workflow';
 import {
   ACTIVE_EVENT_MEMO,
-  activeEventOf,
   type CalendarEventInput,
-  calendarEventInputProblem,
   type CalendarEventOutcome,
-  calendarEventStartMs,
   SCHEDULED_START_TIME_SEARCH_ATTRIBUTE,
   type WorldActivities,
 } from './contract';
+import type { ActiveEvent, EventEffect } from '../game';
 
 const { addWorldEvent, removeWorldEvent } = proxyActivities<WorldActivities>({
   startToCloseTimeout: '10s',
@@ -69,4 +67,42 @@ export async function CalendarEventWorkflow(
   }
   log.info('calendar event ended', times);
   return { outcome: 'ran', event };
+}
+
+/** Why an input cannot be run as a calendar event; null when it can. */
+function calendarEventInputProblem(input: unknown): string | null {
+  const raw = (input ?? {}) as Partial<Record<keyof CalendarEventInput, unknown>>;
+  if (typeof raw.eventId !== 'string' || raw.eventId.trim() === '')
+    return 'eventId must be a non-empty string';
+  if (typeof raw.name !== 'string') return 'name must be a string';
+  if (
+    typeof raw.durationMs !== 'number' ||
+    !Number.isSafeInteger(raw.durationMs) ||
+    raw.durationMs < 1
+  )
+    return 'durationMs must be a whole number of milliseconds of at least 1';
+  const multiplier = (raw.effect as Partial<EventEffect> | undefined)?.saleMultiplier;
+  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0)
+    return 'effect.saleMultiplier must be a positive number';
+  return null;
+}
+
+/**
+ * When a calendar event's run starts: the time its schedule named, so that a run started late
+ * (workers down, a catch-up) still ends when the calendar says; the workflow's own start time when
+ * no schedule started it (a direct start).
+ */
+function calendarEventStartMs(scheduledStart: Date | undefined, workflowStart: Date) {
+  return (scheduledStart ?? workflowStart).getTime();
+}
+
+/** The event a run of `input` puts in world state while it runs. */
+function activeEventOf(input: CalendarEventInput, startedAtMs: number): ActiveEvent {
+  return {
+    id: input.eventId,
+    name: input.name,
+    effect: input.effect,
+    startedAtMs,
+    endsAtMs: startedAtMs + input.durationMs,
+  };
 }

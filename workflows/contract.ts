@@ -196,49 +196,11 @@ export interface CalendarEventInput {
   announcement: string;
 }
 
-/** Why an input cannot be run as a calendar event; null when it can. */
-export function calendarEventInputProblem(input: unknown): string | null {
-  const raw = (input ?? {}) as Partial<Record<keyof CalendarEventInput, unknown>>;
-  if (typeof raw.eventId !== 'string' || raw.eventId.trim() === '')
-    return 'eventId must be a non-empty string';
-  if (typeof raw.name !== 'string') return 'name must be a string';
-  if (
-    typeof raw.durationMs !== 'number' ||
-    !Number.isSafeInteger(raw.durationMs) ||
-    raw.durationMs < 1
-  )
-    return 'durationMs must be a whole number of milliseconds of at least 1';
-  const multiplier = (raw.effect as Partial<EventEffect> | undefined)?.saleMultiplier;
-  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier <= 0)
-    return 'effect.saleMultiplier must be a positive number';
-  return null;
-}
-
 /**
  * The memo key under which a running CalendarEventWorkflow shows its ActiveEvent (set before it
  * adds the event to world state): the world's rebuild reads it, and so can people in the Web UI.
  */
 export const ACTIVE_EVENT_MEMO = 'activeEvent';
-
-/**
- * When a calendar event's run starts: the time its schedule named, so that a run started late
- * (workers down, a catch-up) still ends when the calendar says; the workflow's own start time when
- * no schedule started it (a direct start). The workflow and the world's rebuild both use this.
- */
-export function calendarEventStartMs(scheduledStart: Date | undefined, workflowStart: Date) {
-  return (scheduledStart ?? workflowStart).getTime();
-}
-
-/** The event a run of `input` puts in world state while it runs. */
-export function activeEventOf(input: CalendarEventInput, startedAtMs: number): ActiveEvent {
-  return {
-    id: input.eventId,
-    name: input.name,
-    effect: input.effect,
-    startedAtMs,
-    endsAtMs: startedAtMs + input.durationMs,
-  };
-}
 
 /** What a CalendarEventWorkflow did: ran its event, or found its end already past. */
 export type CalendarEventOutcome =
