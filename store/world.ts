@@ -209,9 +209,6 @@ export function createWorldStore(
       return parseWorld(restored ? await readFields() : fields);
     },
 
-    /** Rebuilds world state from Temporal now (the lost-Redis path, or an operator's tool). */
-    restore: restoreNow,
-
     /**
      * Publishes a market tick unless world state already holds this tick or a newer one (a
      * retried or duplicated tick, or a late one). True if it was published.

@@ -252,7 +252,8 @@ describe('world store: rebuilding a lost world', () => {
     const store = createWorldStore(redis, prefix(), { restore: async () => restoredFrom() });
     const third = nextMarket(nextMarket(nextMarket(null)));
     await store.publishMarket(third);
-    await store.restore();
+    // No restored mark yet: the tick's read rebuilds now.
+    await store.read({ waitForRestore: true });
     expect((await store.read()).market).toEqual(third);
   });
 });
