@@ -7,8 +7,7 @@ import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
 import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from '../worker/runtime';
-import { guardSecretFingerprint } from '../store/secret-fingerprint';
-import { connectRedis } from '../store/redis';
+import { connectGuardedRedis } from '../store/secret-fingerprint';
 import { loadWorkflowBundle } from '../worker/bundle';
 import { startBotService } from './service';
 
@@ -22,16 +21,7 @@ async function main() {
   // ENTRY_POINTS.bot requires both: loadConfig has exited 2 naming them otherwise.
   const address = config.temporal.address!;
   try {
-    const redis = await connectRedis(config.redis.url, logger);
-    shutdown.add('redis', () => redis.close());
-    await guardSecretFingerprint({
-      redis,
-      keyPrefix: config.redis.keyPrefix,
-      userHashSecret: config.userHashSecret,
-      role: 'bot',
-      logger,
-      shutdown,
-    });
+    const redis = await connectGuardedRedis({ config, role: 'bot', logger, shutdown });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
     const service = await startBotService({

@@ -13,10 +13,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Config } from '../infra/config';
 import { userHashKeyFingerprint } from '../infra/identity';
 import type { Shutdown } from '../infra/shutdown';
 import type { Logger } from '../infra/logging';
-import { keyspace, type RedisClient } from './redis';
+import { connectRedis, keyspace, type RedisClient } from './redis';
 
 /** Who announces: production processes refuse to start on a mismatch, `npm start` only warns. */
 export type FingerprintRole = 'bot' | 'worker' | 'local';
@@ -124,4 +125,28 @@ export async function guardSecretFingerprint(
     options.logger.fatal(err.message);
     await options.shutdown.run(2);
   }
+}
+
+/**
+ * For entry points: this process's Redis, closed at shutdown, with its USER_HASH_SECRET
+ * fingerprint guarded as `guardSecretFingerprint` says.
+ */
+export async function connectGuardedRedis(options: {
+  config: Config;
+  role: FingerprintRole;
+  logger: Logger;
+  shutdown: Shutdown;
+}): Promise<RedisClient> {
+  const { config, logger, shutdown } = options;
+  const redis = await connectRedis(config.redis.url, logger);
+  shutdown.add('redis', () => redis.close());
+  await guardSecretFingerprint({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    userHashSecret: config.userHashSecret,
+    role: options.role,
+    logger,
+    shutdown,
+  });
+  return redis;
 }

@@ -10,8 +10,7 @@ import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
 import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from './runtime';
-import { guardSecretFingerprint } from '../store/secret-fingerprint';
-import { connectRedis } from '../store/redis';
+import { connectGuardedRedis } from '../store/secret-fingerprint';
 import { createWorker, runWorker } from './create-worker';
 import { loadWorkflowBundle } from './bundle';
 
@@ -25,16 +24,7 @@ async function main() {
   // ENTRY_POINTS.worker requires it: loadConfig has exited 2 naming it otherwise.
   const address = config.temporal.address!;
   try {
-    const redis = await connectRedis(config.redis.url, logger);
-    shutdown.add('redis', () => redis.close());
-    await guardSecretFingerprint({
-      redis,
-      keyPrefix: config.redis.keyPrefix,
-      userHashSecret: config.userHashSecret,
-      role: 'worker',
-      logger,
-      shutdown,
-    });
+    const redis = await connectGuardedRedis({ config, role: 'worker', logger, shutdown });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
     const worker = await createWorker({

@@ -19,8 +19,8 @@ import { createShutdown } from '../../infra/shutdown';
 import { logSecrets } from '../../infra/logging';
 import { installTemporalRuntime } from '../../worker/runtime';
 import { createTerminalLogger } from '../../infra/terminal-log';
-import { guardSecretFingerprint } from '../../store/secret-fingerprint';
-import { connectRedis, redactUrl } from '../../store/redis';
+import { connectGuardedRedis } from '../../store/secret-fingerprint';
+import { redactUrl } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
 import { createWorker, runWorker } from '../../worker/create-worker';
@@ -60,16 +60,7 @@ async function main() {
   });
 
   try {
-    const redis = await connectRedis(config.redis.url, logger);
-    shutdown.add('redis', () => redis.close());
-    await guardSecretFingerprint({
-      redis,
-      keyPrefix: config.redis.keyPrefix,
-      userHashSecret: config.userHashSecret,
-      role: 'local',
-      logger,
-      shutdown,
-    });
+    const redis = await connectGuardedRedis({ config, role: 'local', logger, shutdown });
 
     let address = config.temporal.address;
     let uiUrl: string | null = null;
