@@ -117,7 +117,7 @@ function describeEvent(event: ActionEvent, snapshot: FarmSnapshot): string {
         (event.levelUp ? ` 🎉 Level ${levelForXp(snapshot.farm.xp)}!` : '')
       );
     case 'sold':
-      return `💰 Sold ${cropQuantityText(event.cropId, event.quantity)} for ${event.coinsEarned} 🪙 (${event.unitPrice} 🪙 each).`;
+      return `💰 Sold ${cropQuantityText(event.cropId, event.quantity)} for ${event.coinsEarned} 🪙.`;
     case 'plotBought':
       return `➕ Bought plot ${plotNumber(event.plotId)} for ${event.coinsSpent} 🪙.`;
     case 'dailyBonusClaimed':
@@ -167,11 +167,12 @@ export function renderFarm(snapshot: FarmSnapshot, world: WorldState, notice?: s
       `🏚 Barn: ${stock.map(([id, n]) => `${CROPS[id].emoji} ${cropQuantityText(id, n)}`).join(', ')}`,
     );
     for (const [cropId, quantity] of stock) {
-      // The button carries the price it shows: the farm pays it or refuses with the new one.
+      // The button carries the unit price behind the total it shows: the farm pays it or
+      // refuses with the new one.
       const unitPrice = sellPrice(cropId, world);
       keyboard
         .text(
-          `💰 Sell ${cropQuantityText(cropId, quantity)} at ${unitPrice} = ${quantity * unitPrice} 🪙`,
+          `💰 Sell ${cropQuantityText(cropId, quantity)} (${quantity * unitPrice} 🪙)`,
           encodeButton({ kind: 'sell', cropId, quantity, unitPrice }),
         )
         .row();

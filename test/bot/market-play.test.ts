@@ -97,13 +97,13 @@ describe('selling at the price on the screen, through the webhook', () => {
     await b.api.sendText(user, '/start');
     await harvestWheat(user);
     expect(lastMessage(b.api, user.id).text).toContain(`🌾 ${shown} `);
-    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat at ${shown} = ${3 * shown} 🪙`);
+    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat (${3 * shown} 🪙)`);
     const coinsBefore = (await farmOf(user)).coins;
 
     await setWorld(b, { market: markets[1] });
     await press(b.api, user, /Sell 3 wheat/);
     const sold = lastMessage(b.api, user.id).text;
-    expect(sold.split('\n')[0]).toBe(`💰 Sold 3 wheat for ${3 * shown} 🪙 (${shown} 🪙 each).`);
+    expect(sold.split('\n')[0]).toBe(`💰 Sold 3 wheat for ${3 * shown} 🪙.`);
     // The fresh screen shows the market as it is now, with its move.
     expect(sold).toContain(`🌾 ${now} ${now > shown ? '↑' : '↓'}`);
     expect((await farmOf(user)).coins).toBe(coinsBefore + 3 * shown);
@@ -119,7 +119,7 @@ describe('selling at the price on the screen, through the webhook', () => {
     await setWorld(b, { market: markets[0] });
     await b.api.sendText(user, '/start');
     await harvestWheat(user);
-    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat at ${stale} = ${3 * stale} 🪙`);
+    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat (${3 * stale} 🪙)`);
     const before = await farmOf(user);
 
     await setWorld(b, { market: markets[1] });
@@ -130,11 +130,11 @@ describe('selling at the price on the screen, through the webhook', () => {
     );
     // Nothing was sold, and the fresh button offers the new price.
     expect(await farmOf(user)).toMatchObject({ coins: before.coins, inventory: { wheat: 3 } });
-    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat at ${fresh} = ${3 * fresh} 🪙`);
+    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat (${3 * fresh} 🪙)`);
 
     await press(b.api, user, /Sell 3 wheat/);
     expect(lastMessage(b.api, user.id).text.split('\n')[0]).toBe(
-      `💰 Sold 3 wheat for ${3 * fresh} 🪙 (${fresh} 🪙 each).`,
+      `💰 Sold 3 wheat for ${3 * fresh} 🪙.`,
     );
     expect(await farmOf(user)).toMatchObject({ coins: before.coins + 3 * fresh, inventory: {} });
   });
@@ -159,11 +159,11 @@ describe('selling at the price on the screen, through the webhook', () => {
       /^🎪 Friday <harvest> fair: sale prices ×2 · (59m( \d+s)?|1h) left$/m,
     );
     expect(screen.source).toContain('🎪 <b>Friday &lt;harvest&gt; fair</b>');
-    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat at ${price} = ${3 * price} 🪙`);
+    expect(sellButton(user)?.text).toBe(`💰 Sell 3 wheat (${3 * price} 🪙)`);
 
     await press(b.api, user, /Sell 3 wheat/);
     expect(lastMessage(b.api, user.id).text.split('\n')[0]).toBe(
-      `💰 Sold 3 wheat for ${3 * price} 🪙 (${price} 🪙 each).`,
+      `💰 Sold 3 wheat for ${3 * price} 🪙.`,
     );
   });
 

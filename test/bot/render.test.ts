@@ -221,12 +221,9 @@ describe('the farm screen', () => {
     const rendered = renderFarm(snapshot(state), world);
     // Wheat 5 × 2 (fair) = 10; pumpkins 66 × 2 (fair) × 1.5 (pumpkin week) = 198.
     expect(lines(rendered)[1]).toBe('📈 Market: 🌾 10 ↑ · 🥕 14 ↓ · 🌽 40 → · 🎃 198 →');
+    expect(allButtons(rendered)).toContainEqual(['💰 Sell 3 wheat (30 🪙)', '1:s:wheat:3:10']);
     expect(allButtons(rendered)).toContainEqual([
-      '💰 Sell 3 wheat at 10 = 30 🪙',
-      '1:s:wheat:3:10',
-    ]);
-    expect(allButtons(rendered)).toContainEqual([
-      '💰 Sell 2 pumpkins at 198 = 396 🪙',
+      '💰 Sell 2 pumpkins (396 🪙)',
       '1:s:pumpkin:2:198',
     ]);
     expect(allButtons(rendered).some(([text]) => text?.includes('carrot'))).toBe(false);
@@ -286,10 +283,7 @@ describe('the farm screen', () => {
       '📈 Market: 🌾 12 → · 🥕 24 → · 🌽 60 →',
       '🎪 <b>Old Fair</b>: sale prices and bonus ×2',
     ]);
-    expect(allButtons(rendered)).toContainEqual([
-      '💰 Sell 3 wheat at 12 = 36 🪙',
-      '1:s:wheat:3:12',
-    ]);
+    expect(allButtons(rendered)).toContainEqual(['💰 Sell 3 wheat (36 🪙)', '1:s:wheat:3:12']);
     expect(allButtons(rendered)).toContainEqual(['🎁 Bonus (+140)', '1:d']);
   });
 
@@ -359,11 +353,11 @@ describe('screens of the per-message workflows', () => {
     ],
     [
       { type: 'sold', cropId: 'carrot', quantity: 1, coinsEarned: 8, unitPrice: 8 },
-      '💰 Sold 1 carrot for 8 🪙 (8 🪙 each).',
+      '💰 Sold 1 carrot for 8 🪙.',
     ],
     [
       { type: 'sold', cropId: 'wheat', quantity: 3, coinsEarned: 15, unitPrice: 5 },
-      '💰 Sold 3 wheat for 15 🪙 (5 🪙 each).',
+      '💰 Sold 3 wheat for 15 🪙.',
     ],
     [{ type: 'plotBought', plotId: 4, coinsSpent: 100 }, '➕ Bought plot 5 for 100 🪙.'],
     [{ type: 'dailyBonusClaimed', coinsEarned: 70 }, '🎁 Daily bonus: +70 🪙.'],
@@ -411,8 +405,8 @@ describe('a sale refused because the price changed', () => {
     ]);
     const sells = allButtons(rendered).filter(([text]) => text?.startsWith('💰'));
     expect(sells).toEqual([
-      ['💰 Sell 3 wheat at 6 = 18 🪙', '1:s:wheat:3:6'],
-      ['💰 Sell 2 corn at 26 = 52 🪙', '1:s:corn:2:26'],
+      ['💰 Sell 3 wheat (18 🪙)', '1:s:wheat:3:6'],
+      ['💰 Sell 2 corn (52 🪙)', '1:s:corn:2:26'],
     ]);
   });
 });

@@ -272,7 +272,7 @@ describe('playing in the browser', () => {
     await button(page, /Refresh/).click();
     await waitForText(lastBotText(page), /Friday harvest fair: sale prices ×2/);
     const before = await coins(page);
-    await button(page, new RegExp(`Sell 3 wheat at ${fairPrice} =`)).click();
+    await button(page, new RegExp(`Sell 3 wheat \\(${3 * fairPrice} 🪙\\)`)).click();
     await waitForText(lastBotText(page), new RegExp(`Sold 3 wheat for ${3 * fairPrice} 🪙`));
     expect(await coins(page)).toBe(before + 3 * fairPrice);
     await page.close();
