@@ -50,5 +50,10 @@ export function createFarmActivities(deps: FarmActivityDeps): FarmActivities {
       });
       log.info('player registered');
     },
+
+    async publishPlayer(): Promise<void> {
+      // Being written by the leaderboard helper (store/leaderboard.ts): see /work/wt/COMMON.md.
+      throw ApplicationFailure.nonRetryable('publishPlayer is not written yet', 'NotWritten');
+    },
   };
 }

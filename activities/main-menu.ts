@@ -44,6 +44,8 @@ export interface MainMenuActivityDeps {
   gameTaskQueue: string;
   /** Passed to new farms; tests force continue-as-new with a low value. */
   farmMaxHistoryEvents?: number;
+  /** Passed to new farms: where they queue their notifications (tests use their own). */
+  notificationsTaskQueue?: string;
   /** Hands each screen to a caller waiting in this process as soon as it is known. */
   earlyAnswers?: EarlyAnswers;
   /** Where a failed rebuild of a lost world state is reported. */
@@ -55,7 +57,7 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuAc
   const world = createRestoringWorldStore(deps);
 
   /** First contact creates the farm; USE_EXISTING makes a second farm for one player impossible. */
-  const startFarm = ({ userHash, sealedChatId }: PlayerRef) =>
+  const startFarm = ({ userHash, sealedChatId, displayName }: PlayerRef) =>
     new WithStartWorkflowOperation<GameFarmWorkflowSignature>(WORKFLOW_TYPES.gameFarm, {
       workflowId: farmWorkflowId(userHash),
       taskQueue: deps.gameTaskQueue,
@@ -66,6 +68,10 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuAc
           sealedChatId,
           timeScale: deps.timeScale,
           maxHistoryEvents: deps.farmMaxHistoryEvents,
+          ...(displayName !== undefined ? { displayName } : {}),
+          ...(deps.notificationsTaskQueue
+            ? { notificationsTaskQueue: deps.notificationsTaskQueue }
+            : {}),
         },
       ],
       typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
@@ -126,7 +132,14 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuAc
       };
     }
     const update = ACTION_UPDATES[action.type];
-    const args: [FarmActionInput] = [{ actionId: input.actionId, action, world: currentWorld }];
+    const args: [FarmActionInput] = [
+      {
+        actionId: input.actionId,
+        action,
+        world: currentWorld,
+        ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+      },
+    ];
     try {
       const result = await deps.client.workflow.executeUpdateWithStart(update, {
         startWorkflowOperation: startFarm(input),

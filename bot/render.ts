@@ -122,6 +122,11 @@ function describeEvent(event: ActionEvent, snapshot: FarmSnapshot): string {
       return `➕ Bought plot ${plotNumber(event.plotId)} for ${event.coinsSpent} 🪙.`;
     case 'dailyBonusClaimed':
       return `🎁 Daily bonus: +${event.coinsEarned} 🪙.`;
+    case 'preferencesChanged':
+      return (
+        `${event.preferences.notifications ? '🔔 Notifications on' : '🔕 Notifications off'}; ` +
+        `${event.preferences.showName ? 'your name is shown on the leaderboard' : 'your name is hidden on the leaderboard'}.`
+      );
   }
 }
 

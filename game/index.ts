@@ -3,3 +3,4 @@ export * from './crops.js';
 export * from './rules.js';
 export * from './events.js';
 export * from './market.js';
+export * from './profile.js';

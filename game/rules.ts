@@ -32,6 +32,26 @@ export interface FarmState {
   /** Harvested, unsold units. A crop with none may be absent. */
   inventory: Partial<Record<CropId, number>>;
   lastDailyBonusAtMs: number | null;
+  /** The player's choices; absent on farms from before them (see `preferencesOf`). */
+  preferences?: FarmPreferences;
+}
+
+/** What the player chose about messages the farm sends and how the leaderboard shows them. */
+export interface FarmPreferences {
+  /** Crop-ready, event and reward messages. */
+  notifications: boolean;
+  /** The Telegram first name on the leaderboard; otherwise "Farmer #n". */
+  showName: boolean;
+}
+
+export const DEFAULT_PREFERENCES: FarmPreferences = Object.freeze({
+  notifications: true,
+  showName: true,
+});
+
+/** A farm's preferences, defaults filled in. */
+export function preferencesOf(state: FarmState): FarmPreferences {
+  return { ...DEFAULT_PREFERENCES, ...state.preferences };
 }
 
 /**
@@ -199,7 +219,9 @@ export type FarmAction =
       unitPrice?: number;
     }
   | { type: 'buyPlot' }
-  | { type: 'claimDailyBonus' };
+  | { type: 'claimDailyBonus' }
+  /** Changes the preferences it names and leaves the others. */
+  | { type: 'setPreferences'; notifications?: boolean; showName?: boolean };
 
 export type ActionEvent =
   | { type: 'planted'; plotId: number; cropId: CropId; coinsSpent: number; readyAtMs: number }
@@ -213,7 +235,8 @@ export type ActionEvent =
     }
   | { type: 'sold'; cropId: CropId; quantity: number; coinsEarned: number; unitPrice: number }
   | { type: 'plotBought'; plotId: number; coinsSpent: number }
-  | { type: 'dailyBonusClaimed'; coinsEarned: number };
+  | { type: 'dailyBonusClaimed'; coinsEarned: number }
+  | { type: 'preferencesChanged'; preferences: FarmPreferences };
 
 export type ActionResult =
   { ok: true; state: FarmState; event: ActionEvent } | { ok: false; reason: string };
@@ -243,7 +266,21 @@ export function applyAction(
       return buyPlot(state);
     case 'claimDailyBonus':
       return claimDailyBonus(state, world, nowMs);
+    case 'setPreferences':
+      return setPreferences(state, checked);
   }
+}
+
+function setPreferences(
+  state: FarmState,
+  changes: Extract<FarmAction, { type: 'setPreferences' }>,
+): ActionResult {
+  const preferences = { ...preferencesOf(state) };
+  if (changes.notifications !== undefined) preferences.notifications = changes.notifications;
+  if (changes.showName !== undefined) preferences.showName = changes.showName;
+  const next = cloneFarm(state);
+  next.preferences = preferences;
+  return accept(next, { type: 'preferencesChanged', preferences: { ...preferences } });
 }
 
 function plant(state: FarmState, plotId: number, cropId: CropId, nowMs: number): ActionResult {
@@ -371,6 +408,7 @@ const ACTION_TYPES: readonly FarmAction['type'][] = [
   'sell',
   'buyPlot',
   'claimDailyBonus',
+  'setPreferences',
 ];
 
 /**
@@ -422,6 +460,19 @@ export function validateAction(action: unknown): FarmAction | { reason: string }
       return { type: 'buyPlot' };
     case 'claimDailyBonus':
       return { type: 'claimDailyBonus' };
+    case 'setPreferences': {
+      const changes: Extract<FarmAction, { type: 'setPreferences' }> = { type: 'setPreferences' };
+      for (const name of ['notifications', 'showName'] as const) {
+        const value = raw[name];
+        if (value === undefined) continue;
+        if (typeof value !== 'boolean') return { reason: 'A preference is either on or off.' };
+        changes[name] = value;
+      }
+      if (changes.notifications === undefined && changes.showName === undefined) {
+        return { reason: 'Choose a preference to change.' };
+      }
+      return changes;
+    }
   }
 }
 
@@ -463,6 +514,7 @@ function cloneFarm(state: FarmState): FarmState {
     ...state,
     plots: state.plots.map((p) => ({ id: p.id, crop: p.crop ? { ...p.crop } : null })),
     inventory: { ...state.inventory },
+    ...(state.preferences ? { preferences: { ...state.preferences } } : {}),
   };
 }
 

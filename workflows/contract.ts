@@ -40,6 +40,11 @@ export const TASK_QUEUES = {
   game: 'farmflow-game',
   /** Per-message workflows, polled by the process that starts them so they start eagerly. */
   mainMenu: 'farmflow-main-menu',
+  /**
+   * Messages the farms send on their own (crops ready, events, rewards): polled by the bot
+   * process, which holds the token and the outgoing pacing; its rate is limited by the server.
+   */
+  notifications: 'farmflow-notifications',
 } as const;
 
 /** Workflow types, as the workflow functions are exported. */
@@ -51,12 +56,22 @@ export const WORKFLOW_TYPES = {
   marketTick: 'MarketTickWorkflow',
   /** Started by each calendar event's schedule. */
   calendarEvent: 'CalendarEventWorkflow',
+  /** Pays a reward to a population of players, or tells them something, page by page. */
+  playerBatch: 'PlayerBatchWorkflow',
+  /** Started by the weekly prize schedule: starts (or finds) that week's prize batch. */
+  weeklyPrize: 'WeeklyPrizeWorkflow',
+  /** Rebuilds Redis's copies (registry, leaderboard, preferences) from the farms. */
+  redisBackfill: 'RedisBackfillWorkflow',
 } as const;
 
 export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
 /** `updateId` comes from the Telegram update id, so a redelivered update maps to the same id. */
 export const mainMenuWorkflowId = (userHash: string, updateId: string) =>
   `main-menu-${userHash}-${updateId}`;
+/** A batch's id names what it pays for (`weekly-prize-2026-W48`): one workflow per batch, ever. */
+export const batchWorkflowId = (batchId: string) => `batch-${batchId}`;
+/** One backfill at a time per Redis key prefix (the prefix names the copy it rebuilds). */
+export const redisBackfillWorkflowId = (keyPrefix: string) => `redis-backfill-${keyPrefix}`;
 
 // ---------------------------------------------------------------- GameFarmWorkflow
 
@@ -70,6 +85,10 @@ export interface GameFarmInput {
   carried?: FarmCarriedState;
   /** Continue-as-new after this many history events (tests force it low). */
   maxHistoryEvents?: number;
+  /** The player's Telegram first name when the farm was created (cleaned by the farm). */
+  displayName?: string;
+  /** Where the farm's notification activities go; TASK_QUEUES.notifications when absent. */
+  notificationsTaskQueue?: string;
 }
 
 /** GameFarmWorkflow's signature, for callers that start it by type name (WORKFLOW_TYPES.gameFarm). */
@@ -81,6 +100,64 @@ export interface ReadyCrop {
   readyAtMs: number;
   /** When the farm's timer saw it ready (workflow time): the hook for "your corn is ready". */
   recordedAtMs: number;
+  /**
+   * When the player was told (or the farm decided not to tell them): set once per ripening wave.
+   * Absent on crops recorded before notifications, which are never announced late.
+   */
+  noticedAtMs?: number;
+}
+
+/** What a farm tells its player on its own; the bot process renders it (bot/notifications). */
+export type NotificationContent =
+  | { topic: 'cropsReady'; crops: { cropId: CropId; plots: number }[] }
+  | { topic: 'announcement'; eventId: string; name: string; text: string; endsAtMs: number }
+  | { topic: 'reward'; coins: number; xp: number; reason: string; message: string };
+
+export type NotificationTopic = NotificationContent['topic'];
+
+/** Why a notification was not sent. */
+export type NotificationSkip = 'notifications off' | 'blocked' | 'expired' | 'no chat' | 'failed';
+
+/** One line of the farm's record of what it gave and told its player (newest last). */
+export type FarmLogEntry =
+  | {
+      kind: 'grant';
+      atMs: number;
+      grantId: string;
+      coins: number;
+      xp: number;
+      reason: string;
+      batchId?: string;
+    }
+  | {
+      kind: 'notification';
+      atMs: number;
+      notificationId: string;
+      topic: NotificationTopic;
+      /** A short line for support: what the message said. */
+      summary: string;
+      /**
+       * queued: handed to the notifications queue, outcome not known yet; unknown: the farm
+       * continued as new before the queue answered (it may or may not have been sent).
+       */
+      outcome: 'queued' | 'sent' | 'skipped' | 'unknown';
+      skipped?: NotificationSkip;
+      batchId?: string;
+      /** When the outcome was known. */
+      settledAtMs?: number;
+    };
+
+/** Entries the farm keeps; older ones are dropped first (README: "What the farm remembers"). */
+export const FARM_LOG_LIMIT = 100;
+
+/** The player's side of the farm: who they are to others and whether they can be messaged. */
+export interface FarmProfile {
+  /** The cleaned Telegram first name; null when unknown or when the player chose to hide it. */
+  displayName: string | null;
+  /** When the farm reached its current XP (ties on the leaderboard go to the earlier). */
+  xpReachedAtMs: number;
+  /** False after Telegram answered 403 (blocked, deactivated); true again on the next message. */
+  reachable: boolean;
 }
 
 /** Everything a farm knows; continue-as-new carries it whole. */
@@ -93,6 +170,14 @@ export interface FarmCarriedState {
   /** actionId → when applied and what it did, kept for the action window. */
   recentActions: Record<string, { atMs: number; event: ActionEvent }>;
   registered: boolean;
+  /** Absent on runs from before profiles: the next run fills it from the farm. */
+  profile?: FarmProfile;
+  /** Recent grants and notifications, oldest first, at most FARM_LOG_LIMIT. */
+  log?: FarmLogEntry[];
+  /** notificationId → when received; a redelivered notice is not sent twice (grant window). */
+  notices?: Record<string, number>;
+  /** A profile change Redis has not been told about yet. */
+  unpublished?: boolean;
 }
 
 export interface FarmSnapshot {
@@ -101,6 +186,8 @@ export interface FarmSnapshot {
   readyCrops: ReadyCrop[];
   /** The farm's clock when the snapshot was taken. */
   asOfMs: number;
+  /** Absent from farms (and recorded screens) from before profiles. */
+  profile?: FarmProfile;
 }
 
 export interface FarmActionInput {
@@ -109,6 +196,8 @@ export interface FarmActionInput {
   action: FarmAction;
   /** Read from Redis by the caller, so the farm's handlers stay free of I/O. */
   world: WorldState;
+  /** The sender's Telegram first name, raw: the farm cleans it and keeps it unless hidden. */
+  displayName?: string;
 }
 
 export interface FarmActionResult {
@@ -123,6 +212,9 @@ export const buyPlotUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>('
 export const claimDailyBonusUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>(
   'claimDailyBonus',
 );
+export const setPreferencesUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>(
+  'setPreferences',
+);
 /** Creates the farm if needed (update-with-start) and answers its snapshot; changes nothing. */
 export const openFarmUpdate = defineUpdate<FarmSnapshot, []>('openFarm');
 
@@ -133,32 +225,63 @@ export const ACTION_UPDATES = {
   sell: sellCropUpdate,
   buyPlot: buyPlotUpdate,
   claimDailyBonus: claimDailyBonusUpdate,
+  setPreferences: setPreferencesUpdate,
 } as const;
 
 export const getFarmQuery = defineQuery<FarmSnapshot>('getFarm');
 /** For support and registry rebuilds: the sealed chat id, never the raw one. */
 export const getSealedChatIdQuery = defineQuery<string>('getSealedChatId');
+/** The farm's record of grants and notifications, newest first. */
+export const getFarmLogQuery = defineQuery<FarmLogEntry[]>('getFarmLog');
+/** Whether the farm applied this grant id (within the grant window). */
+export const hasGrantQuery = defineQuery<boolean, [string]>('hasGrant');
+/** Everything Redis keeps a copy of, for the backfill. */
+export const getPlayerRecordQuery = defineQuery<PlayerRecordCopy>('getPlayerRecord');
 
-export type GrantRewardInput = Grant;
+export interface GrantRewardInput extends Grant {
+  /** The batch that paid it, for the farm's record. */
+  batchId?: string;
+  /** Told to the player (unless they turned notifications off or blocked the bot). */
+  message?: string;
+}
 export const grantRewardSignal = defineSignal<[GrantRewardInput]>('grantReward');
+
+/** A message for the player from outside the farm (an event's announcement). */
+export interface NoticeInput {
+  /** Idempotency key: a second notice with this id is ignored. */
+  notificationId: string;
+  content: Extract<NotificationContent, { topic: 'announcement' }>;
+  /** Not sent after this time (the event is over). */
+  notAfterMs: number;
+  batchId?: string;
+}
+export const noticeSignal = defineSignal<[NoticeInput]>('notice');
+
+/** Telegram said the player blocked (false) or unblocked (true) the bot. */
+export const setReachableSignal = defineSignal<[{ reachable: boolean }]>('setReachable');
 
 // ---------------------------------------------------------------- per-message workflows
 
 export interface MainMenuQueryInput {
   userHash: string;
   sealedChatId: string;
+  /** The sender's Telegram first name, raw; a farm created by this message keeps it. */
+  displayName?: string;
 }
 
 export interface MainMenuMessageInput {
   userHash: string;
   sealedChatId: string;
   action: FarmAction;
+  /** The sender's Telegram first name, raw; the farm keeps it unless the player hid it. */
+  displayName?: string;
 }
 
 /** A player as a per-message workflow passes them on. */
 export interface PlayerRef {
   userHash: string;
   sealedChatId: string;
+  displayName?: string;
 }
 
 export interface ApplyFarmActionInput extends PlayerRef {
@@ -218,6 +341,31 @@ export interface RegisterPlayerInput {
   joinedAtMs: number;
 }
 
+/** The farm's side of what Redis copies (registry, leaderboard, preferences). */
+export interface PlayerRecordCopy {
+  userHash: string;
+  sealedChatId: string;
+  joinedAtMs: number;
+  xp: number;
+  xpReachedAtMs: number;
+  displayName: string | null;
+  notifications: boolean;
+  reachable: boolean;
+}
+
+export interface SendNotificationInput {
+  notificationId: string;
+  userHash: string;
+  sealedChatId: string;
+  content: NotificationContent;
+  /** Not sent after this time; absent: no limit but the activity's own timeout. */
+  notAfterMs?: number;
+}
+
+export type SendNotificationResult =
+  | { outcome: 'sent' }
+  | { outcome: 'skipped'; skipped: Exclude<NotificationSkip, 'notifications off' | 'failed'> };
+
 /**
  * The activities as the workflows call them. Workflow code takes their types from here, never
  * from activities/ (which implements them), so the two folders import one way only.
@@ -225,6 +373,16 @@ export interface RegisterPlayerInput {
 export interface FarmActivities {
   /** Adds a new farm's player to the registry that batches and notifications page through. */
   registerPlayer(input: RegisterPlayerInput): Promise<void>;
+  /**
+   * Writes the farm's copy into Redis (leaderboard score and name, preferences, reachability).
+   * The farm calls it off the player's path, one call at a time, when any of those changed.
+   */
+  publishPlayer(record: PlayerRecordCopy): Promise<void>;
+}
+
+/** The activity of the notifications task queue (bot process). */
+export interface NotificationActivities {
+  sendNotification(input: SendNotificationInput): Promise<SendNotificationResult>;
 }
 
 /** A running calendar event in world state, with the run that owns its entry. */

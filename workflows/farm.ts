@@ -17,18 +17,41 @@ import {
 } from '@temporalio/workflow';
 import {
   ACTION_UPDATES,
+  FARM_LOG_LIMIT,
   type FarmActivities,
   type FarmActionInput,
   type FarmActionResult,
   type FarmCarriedState,
+  type FarmLogEntry,
+  type FarmProfile,
   type FarmSnapshot,
   type GameFarmInput,
+  getFarmLogQuery,
   getFarmQuery,
+  getPlayerRecordQuery,
   getSealedChatIdQuery,
   grantRewardSignal,
+  hasGrantQuery,
+  type NotificationActivities,
+  type NotificationContent,
+  noticeSignal,
   openFarmUpdate,
+  type PlayerRecordCopy,
+  setReachableSignal,
+  TASK_QUEUES,
 } from './contract';
-import { applyAction, applyGrant, type FarmAction, newFarm, validateAction } from '../game';
+import {
+  applyAction,
+  applyGrant,
+  cleanDisplayName,
+  CROPS,
+  type CropId,
+  type FarmAction,
+  newFarm,
+  preferencesOf,
+  scaledMs,
+  validateAction,
+} from '../game';
 
 /** Grants older than this are refused, so ids older than this need not be remembered. */
 export const GRANT_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
@@ -47,9 +70,39 @@ export const DEFAULT_MAX_HISTORY_EVENTS = 2000;
  */
 export const REGISTRATION_OFF_MAIN_PATH_PATCH = 'registration-off-main-path';
 
+/**
+ * Profiles (display name, XP time, reachability) published to Redis by the farm's own activity,
+ * the bounded log of grants and notifications, and the notifications themselves (crops ready,
+ * notices, reward messages). Farms that started before replay without them until they continue
+ * as new.
+ */
+export const PROFILES_AND_NOTIFICATIONS_PATCH = 'profiles-and-notifications';
+/**
+ * Crops that ripen within this long of each other (at time scale 1) make one wave: one message.
+ * A crop due sooner than this after another is ready holds the message back until it is ready.
+ */
+export const RIPENING_WAVE_SECONDS = 60;
+/** How long each kind of message may wait in the notifications queue before it is pointless. */
+const NOTIFICATION_TIMEOUTS = {
+  cropsReady: '1h',
+  announcement: '6h',
+  reward: '24h',
+} as const;
+/**
+ * Continue-as-new waits for notifications still queued (their outcome goes into the log) until
+ * the history is this many times its limit; then it goes on and marks them unknown.
+ */
+const NOTIFICATION_WAIT_HISTORY_FACTOR = 2;
+
 const { registerPlayer } = proxyActivities<FarmActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumInterval: '30s' },
+});
+/** Redis's copy can always be rebuilt (backfill): a publish that keeps failing gives up. */
+const { publishPlayer } = proxyActivities<FarmActivities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '10m',
+  retry: { initialInterval: '500ms', maximumInterval: '30s' },
 });
 
 export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
@@ -61,12 +114,28 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     registered: false,
   };
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  // Asked once, first thing: a farm that started without it keeps the old shape for this run.
+  const profiles = patched(PROFILES_AND_NOTIFICATIONS_PATCH);
+  const profile: FarmProfile | undefined = profiles
+    ? (state.profile ??= {
+        displayName: cleanDisplayName(input.displayName),
+        xpReachedAtMs: state.farm.createdAtMs,
+        reachable: true,
+      })
+    : undefined;
+  const farmLog: FarmLogEntry[] = profiles ? (state.log ??= []) : [];
+  const notices: Record<string, number> = profiles ? (state.notices ??= {}) : {};
+  // A notification the last run handed over and never heard back about.
+  for (const entry of farmLog) {
+    if (entry.kind === 'notification' && entry.outcome === 'queued') entry.outcome = 'unknown';
+  }
 
   const snapshot = (asOfMs = Date.now()): FarmSnapshot => ({
     userHash: input.userHash,
     farm: state.farm,
     readyCrops: state.readyCrops,
     asOfMs,
+    ...(profile ? { profile } : {}),
   });
   /**
    * A query-only activation does not advance the workflow clock (sdk-typescript #796): `Date.now()`
@@ -82,6 +151,183 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     at: (value: T) => number,
   ) => {
     for (const [id, value] of Object.entries(record)) if (at(value) < cutoffMs) delete record[id];
+  };
+
+  const remember = (entry: FarmLogEntry) => {
+    farmLog.push(entry);
+    if (farmLog.length > FARM_LOG_LIMIT) farmLog.splice(0, farmLog.length - FARM_LOG_LIMIT);
+  };
+
+  const recordCopy = (): PlayerRecordCopy => {
+    const preferences = preferencesOf(state.farm);
+    return {
+      userHash: input.userHash,
+      sealedChatId: input.sealedChatId,
+      joinedAtMs: state.farm.createdAtMs,
+      xp: state.farm.xp,
+      xpReachedAtMs: profile!.xpReachedAtMs,
+      displayName: preferences.showName ? profile!.displayName : null,
+      notifications: preferences.notifications,
+      reachable: profile!.reachable,
+    };
+  };
+
+  /**
+   * Redis's copy of the profile, written by one activity at a time off the player's path: changes
+   * made while one is under way go out together in the next. A run that ends with a change not
+   * yet written leaves the flag set for the next run.
+   */
+  let publishing = false;
+  const publish = () => {
+    if (!profiles) return;
+    state.unpublished = true;
+    if (publishing) return;
+    publishing = true;
+    void (async () => {
+      while (state.unpublished) {
+        state.unpublished = false;
+        try {
+          await publishPlayer(recordCopy());
+        } catch (err) {
+          state.unpublished = true;
+          log.warn('publishing the profile failed; the next change or run retries', {
+            error: (err as { cause?: { message?: string } }).cause?.message ?? String(err),
+          });
+          break;
+        }
+      }
+      publishing = false;
+    })();
+  };
+
+  /** Keeps the profile in step with the farm after any change. */
+  const afterChange = (xpBefore: number, displayName?: string) => {
+    if (!profile) return;
+    let changed = false;
+    if (state.farm.xp !== xpBefore) {
+      profile.xpReachedAtMs = Date.now();
+      changed = true;
+    }
+    const preferences = preferencesOf(state.farm);
+    const name = preferences.showName ? cleanDisplayName(displayName) : null;
+    if (!preferences.showName && profile.displayName !== null) {
+      profile.displayName = null; // the player asked: the farm forgets it
+      changed = true;
+    } else if (name !== null && name !== profile.displayName) {
+      profile.displayName = name;
+      changed = true;
+    }
+    if (changed) publish();
+  };
+
+  let notificationsInFlight = 0;
+  const sendNotification = (timeout: string): NotificationActivities['sendNotification'] =>
+    proxyActivities<NotificationActivities>({
+      taskQueue: input.notificationsTaskQueue ?? TASK_QUEUES.notifications,
+      scheduleToCloseTimeout: timeout,
+      retry: { initialInterval: '1s', maximumInterval: '1m' },
+    }).sendNotification;
+
+  const summarize = (content: NotificationContent): string => {
+    switch (content.topic) {
+      case 'cropsReady':
+        return `ready: ${content.crops.map((c) => `${CROPS[c.cropId].name.toLowerCase()}${c.plots > 1 ? ` ×${c.plots}` : ''}`).join(', ')}`;
+      case 'announcement':
+        return `event: ${content.name}`;
+      case 'reward':
+        return `reward: ${content.reason}`;
+    }
+  };
+
+  /**
+   * Tells the player something, unless they turned notifications off or blocked the bot, or its
+   * time is past; every case goes into the log. The bot process sends it at the queue's rate.
+   */
+  const notify = (
+    notificationId: string,
+    content: NotificationContent,
+    options: { notAfterMs?: number; batchId?: string } = {},
+  ) => {
+    if (!profile) return;
+    const now = Date.now();
+    const entry: Extract<FarmLogEntry, { kind: 'notification' }> = {
+      kind: 'notification',
+      atMs: now,
+      notificationId,
+      topic: content.topic,
+      summary: summarize(content),
+      outcome: 'queued',
+      ...(options.batchId ? { batchId: options.batchId } : {}),
+    };
+    remember(entry);
+    const skip = !preferencesOf(state.farm).notifications
+      ? ('notifications off' as const)
+      : !profile.reachable
+        ? ('blocked' as const)
+        : options.notAfterMs !== undefined && options.notAfterMs <= now
+          ? ('expired' as const)
+          : undefined;
+    if (skip) {
+      Object.assign(entry, { outcome: 'skipped', skipped: skip, settledAtMs: now });
+      log.info('notification skipped', { notificationId, topic: content.topic, skipped: skip });
+      return;
+    }
+    notificationsInFlight += 1;
+    sendNotification(NOTIFICATION_TIMEOUTS[content.topic])({
+      notificationId,
+      userHash: input.userHash,
+      sealedChatId: input.sealedChatId,
+      content,
+      ...(options.notAfterMs !== undefined ? { notAfterMs: options.notAfterMs } : {}),
+    })
+      .then(
+        (result) => {
+          Object.assign(entry, result, { settledAtMs: Date.now() });
+          if (result.outcome === 'skipped' && result.skipped === 'blocked' && profile.reachable) {
+            profile.reachable = false;
+            publish();
+          }
+        },
+        (err: unknown) => {
+          Object.assign(entry, { outcome: 'skipped', skipped: 'failed', settledAtMs: Date.now() });
+          log.warn('notification failed', {
+            notificationId,
+            error: (err as { cause?: { message?: string } }).cause?.message ?? String(err),
+          });
+        },
+      )
+      .finally(() => {
+        notificationsInFlight -= 1;
+      });
+  };
+
+  /**
+   * One message per ripening wave: crops ready and not yet told about wait while another crop is
+   * due within the wave's gathering time, then go out together.
+   */
+  const noticeReadyCrops = () => {
+    if (!profile) return;
+    const pending = state.readyCrops.filter((r) => r.noticedAtMs === undefined);
+    if (pending.length === 0) return;
+    const now = Date.now();
+    const gatherMs = scaledMs(RIPENING_WAVE_SECONDS, state.farm.timeScale);
+    const waveGoesOn = state.farm.plots.some(
+      (plot) =>
+        plot.crop !== null &&
+        plot.crop.readyAtMs > now &&
+        plot.crop.readyAtMs - now <= gatherMs &&
+        !state.readyCrops.some((r) => r.plotId === plot.id),
+    );
+    if (waveGoesOn) return;
+    const plots = new Map<CropId, number>();
+    for (const crop of pending) {
+      crop.noticedAtMs = now;
+      plots.set(crop.cropId, (plots.get(crop.cropId) ?? 0) + 1);
+    }
+    notify(`crops-ready-${now}`, {
+      topic: 'cropsReady',
+      crops: [...plots].map(([cropId, count]) => ({ cropId, plots: count })),
+    });
   };
 
   /** A timer per growing crop; on continue-as-new the next run starts the ones still pending. */
@@ -100,6 +346,7 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
         recordedAtMs: Date.now(),
       });
       log.info('crop ready', { plotId, cropId: current.cropId });
+      noticeReadyCrops();
     });
   };
 
@@ -116,6 +363,7 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     const known = state.recentActions[request.actionId];
     if (known) return { event: known.event, snapshot: snapshot() };
     const action = validateAction(request.action) as FarmAction;
+    const xpBefore = state.farm.xp;
     const result = applyAction(state.farm, action, request.world, Date.now());
     // The validator ran against this same state moments ago, in this same activation.
     if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, 'ActionRefused');
@@ -124,6 +372,11 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     if (event.type === 'planted') watchCrop(event.plotId);
     if (event.type === 'harvested')
       state.readyCrops = state.readyCrops.filter((r) => r.plotId !== event.plotId);
+    if (profile && !profile.reachable) {
+      profile.reachable = true; // the player wrote: the chat works again
+      publish();
+    }
+    afterChange(xpBefore, request.displayName);
     const answer = { event, snapshot: snapshot() };
     forgetOlderThan(state.recentActions, Date.now() - ACTION_WINDOW_MS, (v) => v.atMs);
     state.recentActions[request.actionId] = { atMs: Date.now(), event };
@@ -142,6 +395,9 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   setHandler(openFarmUpdate, () => snapshot());
   setHandler(getFarmQuery, presentSnapshot);
   setHandler(getSealedChatIdQuery, () => input.sealedChatId);
+  setHandler(getFarmLogQuery, () => [...farmLog].reverse());
+  setHandler(hasGrantQuery, (grantId) => state.appliedGrants[grantId] !== undefined);
+  if (profile) setHandler(getPlayerRecordQuery, recordCopy);
 
   setHandler(grantRewardSignal, (grant) => {
     const now = Date.now();
@@ -156,6 +412,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       });
       return;
     }
+    const xpBefore = state.farm.xp;
+    const coinsBefore = state.farm.coins;
     state.farm = applyGrant(state.farm, grant);
     forgetOlderThan(state.appliedGrants, now - GRANT_WINDOW_MS, (issuedAtMs) => issuedAtMs);
     state.appliedGrants[grant.grantId] = grant.issuedAtMs;
@@ -164,12 +422,62 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       coins: grant.coins,
       xp: grant.xp,
       reason: grant.reason,
+      ...(grant.batchId ? { batchId: grant.batchId } : {}),
     });
+    if (!profile) return;
+    remember({
+      kind: 'grant',
+      atMs: now,
+      grantId: grant.grantId,
+      coins: state.farm.coins - coinsBefore,
+      xp: state.farm.xp - xpBefore,
+      reason: String(grant.reason),
+      ...(grant.batchId ? { batchId: String(grant.batchId) } : {}),
+    });
+    afterChange(xpBefore);
+    if (typeof grant.message === 'string' && grant.message !== '') {
+      notify(
+        `grant-${grant.grantId}`,
+        {
+          topic: 'reward',
+          coins: grant.coins,
+          xp: grant.xp,
+          reason: String(grant.reason),
+          message: grant.message,
+        },
+        grant.batchId ? { batchId: grant.batchId } : {},
+      );
+    }
+  });
+
+  setHandler(noticeSignal, (notice) => {
+    if (!profile) return;
+    const now = Date.now();
+    if (notices[notice.notificationId] !== undefined) {
+      log.info('notice already received', { notificationId: notice.notificationId });
+      return;
+    }
+    forgetOlderThan(notices, now - GRANT_WINDOW_MS, (atMs) => atMs);
+    notices[notice.notificationId] = now;
+    notify(notice.notificationId, notice.content, {
+      notAfterMs: notice.notAfterMs,
+      ...(notice.batchId ? { batchId: notice.batchId } : {}),
+    });
+  });
+
+  setHandler(setReachableSignal, ({ reachable }) => {
+    if (!profile || profile.reachable === reachable) return;
+    profile.reachable = reachable;
+    log.info(reachable ? 'player unblocked the bot' : 'player blocked the bot');
+    publish();
   });
 
   for (const plot of state.farm.plots) {
     if (plot.crop && !state.readyCrops.some((r) => r.plotId === plot.id)) watchCrop(plot.id);
   }
+
+  // A new farm appears on the leaderboard at once; a run whose last publish was cut short retries.
+  if (profile && (!input.carried || state.unpublished)) publish();
 
   if (!state.registered) {
     const registration = {
@@ -199,6 +507,12 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
 
   await condition(
     () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxHistoryEvents,
+  );
+  // Their outcomes belong in the log; a queue that holds them for long does not hold the farm.
+  await condition(
+    () =>
+      notificationsInFlight === 0 ||
+      workflowInfo().historyLength >= maxHistoryEvents * NOTIFICATION_WAIT_HISTORY_FACTOR,
   );
   await condition(allHandlersFinished);
   log.info('continuing as new', { historyLength: workflowInfo().historyLength });

@@ -26,7 +26,13 @@ const { readFarm, applyFarmAction } = proxyLocalActivities<MainMenuActivities>({
 });
 
 export async function MainMenuQueryWorkflow(input: MainMenuQueryInput): Promise<MainMenuScreen> {
-  return farmScreen(await readFarm({ userHash: input.userHash, sealedChatId: input.sealedChatId }));
+  return farmScreen(
+    await readFarm({
+      userHash: input.userHash,
+      sealedChatId: input.sealedChatId,
+      ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+    }),
+  );
 }
 
 export async function MainMenuMessageWorkflow(
@@ -37,6 +43,7 @@ export async function MainMenuMessageWorkflow(
     userHash: input.userHash,
     sealedChatId: input.sealedChatId,
     action: input.action,
+    ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
   });
   return actionScreen(outcome);
 }
