@@ -21,7 +21,11 @@ export type ButtonPress =
   | { kind: 'harvest'; plotId: number }
   | { kind: 'sell'; cropId: CropId; quantity: number; unitPrice: number }
   | { kind: 'buyPlot' }
-  | { kind: 'dailyBonus' };
+  | { kind: 'dailyBonus' }
+  /** Notifications (crops ready, events, rewards) on or off. */
+  | { kind: 'notifications'; on: boolean }
+  /** The player's first name on the leaderboard, or "Farmer #n". */
+  | { kind: 'showName'; on: boolean };
 
 const CODES = {
   farm: 'f',
@@ -33,6 +37,8 @@ const CODES = {
   sell: 's',
   buyPlot: 'b',
   dailyBonus: 'd',
+  notifications: 'n',
+  showName: 'v',
 } as const satisfies Record<ButtonPress['kind'], string>;
 
 export function encodeButton(press: ButtonPress): string {
@@ -41,6 +47,7 @@ export function encodeButton(press: ButtonPress): string {
   if ('cropId' in press) parts.push(press.cropId);
   if ('quantity' in press) parts.push(press.quantity);
   if ('unitPrice' in press) parts.push(press.unitPrice);
+  if ('on' in press) parts.push(press.on ? 1 : 0);
   return parts.join(':');
 }
 
@@ -86,6 +93,11 @@ export function parseButton(data: unknown): ButtonPress | null {
       return quantity >= 1 && quantity <= MAX_SELL_QUANTITY && unitPrice !== null
         ? { kind: 'sell', cropId: a, quantity, unitPrice }
         : null;
+    }
+    case CODES.notifications:
+    case CODES.showName: {
+      if ((a !== '0' && a !== '1') || b !== undefined) return null;
+      return { kind: code === CODES.notifications ? 'notifications' : 'showName', on: a === '1' };
     }
     default:
       return null;

@@ -260,6 +260,28 @@ export const noticeSignal = defineSignal<[NoticeInput]>('notice');
 /** Telegram said the player blocked (false) or unblocked (true) the bot. */
 export const setReachableSignal = defineSignal<[{ reachable: boolean }]>('setReachable');
 
+// ---------------------------------------------------------------- batches and the backfill
+
+/** How far a long-running batch or backfill is; both answer `progressQuery`. */
+export interface BatchProgress {
+  /** running, waiting (for the backfill), done (every player of the population), incomplete. */
+  state: 'running' | 'waiting' | 'done' | 'incomplete';
+  /** Players handled (applied, or found already applied). */
+  done: number;
+  /** The population's size when the batch started (it may grow while it runs). */
+  total: number;
+  /** Players that could not be handled (after retries), with the first few reasons. */
+  failures: number;
+  failureSamples: string[];
+  /** Players per second since the batch started. */
+  ratePerSecond: number;
+  /** Estimated time left; null when unknown. */
+  etaMs: number | null;
+  startedAtMs: number;
+  updatedAtMs: number;
+}
+export const progressQuery = defineQuery<BatchProgress>('progress');
+
 // ---------------------------------------------------------------- per-message workflows
 
 export interface MainMenuQueryInput {

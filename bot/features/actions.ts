@@ -1,4 +1,7 @@
-/** Buttons that change the farm: plant, harvest, sell, buy a plot, claim the daily bonus. */
+/**
+ * Buttons that change the farm: plant, harvest, sell, buy a plot, claim the daily bonus, and the
+ * player's preferences (notifications, name on the leaderboard).
+ */
 import { Composer } from 'grammy';
 import type { FarmAction } from '../../game';
 import type { ButtonPress } from '../callback-data';
@@ -23,6 +26,10 @@ function actionOf(press: ButtonPress | null): FarmAction | null {
       return { type: 'buyPlot' };
     case 'dailyBonus':
       return { type: 'claimDailyBonus' };
+    case 'notifications':
+      return { type: 'setPreferences', notifications: press.on };
+    case 'showName':
+      return { type: 'setPreferences', showName: press.on };
     default:
       return null;
   }
