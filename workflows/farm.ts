@@ -82,6 +82,11 @@ export const PROFILES_AND_NOTIFICATIONS_PATCH = 'profiles-and-notifications';
  * A crop due sooner than this after another is ready holds the message back until it is ready.
  */
 export const RIPENING_WAVE_SECONDS = 60;
+/**
+ * Never shorter than this, whatever the time scale: a player plants several plots one tap after
+ * another, and taps take real time.
+ */
+export const MIN_RIPENING_WAVE_MS = 2_000;
 /** How long each kind of message may wait in the notifications queue before it is pointless. */
 const NOTIFICATION_TIMEOUTS = {
   cropsReady: '1h',
@@ -116,6 +121,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   const maxHistoryEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   // Asked once, first thing: a farm that started without it keeps the old shape for this run.
   const profiles = patched(PROFILES_AND_NOTIFICATIONS_PATCH);
+  // Carried from a run without profiles (state is input.carried: read before filling it in).
+  const firstRunWithProfiles = profiles && input.carried !== undefined && !input.carried.profile;
   const profile: FarmProfile | undefined = profiles
     ? (state.profile ??= {
         displayName: cleanDisplayName(input.displayName),
@@ -125,6 +132,10 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     : undefined;
   const farmLog: FarmLogEntry[] = profiles ? (state.log ??= []) : [];
   const notices: Record<string, number> = profiles ? (state.notices ??= {}) : {};
+  // Crops a run from before notifications saw ripen are never announced late.
+  if (firstRunWithProfiles) {
+    for (const crop of state.readyCrops) crop.noticedAtMs ??= crop.recordedAtMs;
+  }
   // A notification the last run handed over and never heard back about.
   for (const entry of farmLog) {
     if (entry.kind === 'notification' && entry.outcome === 'queued') entry.outcome = 'unknown';
@@ -178,18 +189,20 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
    * yet written leaves the flag set for the next run.
    */
   let publishing = false;
+  let changes = 0;
   const publish = () => {
     if (!profiles) return;
     state.unpublished = true;
+    changes += 1;
     if (publishing) return;
     publishing = true;
     void (async () => {
       while (state.unpublished) {
-        state.unpublished = false;
+        const seen = changes;
         try {
           await publishPlayer(recordCopy());
+          if (changes === seen) state.unpublished = false;
         } catch (err) {
-          state.unpublished = true;
           log.warn('publishing the profile failed; the next change or run retries', {
             error: (err as { cause?: { message?: string } }).cause?.message ?? String(err),
           });
@@ -310,7 +323,10 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     const pending = state.readyCrops.filter((r) => r.noticedAtMs === undefined);
     if (pending.length === 0) return;
     const now = Date.now();
-    const gatherMs = scaledMs(RIPENING_WAVE_SECONDS, state.farm.timeScale);
+    const gatherMs = Math.max(
+      MIN_RIPENING_WAVE_MS,
+      scaledMs(RIPENING_WAVE_SECONDS, state.farm.timeScale),
+    );
     const waveGoesOn = state.farm.plots.some(
       (plot) =>
         plot.crop !== null &&
@@ -336,8 +352,9 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     if (!crop) return;
     void sleep(Math.max(0, crop.readyAtMs - Date.now())).then(() => {
       const current = state.farm.plots[plotId]?.crop;
-      // Harvested and replanted meanwhile: this timer belonged to the earlier crop.
-      if (current?.plantedAtMs !== crop.plantedAtMs) return;
+      // Harvested and replanted meanwhile: this timer belonged to the earlier crop (whose wave
+      // may have been waiting for it).
+      if (current?.plantedAtMs !== crop.plantedAtMs) return noticeReadyCrops();
       if (state.readyCrops.some((r) => r.plotId === plotId)) return;
       state.readyCrops.push({
         plotId,
