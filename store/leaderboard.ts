@@ -112,6 +112,8 @@ export interface LeaderboardEntry {
   /** The shown name, or "Farmer #n". */
   name: string;
   xp: number;
+  /** Set on the line of the player `top` was asked for (never which id it is). */
+  viewer?: true;
 }
 
 /** Where a player stands; null rank when they are not on the board (yet). */
@@ -121,50 +123,84 @@ export interface LeaderboardStanding {
   total: number;
 }
 
+/** What one player sees: the top, and themselves. */
+export interface LeaderboardView {
+  top: LeaderboardEntry[];
+  you: LeaderboardStanding & {
+    /** The name Redis shows for them; null when hidden (or not known yet). */
+    displayName: string | null;
+    /** Their "Farmer #n"; null when the registry does not know them. */
+    farmerNumber: number | null;
+  };
+}
+
 export function createLeaderboard(redis: RedisClient, keyPrefix: string) {
   const board = leaderboardKey(keyPrefix);
   const registry = registryKeys(keyPrefix);
 
-  return {
-    /** The first `n` players (at most MAX_TOP), best first, with the names they show. */
-    async top(n: number): Promise<LeaderboardEntry[]> {
-      if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) {
-        throw new RangeError(`top(n) takes a whole n from 1 to ${MAX_TOP}, got ${n}`);
-      }
-      const lines = await redis.zRangeWithScores(board, 0, n - 1, { REV: true });
-      if (lines.length === 0) return [];
-      const userHashes = lines.map((line) => userHashOf(line.value));
-      const details = redis.multi();
-      for (const userHash of userHashes) {
-        details.hGet(registry.player(userHash), 'displayName');
-        details.zRank(registry.byJoinTime, userHash);
-      }
-      const replies = (await details.exec()) as unknown as (string | number | null)[];
-      return lines.map((line, i) => {
-        const displayName = (replies[2 * i] as string | null) || null;
-        const joinRank = replies[2 * i + 1] as number | null;
-        return {
-          rank: i + 1,
-          // A player missing from the join index (a partial loss) still gets a number: their place.
-          name: leaderboardName(displayName, joinRank === null ? i + 1 : joinRank + 1),
-          xp: line.score,
-        };
-      });
-    },
+  /**
+   * The first `n` players (at most MAX_TOP), best first, with the names they show; the line of
+   * `viewer` (a userHash), if any, is marked.
+   */
+  async function top(n: number, viewer?: string): Promise<LeaderboardEntry[]> {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) {
+      throw new RangeError(`top(n) takes a whole n from 1 to ${MAX_TOP}, got ${n}`);
+    }
+    const lines = await redis.zRangeWithScores(board, 0, n - 1, { REV: true });
+    if (lines.length === 0) return [];
+    const userHashes = lines.map((line) => userHashOf(line.value));
+    const details = redis.multi();
+    for (const userHash of userHashes) {
+      details.hGet(registry.player(userHash), 'displayName');
+      details.zRank(registry.byJoinTime, userHash);
+    }
+    const replies = (await details.exec()) as unknown as (string | number | null)[];
+    return lines.map((line, i) => {
+      const displayName = (replies[2 * i] as string | null) || null;
+      const joinRank = replies[2 * i + 1] as number | null;
+      return {
+        rank: i + 1,
+        // Written together with the board, so always there but after a partial loss of keys;
+        // then the player's place stands in for the number.
+        name: leaderboardName(displayName, joinRank === null ? i + 1 : joinRank + 1),
+        xp: line.score,
+        ...(userHashes[i] === viewer ? { viewer: true as const } : {}),
+      };
+    });
+  }
 
-    /** The player's place (1-based) among everyone on the board, and how many that is. */
-    async rank(userHash: string): Promise<LeaderboardStanding> {
-      const member = await redis.hGet(registry.player(userHash), 'leaderboardMember');
-      if (!member) return { rank: null, xp: null, total: await redis.zCard(board) };
-      const [rank, xp, total] = (await redis
-        .multi()
-        .zRevRank(board, member)
-        .zScore(board, member)
-        .zCard(board)
-        .exec()) as unknown as [number | null, number | null, number];
-      return rank === null ? { rank: null, xp: null, total } : { rank: rank + 1, xp, total };
-    },
-  };
+  /** The player's place (1-based) among everyone on the board, and how many that is. */
+  async function rank(userHash: string): Promise<LeaderboardStanding> {
+    const member = await redis.hGet(registry.player(userHash), 'leaderboardMember');
+    if (!member) return { rank: null, xp: null, total: await redis.zCard(board) };
+    const [place, xp, total] = (await redis
+      .multi()
+      .zRevRank(board, member)
+      .zScore(board, member)
+      .zCard(board)
+      .exec()) as unknown as [number | null, number | null, number];
+    return place === null ? { rank: null, xp: null, total } : { rank: place + 1, xp, total };
+  }
+
+  /** The top `n` as `viewer` sees it, with their own place, name and "Farmer #n". */
+  async function view(viewer: string, n: number): Promise<LeaderboardView> {
+    const [lines, standing, displayName, joinRank] = await Promise.all([
+      top(n, viewer),
+      rank(viewer),
+      redis.hGet(registry.player(viewer), 'displayName'),
+      redis.zRank(registry.byJoinTime, viewer),
+    ]);
+    return {
+      top: lines,
+      you: {
+        ...standing,
+        displayName: displayName || null,
+        farmerNumber: joinRank === null ? null : joinRank + 1,
+      },
+    };
+  }
+
+  return { top, rank, view };
 }
 
 export type Leaderboard = ReturnType<typeof createLeaderboard>;

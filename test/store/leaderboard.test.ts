@@ -147,6 +147,25 @@ describe('leaderboard', () => {
     expect(await registry.count()).toBe(1);
   });
 
+  it("marks the viewer's line and gives their place, name and farmer number", async () => {
+    const keyPrefix = prefix();
+    await writePlayerCopy(redis, keyPrefix, copy('a', { xp: 9, joinedAtMs: T0 }));
+    await writePlayerCopy(redis, keyPrefix, copy('b', { xp: 5, joinedAtMs: T0 + 1 }));
+    await writePlayerCopy(redis, keyPrefix, copy('c', { xp: 1, joinedAtMs: T0 + 2 }));
+    const view = await createLeaderboard(redis, keyPrefix).view('b', 2);
+    expect(view).toEqual({
+      top: [
+        { rank: 1, name: 'Name a', xp: 9 },
+        { rank: 2, name: 'Name b', xp: 5, viewer: true },
+      ],
+      you: { rank: 2, xp: 5, total: 3, displayName: 'Name b', farmerNumber: 2 },
+    });
+    expect((await createLeaderboard(redis, keyPrefix).view('c', 2)).you).toMatchObject({
+      rank: 3,
+      farmerNumber: 3,
+    });
+  });
+
   it('answers an unknown player and an empty board', async () => {
     const board = createLeaderboard(redis, prefix());
     expect(await board.top(10)).toEqual([]);
