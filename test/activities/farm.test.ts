@@ -221,6 +221,26 @@ describe('publishPlayer', () => {
     });
   });
 
+  it('refuses, like a registration, a copy whose sealed id this worker cannot open', async () => {
+    const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const { chatId, userHash } = player();
+    await expect(
+      activityEnvironment().env.run(() =>
+        activities.publishPlayer({
+          userHash,
+          sealedChatId: encryptChatId(chatId, OTHER_SECRET),
+          joinedAtMs: 1_000,
+          xp: 1,
+          xpReachedAtMs: 1_000,
+          displayName: null,
+          notifications: true,
+          reachable: true,
+        }),
+      ),
+    ).rejects.toMatchObject({ type: SEALED_CHAT_ID_UNREADABLE, nonRetryable: true });
+    expect(await createPlayerRegistry(redis, keyPrefix).get(userHash)).toBeNull();
+  });
+
   it('refuses a malformed copy without retries', async () => {
     const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
     const { chatId, userHash } = player();
