@@ -7,9 +7,10 @@ import {
   decryptChatId,
   SealedChatIdError,
 } from '../infra/identity';
+import { writePlayerCopy } from '../store/leaderboard';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
-import type { FarmActivities, RegisterPlayerInput } from '../workflows/contract';
+import type { FarmActivities, PlayerRecordCopy, RegisterPlayerInput } from '../workflows/contract';
 
 export interface FarmActivityDeps {
   redis: RedisClient;
@@ -25,24 +26,29 @@ export const SEALED_CHAT_ID_UNREADABLE = 'SealedChatIdUnreadable';
 export function createFarmActivities(deps: FarmActivityDeps): FarmActivities {
   const players = createPlayerRegistry(deps.redis, deps.keyPrefix);
   const chatIdKeys = deps.chatIdKeys ?? chatIdKeyring(deps.userHashSecret);
+
+  /**
+   * The sealed id is opened only to prove this process can read it (where a secret mismatch
+   * between bot and worker shows); the registry stores it sealed.
+   */
+  const checkSealedChatId = (sealedChatId: string) => {
+    try {
+      decryptChatId(sealedChatId, chatIdKeys);
+    } catch (err) {
+      if (!(err instanceof SealedChatIdError)) throw err;
+      // The same keys give the same answer on every attempt: retrying cannot fix it.
+      throw ApplicationFailure.nonRetryable(
+        `Cannot open the player's sealed chat id (${err.problem}): it was sealed with another ` +
+          `USER_HASH_SECRET than this worker's (or altered). Give the bot and every worker the same USER_HASH_SECRET.`,
+        SEALED_CHAT_ID_UNREADABLE,
+      );
+    }
+  };
+
   return {
-    /**
-     * Adds a new farm's player to the registry that batches and notifications page through. The
-     * sealed id is opened only to prove this process can read it (where a secret mismatch between
-     * bot and worker shows), and is stored sealed.
-     */
+    /** Adds a new farm's player to the registry that batches and notifications page through. */
     async registerPlayer(input: RegisterPlayerInput): Promise<void> {
-      try {
-        decryptChatId(input.sealedChatId, chatIdKeys);
-      } catch (err) {
-        if (!(err instanceof SealedChatIdError)) throw err;
-        // The same keys give the same answer on every attempt: retrying cannot fix it.
-        throw ApplicationFailure.nonRetryable(
-          `Cannot open the player's sealed chat id (${err.problem}): it was sealed with another ` +
-            `USER_HASH_SECRET than this worker's (or altered). Give the bot and every worker the same USER_HASH_SECRET.`,
-          SEALED_CHAT_ID_UNREADABLE,
-        );
-      }
+      checkSealedChatId(input.sealedChatId);
       await players.register({
         userHash: input.userHash,
         sealedChatId: input.sealedChatId,
@@ -51,9 +57,24 @@ export function createFarmActivities(deps: FarmActivityDeps): FarmActivities {
       log.info('player registered');
     },
 
-    async publishPlayer(): Promise<void> {
-      // Being written by the leaderboard helper (store/leaderboard.ts): see /work/wt/COMMON.md.
-      throw ApplicationFailure.nonRetryable('publishPlayer is not written yet', 'NotWritten');
+    /**
+     * Writes the farm's copy (registry, leaderboard, name, preferences, reachability). A late or
+     * retried copy older than the stored one changes nothing. Like a registration, a copy whose
+     * sealed id this worker cannot open is refused.
+     */
+    async publishPlayer(record: PlayerRecordCopy): Promise<void> {
+      checkSealedChatId(record.sealedChatId);
+      let written: boolean;
+      try {
+        written = await writePlayerCopy(deps.redis, deps.keyPrefix, record);
+      } catch (err) {
+        // The same copy is refused on every attempt: retrying cannot fix it.
+        if (err instanceof RangeError) {
+          throw ApplicationFailure.nonRetryable(err.message, 'InvalidPlayerCopy');
+        }
+        throw err;
+      }
+      if (!written) log.info('player copy not written: Redis holds a newer one');
     },
   };
 }

@@ -25,5 +25,5 @@ export type BotContext = Context & {
 /** The player behind a private-chat update; farmflow is played in private chats only. */
 export function playerOf(ctx: BotContext): Player | null {
   if (ctx.chat?.type !== 'private' || !ctx.from || ctx.from.is_bot) return null;
-  return { telegramUserId: ctx.from.id, chatId: ctx.chat.id };
+  return { telegramUserId: ctx.from.id, chatId: ctx.chat.id, firstName: ctx.from.first_name };
 }

@@ -76,6 +76,11 @@ export class IntentTimeoutError extends Error {
 export interface Player {
   telegramUserId: number;
   chatId: number;
+  /**
+   * The sender's Telegram first name, raw: passed to the farm, which cleans it and shows it on the
+   * leaderboard unless the player hides it. Personal data: never logged.
+   */
+  firstName?: string;
 }
 
 /**
@@ -164,6 +169,7 @@ export function createGameClient(deps: GameClientDeps) {
   async function run(player: Player, intent: Intent, updateId: string): Promise<IntentResult> {
     const userHash = deriveUserHash(player.telegramUserId, deps.userHashSecret);
     const sealedChatId = sealChatId(player.chatId);
+    const displayName = player.firstName === undefined ? {} : { displayName: player.firstName };
     const workflowId = mainMenuWorkflowId(userHash, updateId);
     const options: WorkflowOptions = {
       workflowId,
@@ -181,11 +187,14 @@ export function createGameClient(deps: GameClientDeps) {
         intent.type === 'query'
           ? deps.client.workflow.start<typeof MainMenuQueryWorkflow>(WORKFLOW_TYPES.mainMenuQuery, {
               ...options,
-              args: [{ userHash, sealedChatId }],
+              args: [{ userHash, sealedChatId, ...displayName }],
             })
           : deps.client.workflow.start<typeof MainMenuMessageWorkflow>(
               WORKFLOW_TYPES.mainMenuMessage,
-              { ...options, args: [{ userHash, sealedChatId, action: intent.action }] },
+              {
+                ...options,
+                args: [{ userHash, sealedChatId, action: intent.action, ...displayName }],
+              },
             ),
       );
       const screen = await bounded('result', resultMs, () =>

@@ -4,6 +4,7 @@
  */
 import { InlineKeyboard } from 'grammy';
 import type { FarmSnapshot, MainMenuScreen } from '../workflows/contract';
+import type { LeaderboardView } from '../store/leaderboard';
 import {
   previousSellPrice,
   type ActionEvent,
@@ -17,11 +18,13 @@ import {
   dailyBonusCoins,
   growDurationMs,
   isCropId,
+  leaderboardName,
   levelForXp,
   MAX_PLOTS,
   nextDailyBonusAtMs,
   nextPlotPrice,
   plotNumber,
+  preferencesOf,
   sanitizeMultiplier,
   sellPrice,
   type WorldState,
@@ -199,12 +202,94 @@ export function renderFarm(snapshot: FarmSnapshot, world: WorldState, notice?: s
     const next = nextDailyBonusAtMs(farm, asOfMs);
     if (next) lines.push('', `🎁 Next daily bonus in ${formatDuration(next - asOfMs)}.`);
   }
+  const { notifications } = preferencesOf(farm);
   keyboard
     .row()
     .text('🏆 Leaders', encodeButton({ kind: 'leaderboard' }))
     .text('🔄 Refresh', encodeButton({ kind: 'farm' }))
-    .text('❓ Help', encodeButton({ kind: 'help' }));
+    .text('❓ Help', encodeButton({ kind: 'help' }))
+    .row()
+    .text(
+      notifications ? '🔔 Notifications: on' : '🔕 Notifications: off',
+      encodeButton({ kind: 'notifications', on: !notifications }),
+    );
   return { text: lines.join('\n'), keyboard };
+}
+
+/** How many players the 🏆 screen lists. */
+export const LEADERBOARD_SIZE = 10;
+
+/** "1,000": counts as players read them. */
+const count = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The player's own name as the farm has it, which Redis learns a moment later: after a press of
+ * "hide my name" the board shows the change at once.
+ */
+export interface OwnName {
+  showName: boolean;
+  displayName: string | null;
+}
+
+/** The farm's side of the player's name, from the snapshot an action answered. */
+export function ownNameOf(snapshot: FarmSnapshot): OwnName {
+  const { showName } = preferencesOf(snapshot.farm);
+  return { showName, displayName: showName ? (snapshot.profile?.displayName ?? null) : null };
+}
+
+/**
+ * The 🏆 screen: the top players by XP (ties to whoever reached the XP first) under the names they
+ * show or "Farmer #n", and the player's own place. Names are the players' own text: escaped. No
+ * support code, no id: only what players may see of each other.
+ */
+export function renderLeaderboard(view: LeaderboardView, own?: OwnName): Rendered {
+  const { you } = view;
+  const shown = own ? own.displayName : you.displayName;
+  const showName = own ? own.showName : you.displayName !== null;
+  const yourName = leaderboardName(shown, you.farmerNumber ?? you.rank ?? 0);
+
+  const lines: string[] = [];
+  if (own) {
+    lines.push(
+      showName
+        ? `🙂 Others see you as ${escapeHtml(yourName)}.`
+        : `🙈 Your name is hidden: others see you as ${escapeHtml(yourName)}.`,
+      '',
+    );
+  }
+  lines.push('🏆 <b>Leaderboard</b>', '');
+  if (view.top.length === 0) lines.push('Nobody has earned XP yet. Be the first!');
+  for (const entry of view.top) {
+    const name = escapeHtml(entry.viewer ? yourName : entry.name);
+    const line = `${entry.rank}. ${name} · level ${levelForXp(entry.xp)} · ${count(entry.xp)} XP`;
+    lines.push(entry.viewer ? `<b>${line}</b> ← you` : line);
+  }
+  lines.push(
+    '',
+    you.rank === null
+      ? 'You are not on the board yet: it shows you within seconds of your next move.'
+      : `You: #${count(you.rank)} of ${count(you.total)}, ${count(you.xp ?? 0)} XP`,
+  );
+
+  const keyboard = new InlineKeyboard()
+    .text(
+      showName ? '🙈 Hide my name' : '🙂 Show my name',
+      encodeButton({ kind: 'showName', on: !showName }),
+    )
+    .row()
+    .text('« Back to the farm', encodeButton({ kind: 'farm' }));
+  return { text: lines.join('\n'), keyboard };
+}
+
+/** Redis did not answer: the board cannot be read, the farm is fine. */
+export function renderLeaderboardUnavailable(): Rendered {
+  return {
+    text: "🏆 The leaderboard can't be read right now. Please try again in a moment.",
+    keyboard: new InlineKeyboard()
+      .text('🔄 Try again', encodeButton({ kind: 'leaderboard' }))
+      .row()
+      .text('« Back to the farm', encodeButton({ kind: 'farm' })),
+  };
 }
 
 export function renderPlantMenu(snapshot: FarmSnapshot, plotId: number): Rendered {

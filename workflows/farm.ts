@@ -394,6 +394,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       publish();
     }
     afterChange(xpBefore, request.displayName);
+    // Redis keeps a copy of the notifications choice too (the name is afterChange's).
+    if (event.type === 'preferencesChanged') publish();
     const answer = { event, snapshot: snapshot() };
     forgetOlderThan(state.recentActions, Date.now() - ACTION_WINDOW_MS, (v) => v.atMs);
     state.recentActions[request.actionId] = { atMs: Date.now(), event };

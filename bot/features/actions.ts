@@ -1,6 +1,7 @@
 /**
- * Buttons that change the farm: plant, harvest, sell, buy a plot, claim the daily bonus, and the
- * player's preferences (notifications, name on the leaderboard).
+ * Buttons that change the farm: plant, harvest, sell, buy a plot, claim the daily bonus, and
+ * notifications on or off. (The name on the leaderboard is set from the 🏆 screen, which shows
+ * itself again after it: ./leaderboard.ts.)
  */
 import { Composer } from 'grammy';
 import type { FarmAction } from '../../game';
@@ -28,8 +29,6 @@ function actionOf(press: ButtonPress | null): FarmAction | null {
       return { type: 'claimDailyBonus' };
     case 'notifications':
       return { type: 'setPreferences', notifications: press.on };
-    case 'showName':
-      return { type: 'setPreferences', showName: press.on };
     default:
       return null;
   }

@@ -30,6 +30,10 @@ const EVERY_KIND: [ButtonPress, string][] = [
   [{ kind: 'harvest', plotId: 7 }, '1:h:7'],
   [{ kind: 'plant', plotId: 3, cropId: 'corn' }, '1:p:3:corn'],
   [{ kind: 'sell', cropId: 'wheat', quantity: 3, unitPrice: 5 }, '1:s:wheat:3:5'],
+  [{ kind: 'notifications', on: false }, '1:n:0'],
+  [{ kind: 'notifications', on: true }, '1:n:1'],
+  [{ kind: 'showName', on: false }, '1:v:0'],
+  [{ kind: 'showName', on: true }, '1:v:1'],
 ];
 
 describe('encoding', () => {
@@ -39,8 +43,9 @@ describe('encoding', () => {
   });
 
   it('gives every kind its own code', () => {
-    const codes = EVERY_KIND.map(([, data]) => data.split(':')[1]);
-    expect(new Set(codes).size).toBe(EVERY_KIND.length);
+    const kinds = new Set(EVERY_KIND.map(([press]) => press.kind));
+    const codes = new Set(EVERY_KIND.map(([, data]) => data.split(':')[1]));
+    expect(codes.size).toBe(kinds.size);
   });
 
   it('round-trips every plot, every crop and the sale bounds, all within 64 bytes', () => {
@@ -116,6 +121,13 @@ describe('parsing untrusted payloads', () => {
     ['1:s:wheat:3:x'],
     ['1:s:wheat:3: 5'],
     ['1:s:wheat:3:9007199254740993'],
+    // preference switches: exactly 0 or 1
+    ['1:n'],
+    ['1:v'],
+    ['1:n:2'],
+    ['1:n:true'],
+    ['1:v:01'],
+    ['1:v:1:0'],
   ])('%s is refused', (data) => {
     expect(parseButton(data)).toBeNull();
   });

@@ -12,9 +12,12 @@ import {
   helpText,
   type Rendered,
   renderFarm,
+  renderLeaderboard,
+  renderLeaderboardUnavailable,
   renderPlantMenu,
   renderScreen,
 } from '../../bot/render';
+import type { LeaderboardView } from '../../store/leaderboard';
 import type { FarmSnapshot, MainMenuScreen } from '../../workflows/contract';
 import {
   type ActionEvent,
@@ -136,6 +139,21 @@ describe('the farm screen', () => {
         ['🔄 Refresh', '1:f'],
         ['❓ Help', '1:q'],
       ],
+      [['🔔 Notifications: on', '1:n:0']],
+    ]);
+  });
+
+  it('offers to turn notifications off when on and on when off, as the farm has them', () => {
+    const toggle = (state: FarmState) =>
+      allButtons(renderFarm(snapshot(state), NEUTRAL_WORLD)).at(-1);
+    expect(toggle(farm())).toEqual(['🔔 Notifications: on', '1:n:0']);
+    expect(toggle(farm({ preferences: { notifications: false, showName: true } }))).toEqual([
+      '🔕 Notifications: off',
+      '1:n:1',
+    ]);
+    expect(toggle(farm({ preferences: { notifications: true, showName: false } }))).toEqual([
+      '🔔 Notifications: on',
+      '1:n:0',
     ]);
   });
 
@@ -479,6 +497,96 @@ describe('HTML escaping and durations', () => {
   });
 });
 
+/** Ann leads; the viewer (Bob, 3rd) and a player who hides their name follow. */
+function board(overrides: Partial<LeaderboardView['you']> = {}): LeaderboardView {
+  return {
+    top: [
+      { rank: 1, name: 'Ann', xp: 1_000 },
+      { rank: 2, name: 'Farmer #7', xp: 312 },
+      { rank: 3, name: 'Bob', xp: 35, viewer: true },
+    ],
+    you: { rank: 3, xp: 35, total: 1_234, displayName: 'Bob', farmerNumber: 12, ...overrides },
+  };
+}
+
+describe('the leaderboard', () => {
+  it('lists rank, name, level and XP, marks the player, and says where they stand', () => {
+    const rendered = renderLeaderboard(board());
+    expect(rendered.text).toBe(
+      [
+        '🏆 <b>Leaderboard</b>',
+        '',
+        '1. Ann · level 14 · 1,000 XP',
+        '2. Farmer #7 · level 8 · 312 XP',
+        '<b>3. Bob · level 3 · 35 XP</b> ← you',
+        '',
+        'You: #3 of 1,234, 35 XP',
+      ].join('\n'),
+    );
+    expect(buttons(rendered.keyboard)).toEqual([
+      [['🙈 Hide my name', '1:v:0']],
+      [['« Back to the farm', '1:f']],
+    ]);
+  });
+
+  it('gives a player outside the top their place with thousands separators', () => {
+    const view: LeaderboardView = {
+      top: board().top.slice(0, 2),
+      you: { rank: 4_242, xp: 3, total: 1_000_000, displayName: null, farmerNumber: 99 },
+    };
+    const rendered = renderLeaderboard(view);
+    expect(lines(rendered).at(-1)).toBe('You: #4,242 of 1,000,000, 3 XP');
+    // Hidden in Redis: the button offers to show it.
+    expect(allButtons(rendered)[0]).toEqual(['🙂 Show my name', '1:v:1']);
+  });
+
+  it('escapes names, which are the players’ own text', () => {
+    const view = board({ displayName: '<b>Bob</b> & co' });
+    view.top[0] = { rank: 1, name: '<a href="x">Ann</a>', xp: 1_000 };
+    view.top[2] = { rank: 3, name: '<b>Bob</b> & co', xp: 35, viewer: true };
+    const rendered = renderLeaderboard(view);
+    expectSafeHtml(rendered.text);
+    expect(rendered.text).toContain('1. &lt;a href="x"&gt;Ann&lt;/a&gt; · level 14');
+    expect(rendered.text).toContain('&lt;b&gt;Bob&lt;/b&gt; &amp; co');
+  });
+
+  it('after "hide my name", shows the player as "Farmer #n" at once, from the farm', () => {
+    // Redis still has the name: the farm's publish has not landed yet.
+    const rendered = renderLeaderboard(board(), { showName: false, displayName: null });
+    expect(lines(rendered)[0]).toBe('🙈 Your name is hidden: others see you as Farmer #12.');
+    expect(rendered.text).toContain('<b>3. Farmer #12 · level 3 · 35 XP</b> ← you');
+    expect(rendered.text).not.toContain('Bob');
+    expect(allButtons(rendered)[0]).toEqual(['🙂 Show my name', '1:v:1']);
+  });
+
+  it('after "show my name", shows the name back', () => {
+    const hidden = board({ displayName: null });
+    hidden.top[2] = { rank: 3, name: 'Farmer #12', xp: 35, viewer: true };
+    const rendered = renderLeaderboard(hidden, { showName: true, displayName: 'Bob' });
+    expect(lines(rendered)[0]).toBe('🙂 Others see you as Bob.');
+    expect(rendered.text).toContain('<b>3. Bob · level 3 · 35 XP</b> ← you');
+    expect(allButtons(rendered)[0]).toEqual(['🙈 Hide my name', '1:v:0']);
+  });
+
+  it('says so when nobody is on the board yet, or the player is not', () => {
+    const rendered = renderLeaderboard({
+      top: [],
+      you: { rank: null, xp: null, total: 0, displayName: null, farmerNumber: null },
+    });
+    expect(rendered.text).toContain('Nobody has earned XP yet.');
+    expect(lines(rendered).at(-1)).toMatch(/^You are not on the board yet/);
+  });
+
+  it('offers a retry when Redis could not be read', () => {
+    const rendered = renderLeaderboardUnavailable();
+    expect(rendered.text).toMatch(/can't be read right now/);
+    expect(buttons(rendered.keyboard)).toEqual([
+      [['🔄 Try again', '1:l']],
+      [['« Back to the farm', '1:f']],
+    ]);
+  });
+});
+
 describe('callback data of every keyboard', () => {
   /** Every plot state, every crop in the barn at the largest sellable amount, the last plot. */
   const fullest: FarmState = farm({
@@ -504,11 +612,13 @@ describe('callback data of every keyboard', () => {
       renderFarm(snapshot({ ...fullest, lastDailyBonusAtMs: AS_OF }), world),
     ],
     ['plant menu, last plot', renderPlantMenu(snapshot(fullest), MAX_PLOTS - 1)],
+    ['leaderboard', renderLeaderboard(board(), { showName: false, displayName: null })],
+    ['leaderboard unavailable', renderLeaderboardUnavailable()],
   ];
 
   it.each(keyboards)('%s: within 64 bytes, and each parses back to a press', (_name, rendered) => {
     const data = allButtons(rendered).map(([, d]) => d);
-    expect(data.length).toBeGreaterThan(5);
+    expect(data.length).toBeGreaterThan(1);
     for (const d of data) {
       expect(typeof d).toBe('string');
       expect(Buffer.byteLength(d!, 'utf8')).toBeLessThanOrEqual(64);

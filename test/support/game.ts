@@ -37,6 +37,8 @@ export interface TestGame {
   gameTaskQueue: string;
   /** Where the per-message workflows run (the main-menu worker polls it). */
   mainMenuTaskQueue: string;
+  /** Where this file's farms queue their notifications (the file's own, never the default). */
+  notificationsTaskQueue: string;
   startGameWorker(): Promise<RunningWorker>;
   gameWorker: RunningWorker;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
   const eagerClient = new Client({ connection: t.nativeConnection, namespace: t.namespace });
   const gameTaskQueue = t.taskQueue;
   const mainMenuTaskQueue = `${t.taskQueue}-menu`;
+  const notificationsTaskQueue = `${t.taskQueue}-notifications`;
 
   const startGameWorker = () =>
     t.startWorker(
@@ -69,6 +72,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     keyPrefix,
     timeScale: TEST_TIME_SCALE,
     gameTaskQueue,
+    notificationsTaskQueue,
     farmMaxHistoryEvents: options.farmMaxHistoryEvents,
   });
   if (options.wrapMainMenuActivities)
@@ -91,6 +95,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     eagerClient,
     gameTaskQueue,
     mainMenuTaskQueue,
+    notificationsTaskQueue,
     startGameWorker,
     gameWorker,
     async close() {
