@@ -17,7 +17,7 @@ async function main() {
     if (!value) throw new Error(`${name} is not set`);
     return value;
   };
-  const logger = createLogger('error');
+  const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'warn' : 'error');
   installTemporalRuntime(logger);
   const address = env('TEMPORAL_ADDRESS');
   const taskQueue = env('TEST_TASK_QUEUE');

@@ -77,7 +77,7 @@ async function startChildWorker(): Promise<ChildProcess> {
   children.add(child);
   child.on('exit', () => children.delete(child));
   let output = '';
-  child.stderr!.on('data', (c: Buffer) => {
+  child.stderr.on('data', (c: Buffer) => {
     output += c.toString();
     if (process.env.BATCH_TEST_DEBUG) process.stderr.write(c);
   });
@@ -163,7 +163,10 @@ beforeAll(async () => {
     redis: async () => ({ redis, keyPrefix }),
   });
   await startChildWorker();
+  const t0 = Date.now();
   await startFarms(HALF, firstHalf);
+  if (process.env.BATCH_TEST_DEBUG)
+    process.stderr.write(`started ${HALF} in ${Date.now() - t0} ms\n`);
   await registered(HALF);
   midMs = Date.now() + 1;
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -373,7 +376,7 @@ describe('PlayerBatchWorkflow', () => {
       token: TOKEN,
       redis,
       keyPrefix,
-      operations: await createScheduleOperations({
+      operations: createScheduleOperations({
         client: t.client,
         definitions: [],
         idPrefix: OWNED_ID_PREFIX,
@@ -427,11 +430,13 @@ describe('PlayerBatchWorkflow', () => {
       await resultOf(batchId);
       const refused = await call('POST', '/batches', body);
       expect(refused.statusCode).toBe(409);
-      expect(refused.json().error).toContain(`batch "${batchId}" has already run`);
+      expect(refused.json<{ error: string }>().error).toContain(
+        `batch "${batchId}" has already run`,
+      );
 
       const listed = await call('GET', '/batches');
       expect(listed.statusCode).toBe(200);
-      const ids = (listed.json() as { batches: { batchId: string; status: string }[] }).batches;
+      const ids = listed.json<{ batches: { batchId: string; status: string }[] }>().batches;
       expect(ids).toContainEqual(expect.objectContaining({ batchId, status: 'COMPLETED' }));
     } finally {
       await app.close();
