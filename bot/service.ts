@@ -20,6 +20,7 @@ import { createWorker, runWorker } from '../worker/create-worker';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from '../schedules/catalog';
 import { createScheduleOperations } from '../schedules/engine';
 import { type AdminApp, buildAdminApp } from './admin/app';
+import { createBatchOperations } from '../schedules/batches';
 import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
@@ -257,6 +258,12 @@ async function startAdminServer(deps: {
         }),
         idPrefix: schedules.idPrefix,
         logger,
+        timeoutMs: ADMIN_CALL_TIMEOUT_MS,
+      }),
+      batches: createBatchOperations({
+        client: deps.client,
+        gameTaskQueue: schedules.taskQueue,
+        redis: async () => ({ redis: deps.redis, keyPrefix: config.redis.keyPrefix }),
         timeoutMs: ADMIN_CALL_TIMEOUT_MS,
       }),
       cancellable: (signal, call) => deps.client.withAbortSignal(signal, call),

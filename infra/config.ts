@@ -214,7 +214,7 @@ export const ENTRY_POINTS = {
       'TEMPORAL_DEV_PORT',
       'GAME_TIME_SCALE',
       'LOG_LEVEL',
-      // `world` only.
+      // `world` and a grant's `--dry-run` only.
       'REDIS_URL',
       'REDIS_KEY_PREFIX',
     ],

@@ -200,7 +200,13 @@ export function createLeaderboard(redis: RedisClient, keyPrefix: string) {
     };
   }
 
-  return { top, rank, view };
+  /** The support codes of the first `n` players, best first: for prizes, never shown. */
+  async function topUserHashes(n: number): Promise<string[]> {
+    const members = await redis.zRange(board, 0, n - 1, { REV: true });
+    return members.map(userHashOf);
+  }
+
+  return { top, rank, view, topUserHashes };
 }
 
 export type Leaderboard = ReturnType<typeof createLeaderboard>;

@@ -6,11 +6,13 @@
  */
 import fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../../infra/logging';
+import type { BatchOperations } from '../../schedules/batches';
 import type { ScheduleOperations } from '../../schedules/operations';
 import type { RedisClient } from '../../store/redis';
 import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../app';
 import { closeConnectionsWhenClosing } from '../closing';
 import { SECURITY_HEADERS, securityHeaders } from '../security-headers';
+import { batchRoutes } from './batch-routes';
 import { bearerAuth, type BearerAuthOptions } from './bearer-auth';
 import { scheduleRoutes, type ScheduleRoutesOptions } from './schedule-routes';
 
@@ -25,6 +27,8 @@ export interface AdminAppDeps {
   redis: RedisClient;
   keyPrefix: string;
   operations: ScheduleOperations;
+  /** Reward batches: list, start (or dry run), progress. */
+  batches: BatchOperations;
   /** Lets a closing server cancel the operations in flight (the service: `client.withAbortSignal`). */
   cancellable?: ScheduleRoutesOptions['cancellable'];
   /** Tests shorten it; default CLOSING_GRACE_MS. */
@@ -53,6 +57,7 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
     cancellable: deps.cancellable,
     closingGraceMs: deps.closingGraceMs,
   });
+  await app.register(batchRoutes, { batches: deps.batches });
   // After the token, like every route here: no path under /admin is answered without it, so
   // nobody finds out which exist by guessing.
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AdminApp, buildAdminApp } from '../../bot/admin/app';
+import { unusedBatches } from '../support/batches';
 import { createLogger } from '../../infra/logging';
 import { scheduleDefinitions } from '../../schedules/catalog';
 import type { ScheduleDefinition } from '../../schedules/definition';
@@ -359,6 +360,7 @@ describe('admin API when Temporal does not answer', () => {
         idPrefix,
         timeoutMs,
       }),
+      batches: unusedBatches,
       cancellable: (signal, call) => client.withAbortSignal(signal, call),
       closingGraceMs,
     });

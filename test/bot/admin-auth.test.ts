@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AdminApp, buildAdminApp } from '../../bot/admin/app';
+import { unusedBatches } from '../support/batches';
 import { createLogger } from '../../infra/logging';
 import { scheduleDefinitions } from '../../schedules/catalog';
 import { createScheduleOperations } from '../../schedules/engine';
@@ -73,6 +74,7 @@ async function adminApp(
     redis: options.redis ?? redis,
     keyPrefix: options.keyPrefix ?? `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`,
     operations,
+    batches: unusedBatches,
     failureLimit: { failures: options.failures ?? 3, windowSeconds: options.windowSeconds ?? 60 },
   });
   apps.push(app);
