@@ -3,3 +3,4 @@ export { GameFarmWorkflow } from './farm';
 export { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from './main-menu';
 export { MarketTickWorkflow } from './market-tick';
 export { CalendarEventWorkflow } from './calendar-event';
+export { RedisBackfillWorkflow } from './redis-backfill';
