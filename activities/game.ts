@@ -10,13 +10,9 @@ import { createWorldActivities, type WorldActivityDeps } from './world';
 export type GameActivityDeps = FarmActivityDeps & WorldActivityDeps;
 
 export function createGameActivities(deps: GameActivityDeps) {
-  const farm = createFarmActivities(deps);
   return {
-    ...farm,
+    ...createFarmActivities(deps),
     ...createWorldActivities(deps),
-    ...createRedisBackfillActivities({
-      ...deps,
-      writeCopy: (record) => farm.publishPlayer(record),
-    }),
+    ...createRedisBackfillActivities(deps),
   };
 }

@@ -1,13 +1,14 @@
 /**
  * The Redis backfill's activities (game task queue): list the running farms through Temporal's
- * visibility one page at a time, read each farm's copy by query, and write it to Redis as the
- * farm's own `publishPlayer` does. Also how a process starts (or finds) the backfill.
+ * visibility one page at a time, read each farm's copy by query, and write it to Redis through
+ * `writePlayerCopy`, as the farm's own `publishPlayer` does. Also how a process starts (or finds) the backfill.
  */
 import { Context, log } from '@temporalio/activity';
 import { type Client, QueryNotRegisteredError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import pLimit from 'p-limit';
 import { preferencesOf } from '../game';
+import { writePlayerCopy } from '../store/leaderboard';
 import { createRebuildMarker } from '../store/rebuild-marker';
 import type { RedisClient } from '../store/redis';
 import {
@@ -28,8 +29,6 @@ export interface RedisBackfillActivityDeps {
   keyPrefix: string;
   /** Lists and queries the farms. */
   client: Client;
-  /** Writes one farm's copy: the function the farm's `publishPlayer` activity uses. */
-  writeCopy: (record: PlayerRecordCopy) => Promise<void>;
 }
 
 /** A farm's query waits this long at most (a farm no worker can run must not hold the page). */
@@ -98,11 +97,13 @@ export function createRedisBackfillActivities(
       try {
         const copy = await readCopy(workflowId);
         if (!copy) return { outcome: 'gone' };
-        await deps.writeCopy(copy);
+        // As the farm's publishPlayer writes it; a newer copy the farm wrote meanwhile stays.
+        await writePlayerCopy(deps.redis, deps.keyPrefix, copy);
         return { outcome: 'written' };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return { outcome: 'gone' };
-        if (attempt >= FARM_ATTEMPTS)
+        // A copy writePlayerCopy refuses is refused on every attempt.
+        if (attempt >= FARM_ATTEMPTS || err instanceof RangeError)
           return {
             outcome: 'failed',
             reason: `${workflowId}: ${err instanceof Error ? err.message : String(err)}`,

@@ -9,7 +9,8 @@ import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
 import { connectRedis } from '../store/redis';
 import { createWorldStore } from '../store/world';
-import { TASK_QUEUES } from '../workflows/contract';
+import { startRedisBackfill } from '../activities/redis-backfill';
+import { type BatchProgress, progressQuery, TASK_QUEUES } from '../workflows/contract';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
 import { validateDefinitions } from './definition';
@@ -17,6 +18,8 @@ import { createScheduleOperations } from './engine';
 
 /** Long enough for a server across a network, short enough that a wrong address fails soon. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** A progress query waits this long at most (no worker may be running the backfill yet). */
+const PROGRESS_QUERY_DEADLINE_MS = 3_000;
 /** A stray handle must not keep a finished command alive. */
 const EXIT_GRACE_MS = 5_000;
 
@@ -34,13 +37,16 @@ async function main() {
     idPrefix: OWNED_ID_PREFIX,
   });
   let connection: Connection | undefined;
+  const client = async () => {
+    connection ??= await connect(address);
+    return new Client({ connection, namespace });
+  };
 
   const status = await runSchedulesCli(process.argv.slice(2), {
     async operations() {
       validateDefinitions(definitions, OWNED_ID_PREFIX);
-      connection = await connect(address);
       return createScheduleOperations({
-        client: new Client({ connection, namespace }),
+        client: await client(),
         definitions,
         idPrefix: OWNED_ID_PREFIX,
         logger,
@@ -53,6 +59,20 @@ async function main() {
       } finally {
         await redis.close();
       }
+    },
+    async redisBackfill() {
+      const handle = await startRedisBackfill(await client(), {
+        keyPrefix: config.redis.keyPrefix,
+        gameTaskQueue: TASK_QUEUES.game,
+      });
+      return {
+        workflowId: handle.workflowId,
+        progress: () =>
+          handle.client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () =>
+            handle.query(progressQuery),
+          ),
+        result: () => handle.result() as Promise<BatchProgress>,
+      };
     },
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

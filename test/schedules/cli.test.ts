@@ -63,6 +63,9 @@ async function cli(
   const status = await runSchedulesCli(args, {
     operations,
     world,
+    redisBackfill: async () => {
+      throw new Error('the Redis backfill was needed');
+    },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     logger: createLogger('warn', logs),
