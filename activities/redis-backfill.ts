@@ -23,6 +23,7 @@ import {
   redisBackfillWorkflowId,
   WORKFLOW_TYPES,
 } from '../workflows/contract';
+import type { RedisBackfillWorkflow } from '../workflows/redis-backfill';
 
 export interface RedisBackfillActivityDeps {
   redis: RedisClient;
@@ -147,7 +148,6 @@ export function createRedisBackfillActivities(
         log.warn('some farms could not be backfilled', { failed: failures.length, failures });
       const token = response.nextPageToken;
       return {
-        listed: workflowIds.length,
         written: outcomes.filter((o) => o.outcome === 'written').length,
         gone: outcomes.filter((o) => o.outcome === 'gone').length,
         failed: failures.length,
@@ -180,11 +180,10 @@ export async function startRedisBackfill(
   target: RedisBackfillTarget & Omit<RedisBackfillInput, 'gameTaskQueue' | 'carried'>,
 ) {
   const { keyPrefix, ...input } = target;
-  const handle = await client.workflow.start(WORKFLOW_TYPES.redisBackfill, {
+  return client.workflow.start<typeof RedisBackfillWorkflow>(WORKFLOW_TYPES.redisBackfill, {
     workflowId: redisBackfillWorkflowId(keyPrefix),
     taskQueue: target.gameTaskQueue,
     args: [input satisfies RedisBackfillInput],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  return handle;
 }

@@ -10,7 +10,7 @@ import { createLogger } from '../infra/logging';
 import { connectRedis } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import { startRedisBackfill } from '../activities/redis-backfill';
-import { type BatchProgress, progressQuery, TASK_QUEUES } from '../workflows/contract';
+import { progressQuery, TASK_QUEUES } from '../workflows/contract';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
 import { validateDefinitions } from './definition';
@@ -71,7 +71,7 @@ async function main() {
           handle.client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () =>
             handle.query(progressQuery),
           ),
-        result: () => handle.result() as Promise<BatchProgress>,
+        result: () => handle.result(),
       };
     },
     stdout: (text) => process.stdout.write(text),

@@ -303,16 +303,13 @@ export interface RedisBackfillCarried {
   /** 1 for the first round; another round starts when Redis lost keys during one. */
   round: number;
   /**
-   * main: every running farm; catchUp: farms whose run started since `sinceMs` (a farm that
-   * continued as new during the pass moved in the listing's order and may have been passed by).
+   * main: every running farm; catchUp: the runs started since the main pass began (a farm that
+   * continued as new during the main pass got a new start time and may have moved behind the
+   * listing's cursor). The catch-up pass rewrites copies and adds nothing to the progress.
    */
   pass: 'main' | 'catchUp';
-  sinceMs: number | null;
-  /** When the current pass began (workflow time): the next catch-up pass lists runs since then. */
-  passStartedAtMs: number;
-  catchUpPasses: number;
-  /** Farms the current pass has listed so far. */
-  passFarms: number;
+  /** When the round's main pass began (workflow time). */
+  mainPassStartedAtMs: number;
   /** Visibility's page token (base64); null: the pass's first page. */
   pageToken: string | null;
   progress: BatchProgress;
@@ -333,8 +330,6 @@ export interface BackfillPageResult {
   written: number;
   /** Farms listed but gone by the time they were queried (nothing to copy). */
   gone: number;
-  /** Farms listed on the page. */
-  listed: number;
   /** Farms that could not be read or written, with why (at most a few). */
   failed: number;
   failureSamples: string[];

@@ -376,6 +376,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       profile.reachable = true; // the player wrote: the chat works again
       publish();
     }
+    // Redis's copy holds the preferences too (the name is afterChange's).
+    if (event.type === 'preferencesChanged') publish();
     afterChange(xpBefore, request.displayName);
     const answer = { event, snapshot: snapshot() };
     forgetOlderThan(state.recentActions, Date.now() - ACTION_WINDOW_MS, (v) => v.atMs);

@@ -6,8 +6,8 @@
  *
  * A round: the rebuild marker's `begin`, a main pass over every running farm (visibility, one page
  * per activity, each farm of the page queried with bounded parallelism and its copy written as
- * the farm's own publish writes it), catch-up passes over the runs started since the previous pass
- * began (a farm that continued as new during a pass got a new start time and may have moved behind
+ * the farm's own publish writes it), a catch-up pass over the runs started since the main pass
+ * began (a farm that continued as new during it got a new start time and may have moved behind
  * the listing's cursor), then the marker's `finish`. If Redis lost keys during the round, `finish`
  * says so and another round starts. Every write is idempotent, so a page done twice (a retried
  * activity, a worker killed) does no harm. Continue-as-new keeps the history small.
@@ -33,12 +33,10 @@ import {
 export const DEFAULT_BACKFILL_PAGE_SIZE = 100;
 export const DEFAULT_BACKFILL_CONCURRENCY = 8;
 const DEFAULT_MAX_HISTORY_EVENTS = 1000;
-/** A pass that still finds farms started during the one before stops after this many. */
-export const MAX_CATCH_UP_PASSES = 5;
 /** Redis losing keys again and again during a rebuild: give up after this many rounds. */
 export const MAX_ROUNDS = 5;
 /**
- * Catch-up passes list runs from this long before the previous pass began: visibility's start
+ * The catch-up pass lists runs from this long before the main pass began: visibility's start
  * times are the server's clock, the workflow's clock is a worker's view of it.
  */
 const CLOCK_SLACK_MS = 60_000;
@@ -85,18 +83,15 @@ export async function RedisBackfillWorkflow(input: RedisBackfillInput): Promise<
       token,
       round,
       pass: 'main',
-      sinceMs: null,
-      passStartedAtMs: now,
-      catchUpPasses: 0,
-      passFarms: 0,
+      mainPassStartedAtMs: now,
       pageToken: null,
       progress,
     };
   };
 
-  const count = (page: BackfillPageResult) => {
+  const count = (page: BackfillPageResult, pass: RedisBackfillCarried['pass']) => {
     const now = Date.now();
-    const done = progress.done + page.written + page.gone;
+    const done = progress.done + (pass === 'main' ? page.written + page.gone : 0);
     const seconds = (now - progress.startedAtMs) / 1000;
     const ratePerSecond = seconds > 0 ? done / seconds : 0;
     const total = Math.max(progress.total, done);
@@ -119,31 +114,20 @@ export async function RedisBackfillWorkflow(input: RedisBackfillInput): Promise<
   for (;;) {
     const page = await backfillFarmsPage({
       gameTaskQueue: input.gameTaskQueue,
-      sinceMs: state.sinceMs,
+      sinceMs: state.pass === 'catchUp' ? state.mainPassStartedAtMs - CLOCK_SLACK_MS : null,
       pageToken: state.pageToken,
       pageSize,
       concurrency,
     });
-    count(page);
-    state = { ...state, pageToken: page.nextPageToken, passFarms: state.passFarms + page.listed };
+    count(page, state.pass);
+    state = { ...state, pageToken: page.nextPageToken };
 
     if (state.pageToken === null) {
-      const another =
-        state.pass === 'main' || (state.passFarms > 0 && state.catchUpPasses < MAX_CATCH_UP_PASSES);
-      if (another) {
-        log.info('backfill pass done; listing the runs started since it began', {
-          pass: state.pass,
-          farms: state.passFarms,
+      if (state.pass === 'main') {
+        log.info('backfill main pass done; copying the runs started since it began', {
+          farms: progress.done,
         });
-        const now = Date.now();
-        state = {
-          ...state,
-          pass: 'catchUp',
-          sinceMs: state.passStartedAtMs - CLOCK_SLACK_MS,
-          passStartedAtMs: now,
-          catchUpPasses: state.catchUpPasses + 1,
-          passFarms: 0,
-        };
+        state = { ...state, pass: 'catchUp' };
       } else if (progress.failures > 0) {
         // Some farms' copies are missing: the marker stays unset, so batches keep waiting.
         progress = { ...progress, state: 'incomplete', etaMs: null, updatedAtMs: Date.now() };
