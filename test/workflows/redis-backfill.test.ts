@@ -11,6 +11,7 @@ import { createGameActivities } from '../../activities/game';
 import { runningFarmsQuery, startRedisBackfill } from '../../activities/redis-backfill';
 import { createLogger } from '../../infra/logging';
 import { runSchedulesCli } from '../../schedules/commands';
+import { watchRedisCopy } from '../../worker/redis-copy-watch';
 import { createLeaderboard } from '../../store/leaderboard';
 import { createPlayerRegistry } from '../../store/players';
 import { createRebuildMarker } from '../../store/rebuild-marker';
@@ -230,6 +231,37 @@ describe('after every key of the prefix is deleted, the backfill brings Redis ba
     expect(text).toMatch(/done: 7 farms copied in .+; Redis's copy of the players is whole again/);
     expect(runIds[0]).toBe(runIds[1]);
     expect((await copyOf(players)).board).toEqual(before.board);
+  }, 60_000);
+});
+
+describe("a worker's watch of Redis's copy", () => {
+  it('starts the backfill when the copy is not marked whole, and nothing once it is', async () => {
+    const handle = g.t.client.workflow.getHandle(redisBackfillWorkflowId(g.keyPrefix));
+    // The CLI's test ran one: a loss after a backfill that made the copy whole starts another.
+    const previous = (await handle.describe()).runId;
+    await deletePrefix();
+    const watch = watchRedisCopy({
+      client: g.t.client,
+      redis: g.redis,
+      keyPrefix: g.keyPrefix,
+      gameTaskQueue: g.gameTaskQueue,
+      logger: createLogger('warn'),
+    });
+    try {
+      // Its own first check, at start, started it.
+      await eventually(
+        async () => {
+          const last = await handle.describe();
+          return last.runId !== previous && last.status.name === 'COMPLETED' ? true : undefined;
+        },
+        30_000,
+        'the backfill the watch started',
+      );
+      expect(await marker().completedAt()).toBeInstanceOf(Date);
+      expect(await watch.check()).toBe('whole');
+    } finally {
+      await watch.stop();
+    }
   }, 60_000);
 });
 
