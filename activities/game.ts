@@ -1,10 +1,11 @@
 /**
  * The activities of the game task queue, for every process that runs a game worker (worker, `npm
- * start`, tests): the farms', those of the scheduled workflows (world state), and the reward
- * batches' (which signal and query the farms through the Temporal client).
+ * start`, tests): the farms', those of the scheduled workflows (world state), the reward batches'
+ * (which signal and query the farms through the Temporal client) and the Redis backfill's.
  */
 import { createBatchActivities, type BatchActivityDeps } from './batch';
 import { createFarmActivities, type FarmActivityDeps } from './farm';
+import { createRedisBackfillActivities } from './redis-backfill';
 import { createWorldActivities, type WorldActivityDeps } from './world';
 
 export type GameActivityDeps = FarmActivityDeps & WorldActivityDeps & BatchActivityDeps;
@@ -14,5 +15,6 @@ export function createGameActivities(deps: GameActivityDeps) {
     ...createFarmActivities(deps),
     ...createWorldActivities(deps),
     ...createBatchActivities(deps),
+    ...createRedisBackfillActivities(deps),
   };
 }

@@ -2,7 +2,8 @@
  * `npm run record:histories`: plays one full session on a fresh in-memory dev server (new farm,
  * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new), and a
  * farm whose worker has another USER_HASH_SECRET (its registration fails, it continues as new),
- * a market tick and a short calendar event (the scheduled workflows, started directly), and writes the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
+ * a market tick and a short calendar event (the scheduled workflows, started directly), the Redis
+ * backfill after the prefix's keys are deleted, and writes the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
  * against the current workflow code. Fixtures of earlier shapes stay: running farms may still be
  * on them. Give SHAPE a new name when a `patched()` change adds a shape (see README).
  */
@@ -16,6 +17,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createFarmActivities } from '../activities/farm';
 import { createGameActivities } from '../activities/game';
 import { createMainMenuActivities } from '../activities/main-menu';
+import { startRedisBackfill } from '../activities/redis-backfill';
 import { createGameClient } from '../bot/game-client';
 import {
   type CalendarEventInput,
@@ -184,6 +186,16 @@ async function main() {
       args: [fair],
     });
 
+    // The Redis backfill over this game's farms, after a loss of the prefix's keys, page by page.
+    for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*` }))
+      if (keys.length) await redis.del(keys);
+    const backfill = await startRedisBackfill(client, {
+      keyPrefix,
+      gameTaskQueue: 'record-game',
+      pageSize: 1,
+    });
+    if ((await backfill.result()).state !== 'done') throw new Error('the backfill went wrong');
+
     mkdirSync(OUT_DIR, { recursive: true });
     const write = async (
       name: string,
@@ -202,6 +214,7 @@ async function main() {
     await write('game-farm-registration-failed', lost.workflowId, lost.firstExecutionRunId);
     await write('market-tick', 'record-market-tick', undefined, null);
     await write('calendar-event', 'record-calendar-event', undefined, null);
+    await write('redis-backfill', backfill.workflowId, undefined, null);
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();

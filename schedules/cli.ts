@@ -9,7 +9,8 @@ import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
 import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
-import { TASK_QUEUES } from '../workflows/contract';
+import { startRedisBackfill } from '../activities/redis-backfill';
+import { progressQuery, TASK_QUEUES } from '../workflows/contract';
 import { createBatchOperations } from './batches';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
@@ -18,6 +19,8 @@ import { createScheduleOperations } from './engine';
 
 /** Long enough for a server across a network, short enough that a wrong address fails soon. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** A progress query waits this long at most (no worker may be running the backfill yet). */
+const PROGRESS_QUERY_DEADLINE_MS = 3_000;
 /** A stray handle must not keep a finished command alive. */
 const EXIT_GRACE_MS = 5_000;
 
@@ -71,6 +74,20 @@ async function main() {
       });
     },
     ...(process.stdout.isTTY ? { progressBarStream: process.stdout } : {}),
+    async redisBackfill() {
+      const handle = await startRedisBackfill(await client(), {
+        keyPrefix: config.redis.keyPrefix,
+        gameTaskQueue: TASK_QUEUES.game,
+      });
+      return {
+        workflowId: handle.workflowId,
+        progress: () =>
+          handle.client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () =>
+            handle.query(progressQuery),
+          ),
+        result: () => handle.result(),
+      };
+    },
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     logger,

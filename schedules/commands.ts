@@ -24,6 +24,7 @@ import {
 import { ScheduleDefinitionError } from './definition';
 import { formatDuration } from './fields';
 import { progressLine, watchProgress } from './progress-view';
+import { followRedisBackfill, type RedisBackfillRun } from './redis-backfill';
 import {
   type ApplyResult,
   type Plan,
@@ -49,6 +50,16 @@ export class TemporalUnreachableError extends Error {
   }
 }
 
+/** The backfill ended without marking Redis's copy whole (its last line says why). */
+export class RedisBackfillIncompleteError extends Error {
+  constructor() {
+    super(
+      "the backfill ended without marking Redis's copy of the players whole; see the lines above, and run it again",
+    );
+    this.name = 'RedisBackfillIncompleteError';
+  }
+}
+
 export interface SchedulesCliDeps {
   /** Called on a command's first need: --help and usage errors never connect. */
   operations: () => Promise<ScheduleOperations>;
@@ -60,6 +71,8 @@ export interface SchedulesCliDeps {
   progressBarStream?: NodeJS.WritableStream;
   /** Tests shorten it; default PROGRESS_LINE_INTERVAL_MS. */
   progressLineIntervalMs?: number;
+  /** Starts the Redis backfill or attaches to the one running (`backfill-redis`). */
+  redisBackfill: () => Promise<RedisBackfillRun>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Unexpected failures go here with their stack (on stderr); expected ones are one line. */
@@ -101,6 +114,7 @@ function explainFailure(err: unknown): { status?: number; message: string } {
     err instanceof BatchIncomplete ||
     err instanceof ScheduleConflictError ||
     err instanceof TemporalUnreachableError ||
+    err instanceof RedisBackfillIncompleteError ||
     err instanceof RedisUnavailableError
   )
     return { status: EXIT.failed, message: err.message };
@@ -242,6 +256,16 @@ function buildProgram(
     .action(async (id: string, options: { from: Date; to: Date }) => {
       await (await ops()).backfill(id, { start: options.from, end: options.to });
       line(`backfilled ${id} from ${options.from.toISOString()} to ${options.to.toISOString()}`);
+    });
+
+  program
+    .command('backfill-redis')
+    .description(
+      "Rebuild Redis's copy of the players (registry, leaderboard, preferences) from the running farms, or attach to the rebuild running; shows its progress until it ends (exit 1 if some farms could not be copied).",
+    )
+    .action(async () => {
+      const whole = await followRedisBackfill(await deps.redisBackfill(), line);
+      if (!whole) throw new RedisBackfillIncompleteError();
     });
 
   program

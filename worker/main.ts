@@ -1,6 +1,7 @@
 /**
- * `npm run start:worker`: the production worker process (farms, the scheduled workflows, their
- * activities).
+ * `npm run start:worker`: the production worker process (farms, the scheduled workflows, the
+ * Redis backfill, their activities). It starts the backfill by itself when Redis's copy of the
+ * players is not marked whole (worker/redis-copy-watch.ts).
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -13,6 +14,7 @@ import { installTemporalRuntime } from './runtime';
 import { connectGuardedRedis } from '../store/secret-fingerprint';
 import { createWorker, runWorker } from './create-worker';
 import { loadWorkflowBundle } from './bundle';
+import { watchRedisCopy } from './redis-copy-watch';
 
 async function main() {
   const config = loadConfig(ENTRY_POINTS.worker);
@@ -27,6 +29,7 @@ async function main() {
     const redis = await connectGuardedRedis({ config, role: 'worker', logger, shutdown });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
     const worker = await createWorker({
       connection,
       namespace: config.temporal.namespace,
@@ -36,13 +39,21 @@ async function main() {
         redis,
         keyPrefix: config.redis.keyPrefix,
         userHashSecret: config.userHashSecret,
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client,
         gameTaskQueue: TASK_QUEUES.game,
         logger,
       }),
     });
     const { done, stop } = runWorker(worker);
     shutdown.add('worker', stop);
+    const watch = watchRedisCopy({
+      client,
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      gameTaskQueue: TASK_QUEUES.game,
+      logger,
+    });
+    shutdown.add("Redis copy's watch", watch.stop);
     await done;
   } catch (err) {
     logger.fatal({ err }, 'worker failed');

@@ -282,6 +282,72 @@ export interface BatchProgress {
 }
 export const progressQuery = defineQuery<BatchProgress>('progress');
 
+/** RedisBackfillWorkflow's input: the game it rebuilds Redis's copy for. */
+export interface RedisBackfillInput {
+  /** The task queue whose running farms are listed (TASK_QUEUES.game; tests have their own). */
+  gameTaskQueue: string;
+  /** Farms listed and queried per page (one activity each). */
+  pageSize?: number;
+  /** Farms queried at once within a page. */
+  concurrency?: number;
+  /** Continue-as-new after this many history events (tests force it low). */
+  maxHistoryEvents?: number;
+  /** Carried across continue-as-new; absent on the first run. */
+  carried?: RedisBackfillCarried;
+}
+
+/** Where a backfill is, carried across continue-as-new. */
+export interface RedisBackfillCarried {
+  /** The rebuild marker's token of this round (`createRebuildMarker().begin()`). */
+  token: string;
+  /** 1 for the first round; another round starts when Redis lost keys during one. */
+  round: number;
+  /**
+   * main: every running farm; catchUp: the runs started since the main pass began (a farm that
+   * continued as new during the main pass got a new start time and may have moved behind the
+   * listing's cursor). The catch-up pass rewrites copies and adds nothing to the progress.
+   */
+  pass: 'main' | 'catchUp';
+  /** When the round's main pass began (workflow time). */
+  mainPassStartedAtMs: number;
+  /** Visibility's page token (base64); null: the pass's first page. */
+  pageToken: string | null;
+  progress: BatchProgress;
+}
+
+/** One page of the backfill: listed, each farm queried and its copy written. */
+export interface BackfillPageInput {
+  gameTaskQueue: string;
+  /** Only runs started at or after this time (a catch-up pass); null: every running farm. */
+  sinceMs: number | null;
+  pageToken: string | null;
+  pageSize: number;
+  concurrency: number;
+}
+
+export interface BackfillPageResult {
+  /** Farms whose copy was written. */
+  written: number;
+  /** Farms listed but gone by the time they were queried (nothing to copy). */
+  gone: number;
+  /** Farms that could not be read or written, with why (at most a few). */
+  failed: number;
+  failureSamples: string[];
+  /** Null: the pass is done. */
+  nextPageToken: string | null;
+}
+
+/** The backfill's activities (game task queue). */
+export interface RedisBackfillActivities {
+  /** How many farms are running on the queue now (the progress's total). */
+  countRunningFarms(gameTaskQueue: string): Promise<number>;
+  /** Starts a rebuild round: the rebuild marker's token. */
+  beginRedisRebuild(): Promise<string>;
+  backfillFarmsPage(input: BackfillPageInput): Promise<BackfillPageResult>;
+  /** True if Redis kept the round's token throughout (the copy is whole and marked so). */
+  finishRedisRebuild(token: string): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------- per-message workflows
 
 export interface MainMenuQueryInput {

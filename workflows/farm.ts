@@ -393,6 +393,8 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       profile.reachable = true; // the player wrote: the chat works again
       publish();
     }
+    // Redis's copy holds the preferences too (the name is afterChange's).
+    if (event.type === 'preferencesChanged') publish();
     afterChange(xpBefore, request.displayName);
     // Redis keeps a copy of the notifications choice too (the name is afterChange's).
     if (event.type === 'preferencesChanged') publish();

@@ -5,3 +5,4 @@ export { MarketTickWorkflow } from './market-tick';
 export { CalendarEventWorkflow } from './calendar-event';
 export { PlayerBatchWorkflow } from './player-batch';
 export { WeeklyPrizeWorkflow } from './weekly-prize';
+export { RedisBackfillWorkflow } from './redis-backfill';

@@ -25,6 +25,7 @@ import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
 import { createWorker, runWorker } from '../../worker/create-worker';
 import { bundleWorkflows } from '../../worker/bundle';
+import { watchRedisCopy } from '../../worker/redis-copy-watch';
 import { webChatExtraRoutes } from '../web-chat/plugin';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from '../../schedules/catalog';
 import { createScheduleOperations } from '../../schedules/engine';
@@ -106,6 +107,15 @@ async function main() {
       logger.fatal({ err }, 'game worker failed');
       void shutdown.run(1);
     });
+    // As a worker process does: a Redis that lost the players' copy (or never had it) gets it back.
+    const watch = watchRedisCopy({
+      client: new Client({ connection, namespace: config.temporal.namespace }),
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      gameTaskQueue: TASK_QUEUES.game,
+      logger,
+    });
+    shutdown.add("Redis copy's watch", watch.stop);
 
     // With the game worker up, so that a run due at once finds it; before the bot, so that the
     // banner (printed once the game answers) can say how it went.

@@ -66,6 +66,9 @@ async function cli(
     batches: async () => {
       throw new Error('batches were needed');
     },
+    redisBackfill: async () => {
+      throw new Error('the Redis backfill was needed');
+    },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     logger: createLogger('warn', logs),

@@ -222,6 +222,7 @@ describe('PlayerBatchWorkflow', () => {
       operations: () => Promise.reject(new Error('not needed')),
       world: () => Promise.reject(new Error('not needed')),
       batches: async () => batches,
+      redisBackfill: () => Promise.reject(new Error('not needed')),
       progressLineIntervalMs: 200,
       stdout: (text) => (stdout += text),
       stderr: (text) => (stdout += text),

@@ -35,6 +35,8 @@ describe('recorded histories replay against the current workflow code', () => {
         // The scheduled workflows, in their first shape.
         'market-tick.json',
         'calendar-event.json',
+        // The Redis backfill, in its first shape: begin, pages, catch-up pass, finish.
+        'redis-backfill.json',
       ].sort(),
     );
     for (const file of [
@@ -69,6 +71,10 @@ describe('recorded histories replay against the current workflow code', () => {
     expect(event).toContain('EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED');
     expect(event).toContain('EVENT_TYPE_TIMER_FIRED');
     expect(event.match(/EVENT_TYPE_ACTIVITY_TASK_COMPLETED/g)).toHaveLength(2);
+    const backfill = readFileSync(join(DIR, 'redis-backfill.json'), 'utf8');
+    for (const activity of ['beginRedisRebuild', 'backfillFarmsPage', 'finishRedisRebuild'])
+      expect(backfill).toContain(`"name": "${activity}"`);
+    expect(backfill).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     expect(readFileSync(join(DIR, 'market-tick.json'), 'utf8')).toContain(
       'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
     );
