@@ -314,10 +314,11 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     if (pending.length === 0) return;
     const now = Date.now();
     const gatherMs = scaledMs(RIPENING_WAVE_SECONDS, state.farm.timeScale);
+    // A crop already due whose timer has not run yet (timers that fire in one activation run one
+    // after the other, and a busy worker runs them late) belongs to this wave too.
     const waveGoesOn = state.farm.plots.some(
       (plot) =>
         plot.crop !== null &&
-        plot.crop.readyAtMs > now &&
         plot.crop.readyAtMs - now <= gatherMs &&
         !state.readyCrops.some((r) => r.plotId === plot.id),
     );

@@ -27,6 +27,8 @@ const NOTIFY_TOKEN = '654321:test-token-for-notifications';
 
 export interface GameOptions {
   farmMaxHistoryEvents?: number;
+  /** New farms' time scale (TEST_TIME_SCALE when absent). */
+  timeScale?: number;
   /** Wraps the main-menu activities, e.g. to inject a fault. */
   wrapMainMenuActivities?: (
     activities: ReturnType<typeof createMainMenuActivities>,
@@ -78,7 +80,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     client: eagerClient,
     redis,
     keyPrefix,
-    timeScale: TEST_TIME_SCALE,
+    timeScale: options.timeScale ?? TEST_TIME_SCALE,
     gameTaskQueue,
     farmMaxHistoryEvents: options.farmMaxHistoryEvents,
     notificationsTaskQueue,
