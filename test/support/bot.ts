@@ -55,10 +55,16 @@ export interface TestBotOptions {
   admin?: { port: number; optional: boolean };
   /** NOTIFICATIONS_PER_SECOND (default 20). */
   notificationsPerSecond?: number;
+  /** The test Bot API server takes messages for chats that never wrote to it (many players). */
+  acceptUnknownChats?: boolean;
 }
 
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
-  const api = await startTestBotApi({ token: BOT_TOKEN, limits: options.limits });
+  const api = await startTestBotApi({
+    token: BOT_TOKEN,
+    limits: options.limits,
+    acceptUnknownChats: options.acceptUnknownChats,
+  });
   const t = await connectTestTemporal(options.temporalAddress);
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
   const httpPort = await freePort();
