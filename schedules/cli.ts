@@ -9,7 +9,8 @@ import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
 import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
-import { TASK_QUEUES } from '../workflows/contract';
+import { createPlayerRegistry } from '../store/players';
+import { type CalendarEventInput, TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/contract';
 import { createBatchOperations } from './batches';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
@@ -70,6 +71,23 @@ async function main() {
         },
       });
     },
+    async announcements() {
+      redis ??= await connectRedis(config.redis.url, logger);
+      return {
+        players: await createPlayerRegistry(redis, config.redis.keyPrefix).count(),
+        perSecond: config.notificationsPerSecond,
+        events: definitions.flatMap((definition) =>
+          definition.workflow.type === WORKFLOW_TYPES.calendarEvent
+            ? [
+                {
+                  scheduleId: definition.id,
+                  durationMs: calendarEventDurationMs(definition.workflow),
+                },
+              ]
+            : [],
+        ),
+      };
+    },
     ...(process.stdout.isTTY ? { progressBarStream: process.stdout } : {}),
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -80,6 +98,10 @@ async function main() {
   await redis?.close();
   process.exitCode = status;
   setTimeout(() => process.exit(status), EXIT_GRACE_MS).unref();
+}
+
+function calendarEventDurationMs(definition: { args: unknown[] }): number {
+  return (definition.args[0] as CalendarEventInput).durationMs;
 }
 
 async function connect(address: string): Promise<Connection> {
