@@ -157,7 +157,7 @@ const installed = new WeakSet<Api>();
 export function installOutgoing(api: Api, deps: OutgoingDeps): void {
   if (installed.has(api)) throw new Error('installOutgoing: already installed on this Api');
   const limits = { ...DEFAULT_OUTGOING_LIMITS, ...deps.limits };
-  validate(limits);
+  validate(limits, deps.sender ?? 'replies');
   installed.add(api);
   const logger = deps.logger.child({
     component: 'outgoing',
@@ -183,7 +183,7 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
   );
 }
 
-function validate(limits: OutgoingLimits): void {
+function validate(limits: OutgoingLimits, sender: Sender): void {
   const positive = [
     'perChatPerSecond',
     'perGroupPerMinute',
@@ -193,7 +193,7 @@ function validate(limits: OutgoingLimits): void {
   for (const name of positive) {
     if (!(limits[name] > 0)) throw new Error(`outgoing limits: ${name} must be positive`);
   }
-  if (!(limits.notificationsPerSecond < limits.globalPerSecond)) {
+  if (sender === 'notifications' && !(limits.notificationsPerSecond < limits.globalPerSecond)) {
     throw new Error(
       'outgoing limits: notificationsPerSecond must be below globalPerSecond, so that replies keep a share',
     );

@@ -207,7 +207,13 @@ function buildProgram(
     .action(async (options: { json?: boolean }) => {
       const plan = await (await ops()).plan();
       if (options.json) line(JSON.stringify(plan, null, 2));
-      else for (const text of [...formatPlan(plan), ...(await announcementLines(deps))]) line(text);
+      else {
+        // The summary stays the last line.
+        const lines = formatPlan(plan);
+        const announcements = (await announcementLines(deps)).map((text) => `  ${text}`);
+        for (const text of [...lines.slice(0, -1), ...announcements, ...lines.slice(-1)])
+          line(text);
+      }
     });
 
   program
