@@ -10,7 +10,13 @@ import { createLogger } from '../infra/logging';
 import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import { startRedisBackfill } from '../activities/redis-backfill';
-import { progressQuery, TASK_QUEUES } from '../workflows/contract';
+import { createPlayerRegistry } from '../store/players';
+import {
+  type CalendarEventInput,
+  progressQuery,
+  TASK_QUEUES,
+  WORKFLOW_TYPES,
+} from '../workflows/contract';
 import { createBatchOperations } from './batches';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
@@ -73,6 +79,23 @@ async function main() {
         },
       });
     },
+    async announcements() {
+      redis ??= await connectRedis(config.redis.url, logger);
+      return {
+        players: await createPlayerRegistry(redis, config.redis.keyPrefix).count(),
+        perSecond: config.notificationsPerSecond,
+        events: definitions.flatMap((definition) =>
+          definition.workflow.type === WORKFLOW_TYPES.calendarEvent
+            ? [
+                {
+                  scheduleId: definition.id,
+                  durationMs: calendarEventDurationMs(definition.workflow),
+                },
+              ]
+            : [],
+        ),
+      };
+    },
     ...(process.stdout.isTTY ? { progressBarStream: process.stdout } : {}),
     async redisBackfill() {
       const handle = await startRedisBackfill(await client(), {
@@ -97,6 +120,10 @@ async function main() {
   await redis?.close();
   process.exitCode = status;
   setTimeout(() => process.exit(status), EXIT_GRACE_MS).unref();
+}
+
+function calendarEventDurationMs(definition: { args: unknown[] }): number {
+  return (definition.args[0] as CalendarEventInput).durationMs;
 }
 
 async function connect(address: string): Promise<Connection> {

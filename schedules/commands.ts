@@ -67,6 +67,12 @@ export interface SchedulesCliDeps {
   world: () => Promise<WorldState>;
   /** Reward batches (Temporal; Redis for a dry run's count): `grant`, `progress`, `batches`. */
   batches: () => Promise<BatchOperations>;
+  /**
+   * What `plan`, `list` and `describe` need to show each calendar event's announcement: the
+   * players it would reach now (Redis registry), the configured notification rate, and each
+   * event's schedule id and length. Absent: no announcement lines.
+   */
+  announcements?: () => Promise<AnnouncementAudience>;
   /** The terminal `progress` draws its bar on; absent (stdout is not one): a line every 5 s. */
   progressBarStream?: NodeJS.WritableStream;
   /** Tests shorten it; default PROGRESS_LINE_INTERVAL_MS. */
@@ -79,6 +85,47 @@ export interface SchedulesCliDeps {
   logger: Logger;
   /** Shown in --help: where the commands act, e.g. "Temporal at 127.0.0.1:7233, namespace default". */
   target?: string;
+}
+
+export interface AnnouncementAudience {
+  players: number;
+  perSecond: number;
+  events: { scheduleId: string; durationMs: number }[];
+}
+
+/** Telegram's overall limit for one bot: the fastest any announcement can go. */
+const TELEGRAM_PER_SECOND = 30;
+
+/**
+ * "announcement to 1,000,000 players ≈ 13h 53m at 20/s, 9h 16m at 30/s", and a warning when even
+ * that is longer than the event: the batch stops at the event's end, so the rest are not told.
+ */
+export function announcementLine(players: number, perSecond: number, durationMs: number): string {
+  const at = (rate: number) => roughDuration((players / rate) * 1000);
+  const estimate = `announcement to ${players.toLocaleString('en-US')} players ≈ ${at(perSecond)} at ${perSecond}/s, ${at(TELEGRAM_PER_SECOND)} at ${TELEGRAM_PER_SECOND}/s`;
+  const reached = Math.floor((durationMs / 1000) * perSecond);
+  return (players / perSecond) * 1000 > durationMs
+    ? `${estimate}; WARNING: longer than the event (${roughDuration(durationMs)}): only about ${reached.toLocaleString('en-US')} players are told before it ends`
+    : estimate;
+}
+
+/** "9h 16m", "4m 10s", "33s": an estimate, to the minute past an hour. */
+function roughDuration(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+async function announcementLines(deps: SchedulesCliDeps, scheduleIds?: string[]) {
+  if (!deps.announcements) return [];
+  const { players, perSecond, events } = await deps.announcements();
+  return events
+    .filter((event) => !scheduleIds || scheduleIds.includes(event.scheduleId))
+    .map(
+      (event) => `${event.scheduleId}: ${announcementLine(players, perSecond, event.durationMs)}`,
+    );
 }
 
 /** Runs one command line (without node and the script) and returns its exit status. */
@@ -174,7 +221,13 @@ function buildProgram(
     .action(async (options: { json?: boolean }) => {
       const plan = await (await ops()).plan();
       if (options.json) line(JSON.stringify(plan, null, 2));
-      else for (const text of formatPlan(plan)) line(text);
+      else {
+        // The summary stays the last line.
+        const lines = formatPlan(plan);
+        const announcements = (await announcementLines(deps)).map((text) => `  ${text}`);
+        for (const text of [...lines.slice(0, -1), ...announcements, ...lines.slice(-1)])
+          line(text);
+      }
     });
 
   program
@@ -196,7 +249,11 @@ function buildProgram(
     .action(async (options: { json?: boolean }) => {
       const schedules = await (await ops()).list();
       if (options.json) line(JSON.stringify(schedules, null, 2));
-      else for (const text of formatList(schedules)) line(text);
+      else {
+        const ids = schedules.map((schedule) => schedule.id);
+        for (const text of [...formatList(schedules), ...(await announcementLines(deps, ids))])
+          line(text);
+      }
     });
 
   program
@@ -207,7 +264,12 @@ function buildProgram(
     .action(async (id: string, options: { json?: boolean }) => {
       const details = await (await ops()).describe(id);
       if (options.json) line(JSON.stringify(details, null, 2));
-      else for (const text of formatDetails(details)) line(text);
+      else {
+        const announcement = (await announcementLines(deps, [id])).map((text) =>
+          text.replace(`${id}: `, 'announcement: '),
+        );
+        for (const text of [...formatDetails(details), ...announcement]) line(text);
+      }
     });
 
   program

@@ -3,6 +3,9 @@
  * the time its schedule named until that time plus its duration, whenever the run itself started:
  * it puts the event in world state, sleeps on a durable timer until the end, then takes it out.
  *
+ * While it runs, every player is told (an announcement batch, PlayerBatchWorkflow, which stops
+ * at the event's end: nobody is told about an event that is over).
+ *
  * When every worker is down at the end, the timer still fires in Temporal; the first worker back
  * runs the removal at once (and readers ignore an event past its end meanwhile). A run that starts
  * after its end (a late catch-up, a backfill of the past) only logs.
@@ -11,19 +14,36 @@ import {
   ApplicationFailure,
   CancellationScope,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   sleep,
+  startChild,
   upsertMemo,
   workflowInfo,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ACTIVE_EVENT_MEMO,
+  BATCH_MEMO,
+  type BatchMemo,
+  batchWorkflowId,
   type CalendarEventInput,
   type CalendarEventOutcome,
+  type PlayerBatchInput,
   SCHEDULED_START_TIME_SEARCH_ATTRIBUTE,
   type WorldActivities,
 } from './contract';
+import { PlayerBatchWorkflow } from './player-batch';
 import type { ActiveEvent, EventEffect } from '../game';
+
+/** Runs of calendar events started before announcements replay without them. */
+export const EVENT_ANNOUNCEMENTS_PATCH = 'event-announcements';
+
+/** One announcement per run of an event: its id and the time its schedule named. */
+export const announcementBatchId = (eventId: string, startedAtMs: number) =>
+  `announcement-${eventId}-${new Date(startedAtMs).toISOString()}`;
 
 const { addWorldEvent, removeWorldEvent } = proxyActivities<WorldActivities>({
   startToCloseTimeout: '10s',
@@ -57,6 +77,7 @@ export async function CalendarEventWorkflow(
   try {
     await addWorldEvent({ event, runId: info.runId });
     log.info('calendar event started', times);
+    if (patched(EVENT_ANNOUNCEMENTS_PATCH)) await announce(input, event);
     const leftMs = event.endsAtMs - Date.now();
     if (leftMs > 0) await sleep(leftMs);
   } finally {
@@ -67,6 +88,45 @@ export async function CalendarEventWorkflow(
   }
   log.info('calendar event ended', times);
   return { outcome: 'ran', event };
+}
+
+/**
+ * Starts the announcement batch for this run of the event (every player, until its end), unless a
+ * run of it already did: the batch's id comes from the event and its start, so a second run of
+ * the same event (a retry, a second trigger) attaches to nothing new. The batch outlives this run
+ * (ABANDON): ending the event early does not stop the batch, which stops at `notAfterMs` anyway.
+ */
+async function announce(input: CalendarEventInput, event: ActiveEvent): Promise<void> {
+  const batchId = announcementBatchId(event.id, event.startedAtMs);
+  const batch: PlayerBatchInput = {
+    batchId,
+    population: { kind: 'all' },
+    payload: {
+      kind: 'notice',
+      content: {
+        topic: 'announcement',
+        eventId: event.id,
+        name: event.name,
+        text: input.announcement,
+        endsAtMs: event.endsAtMs,
+      },
+      notAfterMs: event.endsAtMs,
+    },
+  };
+  const memo: BatchMemo = { batchId, population: batch.population, payload: batch.payload };
+  try {
+    await startChild(PlayerBatchWorkflow, {
+      workflowId: batchWorkflowId(batchId),
+      args: [batch],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      memo: { [BATCH_MEMO]: memo },
+    });
+    log.info('announcement batch started', { batchId });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    log.info('announcement batch already started by an earlier run', { batchId });
+  }
 }
 
 /** Why an input cannot be run as a calendar event; null when it can. */

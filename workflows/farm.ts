@@ -238,6 +238,9 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     proxyActivities<NotificationActivities>({
       taskQueue: input.notificationsTaskQueue ?? TASK_QUEUES.notifications,
       scheduleToCloseTimeout: timeout,
+      // An attempt whose bot process died is retried within this, not after the whole timeout:
+      // a send turn (10 s) and Telegram's bounded retries fit well inside.
+      startToCloseTimeout: '1m',
       retry: { initialInterval: '1s', maximumInterval: '1m' },
     }).sendNotification;
 
@@ -327,10 +330,11 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
       MIN_RIPENING_WAVE_MS,
       scaledMs(RIPENING_WAVE_SECONDS, state.farm.timeScale),
     );
+    // A crop already due whose timer has not run yet (timers that fire in one activation run one
+    // after the other, and a busy worker runs them late) belongs to this wave too.
     const waveGoesOn = state.farm.plots.some(
       (plot) =>
         plot.crop !== null &&
-        plot.crop.readyAtMs > now &&
         plot.crop.readyAtMs - now <= gatherMs &&
         !state.readyCrops.some((r) => r.plotId === plot.id),
     );
