@@ -3,8 +3,11 @@
  * go to a notifications queue nobody polls here). The game worker runs in a child process, so
  * that it can be killed with SIGKILL in the middle of a batch.
  *
- * 2,000 farms are started directly with the client (as the farm tests do), in two halves, so a
- * `joinedBefore` batch has a known population.
+ * 2,000 farms are started directly with the client, in two halves, so a `joinedBefore` batch has
+ * a known population. Each starts as a farm continued as new from a registered, published run
+ * would (carried state), and the test writes its copy into Redis with the same store function the
+ * farm's publishPlayer uses: a fresh farm's own registration and publish would triple the worker's
+ * work while the farms are made, and this file is about what happens after.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +16,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AdminApp, buildAdminApp } from '../../bot/admin/app';
-import { STARTING_COINS } from '../../game';
+import { newFarm, STARTING_COINS } from '../../game';
 import { encryptChatId } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
 import {
@@ -26,12 +29,14 @@ import { OWNED_ID_PREFIX, weeklyPrizeSchedule } from '../../schedules/catalog';
 import { runSchedulesCli } from '../../schedules/commands';
 import { createScheduleOperations } from '../../schedules/engine';
 import { WEEKLY_PRIZE } from '../../schedules/prizes';
+import { writePlayerCopy } from '../../store/leaderboard';
 import { createPlayerRegistry } from '../../store/players';
 import { createRebuildMarker } from '../../store/rebuild-marker';
 import { connectRedis, keyspace, type RedisClient } from '../../store/redis';
 import {
   type BatchProgress,
   batchWorkflowId,
+  type FarmCarriedState,
   farmWorkflowId,
   getFarmLogQuery,
   getFarmQuery,
@@ -96,16 +101,32 @@ async function startFarms(count: number, into: string[]) {
       limit(async () => {
         const userHash = `b${randomUUID().replaceAll('-', '').slice(0, 20)}`;
         into.push(userHash);
+        const sealedChatId = encryptChatId(1_000_000 + i, TEST_SECRET);
+        const joinedAtMs = Date.now();
+        const carried: FarmCarriedState = {
+          farm: newFarm(joinedAtMs, TEST_TIME_SCALE),
+          readyCrops: [],
+          appliedGrants: {},
+          recentActions: {},
+          registered: true,
+          profile: { displayName: null, xpReachedAtMs: joinedAtMs, reachable: true },
+          log: [],
+          notices: {},
+        };
         await t.client.workflow.start(WORKFLOW_TYPES.gameFarm, {
           workflowId: farmWorkflowId(userHash),
           taskQueue: t.taskQueue,
-          args: [
-            {
-              userHash,
-              sealedChatId: encryptChatId(1_000_000 + i, TEST_SECRET),
-              timeScale: TEST_TIME_SCALE,
-            },
-          ],
+          args: [{ userHash, sealedChatId, timeScale: TEST_TIME_SCALE, carried }],
+        });
+        await writePlayerCopy(redis, keyPrefix, {
+          userHash,
+          sealedChatId,
+          joinedAtMs,
+          xp: 0,
+          xpReachedAtMs: joinedAtMs,
+          displayName: null,
+          notifications: true,
+          reachable: true,
         });
       }),
     ),
