@@ -1,9 +1,11 @@
 /**
  * `npm run record:histories`: plays one full session on a fresh in-memory dev server (new farm,
- * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new), and a
- * farm whose worker has another USER_HASH_SECRET (its registration fails, it continues as new),
- * a market tick and a short calendar event (the scheduled workflows, started directly), the Redis
- * backfill after the prefix's keys are deleted, and writes the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
+ * plant, harvest, sell, buy a plot, the same grant twice, the daily bonus, continue-as-new, crops
+ * ready, preferences, a reward with a message, a notice, a block and an unblock), a farm whose
+ * worker has another USER_HASH_SECRET (its registration fails, it continues as new), a market tick
+ * and a short calendar event with its announcement (the scheduled workflows, started directly), the
+ * Redis backfill after the prefix's keys are deleted, a reward batch and a weekly prize, and writes
+ * the histories to test/fixtures/histories/ as `<name>.<SHAPE>.json`, which CI replays
  * against the current workflow code. Fixtures of earlier shapes stay: running farms may still be
  * on them. Give SHAPE a new name when a `patched()` change adds a shape (see README).
  */
@@ -20,9 +22,15 @@ import { createMainMenuActivities } from '../activities/main-menu';
 import { startRedisBackfill } from '../activities/redis-backfill';
 import { createGameClient } from '../bot/game-client';
 import {
+  batchWorkflowId,
   type CalendarEventInput,
   farmWorkflowId,
+  ACTION_UPDATES,
   grantRewardSignal,
+  noticeSignal,
+  type PlayerBatchInput,
+  setReachableSignal,
+  type WeeklyPrizeInput,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../workflows/contract';
@@ -35,11 +43,13 @@ import { startDevServer } from './temporal/server';
 import { encryptChatId } from '../infra/identity';
 import { createWorker } from '../worker/create-worker';
 import { bundleWorkflows } from '../worker/bundle';
-import { REGISTRATION_OFF_MAIN_PATH_PATCH, type GameFarmWorkflow } from '../workflows/farm';
+import { type FarmAction, NEUTRAL_WORLD } from '../game';
+import { EVENT_ANNOUNCEMENTS_PATCH } from '../workflows/calendar-event';
+import { PROFILES_AND_NOTIFICATIONS_PATCH, type GameFarmWorkflow } from '../workflows/farm';
 
 const OUT_DIR = join(__dirname, '..', 'test', 'fixtures', 'histories');
 /** The newest shape of the farm's history: the latest patch it records. */
-const SHAPE = REGISTRATION_OFF_MAIN_PATH_PATCH;
+const SHAPE = PROFILES_AND_NOTIFICATIONS_PATCH;
 const SECRET = 'record-histories-secret-0123456789';
 const OTHER_SECRET = 'record-histories-other-secret-987654';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,7 +98,15 @@ async function main() {
         timeScale: 0.001,
         gameTaskQueue: 'record-game',
         farmMaxHistoryEvents: 60,
+        notificationsTaskQueue: 'record-notifications',
       }),
+    }),
+    // No Telegram here: the recorder's notifications answer "sent" (only the farm's history counts).
+    await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: 'record-notifications',
+      activities: { sendNotification: () => Promise.resolve({ outcome: 'sent' }) },
     }),
     // A worker that was given another USER_HASH_SECRET than the bot.
     await createWorker({
@@ -103,7 +121,7 @@ async function main() {
 
   try {
     const game = createGameClient({ client, userHashSecret: SECRET, taskQueue: 'record-menu' });
-    const player = { telegramUserId: 424242, chatId: 424242 };
+    const player = { telegramUserId: 424242, chatId: 424242, firstName: 'Recorder' };
     const userHash = game.userHashOf(player.telegramUserId);
     let n = 0;
     const play = async (intent: Parameters<typeof game.handleIntent>[1]) =>
@@ -138,6 +156,7 @@ async function main() {
     }
     await sleep(1000); // the corn ripens in the second run
     await play({ type: 'message', action: { type: 'harvest', plotId: 1 } });
+    const secondRunId = (await farm.describe()).runId;
     if (opened.kind !== 'farm' || sold.kind !== 'actionDone')
       throw new Error('the session went wrong');
 
@@ -167,7 +186,61 @@ async function main() {
       });
     }
 
-    // The scheduled workflows, as their schedules start them (one shape so far: no suffix).
+    // A farm that tells its player things: a ripening wave of two plots, preferences, a reward
+    // message skipped and one sent, an event's notice, a block and an unblock (no forced
+    // continue-as-new: one run holds it all).
+    const toldHash = game.userHashOf(626262);
+    const told = await client.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
+      workflowId: farmWorkflowId(toldHash),
+      taskQueue: 'record-game',
+      args: [
+        {
+          userHash: toldHash,
+          sealedChatId: encryptChatId(626262, SECRET),
+          timeScale: 0.001,
+          displayName: 'Recorder',
+          notificationsTaskQueue: 'record-notifications',
+        },
+      ],
+      typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: toldHash }],
+    });
+    let actions = 0;
+    const act = (action: FarmAction) =>
+      told.executeUpdate(ACTION_UPDATES[action.type], {
+        updateId: `told-${(actions += 1)}`,
+        args: [{ actionId: `told-${actions}`, action, world: NEUTRAL_WORLD, displayName: 'Rec' }],
+      });
+    await act({ type: 'plant', plotId: 0, cropId: 'wheat' });
+    await act({ type: 'plant', plotId: 1, cropId: 'wheat' });
+    await sleep(2500); // the wave gathers for 2 s, then one message goes out
+    await act({ type: 'setPreferences', notifications: false });
+    const reward = (grantId: string) => ({
+      grantId,
+      issuedAtMs: Date.now(),
+      coins: 5,
+      xp: 1,
+      reason: 'record',
+      message: 'Well played!',
+    });
+    await told.signal(grantRewardSignal, reward('record-reward-skipped'));
+    await act({ type: 'setPreferences', notifications: true, showName: false });
+    await told.signal(grantRewardSignal, reward('record-reward-sent'));
+    await told.signal(noticeSignal, {
+      notificationId: 'record-notice',
+      content: {
+        topic: 'announcement',
+        eventId: 'harvest-fair',
+        name: 'Friday harvest fair',
+        text: 'The harvest fair is open.',
+        endsAtMs: Date.now() + 60_000,
+      },
+      notAfterMs: Date.now() + 60_000,
+    });
+    await told.signal(setReachableSignal, { reachable: false });
+    await told.signal(setReachableSignal, { reachable: true });
+    await sleep(1000);
+
+    // The scheduled workflows, as their schedules start them.
     await client.workflow.execute(WORKFLOW_TYPES.marketTick, {
       workflowId: 'record-market-tick',
       taskQueue: 'record-game',
@@ -196,6 +269,32 @@ async function main() {
     });
     if ((await backfill.result()).state !== 'done') throw new Error('the backfill went wrong');
 
+    // A reward batch over both farms, a page per run, and a weekly prize with its batch.
+    const batchInput: PlayerBatchInput = {
+      batchId: 'record-batch',
+      population: { kind: 'all' },
+      payload: { kind: 'grant', coins: 3, xp: 0, reason: 'record', message: 'A gift' },
+      pageSize: 1,
+      pagesPerRun: 1,
+    };
+    const batch = await client.workflow.start(WORKFLOW_TYPES.playerBatch, {
+      workflowId: batchWorkflowId(batchInput.batchId),
+      taskQueue: 'record-game',
+      args: [batchInput],
+    });
+    await batch.result();
+    const prize: WeeklyPrizeInput = {
+      prizes: [{ coins: 10, xp: 0 }],
+      reason: 'record prize',
+      message: 'You won',
+    };
+    const { batchId: prizeBatchId } = (await client.workflow.execute(WORKFLOW_TYPES.weeklyPrize, {
+      workflowId: 'record-weekly-prize',
+      taskQueue: 'record-game',
+      args: [prize],
+    })) as { batchId: string };
+    await client.workflow.getHandle(batchWorkflowId(prizeBatchId)).result();
+
     mkdirSync(OUT_DIR, { recursive: true });
     const write = async (
       name: string,
@@ -208,13 +307,16 @@ async function main() {
       writeFileSync(join(OUT_DIR, file), `${historyToJSON(history)}\n`);
     };
     await write('game-farm-first-run', farmWorkflowId(userHash), firstRunId);
-    await write('game-farm-second-run', farmWorkflowId(userHash), (await farm.describe()).runId);
+    await write('game-farm-second-run', farmWorkflowId(userHash), secondRunId);
+    await write('game-farm-notifications', told.workflowId, told.firstExecutionRunId);
     await write('main-menu-query', `main-menu-${userHash}-rec-1`);
     await write('main-menu-message-sell', `main-menu-${userHash}-rec-4`);
     await write('game-farm-registration-failed', lost.workflowId, lost.firstExecutionRunId);
     await write('market-tick', 'record-market-tick', undefined, null);
-    await write('calendar-event', 'record-calendar-event', undefined, null);
+    await write('calendar-event', 'record-calendar-event', undefined, EVENT_ANNOUNCEMENTS_PATCH);
     await write('redis-backfill', backfill.workflowId, undefined, null);
+    await write('player-batch', batch.workflowId, batch.firstExecutionRunId, null);
+    await write('weekly-prize', 'record-weekly-prize', undefined, null);
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();

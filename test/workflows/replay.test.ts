@@ -8,7 +8,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { REGISTRATION_OFF_MAIN_PATH_PATCH } from '../../workflows/farm';
+import { EVENT_ANNOUNCEMENTS_PATCH } from '../../workflows/calendar-event';
+import {
+  PROFILES_AND_NOTIFICATIONS_PATCH,
+  REGISTRATION_OFF_MAIN_PATH_PATCH,
+} from '../../workflows/farm';
 import { installTestRuntime } from '../support/temporal';
 
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
@@ -32,13 +36,39 @@ describe('recorded histories replay against the current workflow code', () => {
         ...[...session, 'game-farm-registration-failed'].map(
           (name) => `${name}.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`,
         ),
+        // Profiles, the farm's log and its notifications: patched('profiles-and-notifications').
+        ...[...session, 'game-farm-registration-failed', 'game-farm-notifications'].map(
+          (name) => `${name}.${PROFILES_AND_NOTIFICATIONS_PATCH}.json`,
+        ),
         // The scheduled workflows, in their first shape.
         'market-tick.json',
         'calendar-event.json',
+        // A calendar event that announces itself: patched('event-announcements').
+        `calendar-event.${EVENT_ANNOUNCEMENTS_PATCH}.json`,
         // The Redis backfill, in its first shape: begin, pages, catch-up pass, finish.
         'redis-backfill.json',
+        // A reward batch (a page per run) and a weekly prize, in their first shapes.
+        'player-batch.json',
+        'weekly-prize.json',
       ].sort(),
     );
+    // A farm that told its player things: a wave, a reward, a notice; its copy published.
+    const told = readFileSync(
+      join(DIR, `game-farm-notifications.${PROFILES_AND_NOTIFICATIONS_PATCH}.json`),
+      'utf8',
+    );
+    for (const activity of ['sendNotification', 'publishPlayer'])
+      expect(told).toContain(`"name": "${activity}"`);
+    expect(told).toContain('EVENT_TYPE_MARKER_RECORDED');
+    const batch = readFileSync(join(DIR, 'player-batch.json'), 'utf8');
+    expect(batch).toContain('"name": "deliverToPlayers"');
+    expect(batch).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    expect(readFileSync(join(DIR, 'weekly-prize.json'), 'utf8')).toContain(
+      'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
+    );
+    expect(
+      readFileSync(join(DIR, `calendar-event.${EVENT_ANNOUNCEMENTS_PATCH}.json`), 'utf8'),
+    ).toContain('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED');
     for (const file of [
       'game-farm-first-run.json',
       `game-farm-first-run.${REGISTRATION_OFF_MAIN_PATH_PATCH}.json`,
