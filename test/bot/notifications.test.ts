@@ -19,7 +19,7 @@ import {
 } from '../../workflows/contract';
 import { newTelegramUser, startTestBot, type TestBot } from '../support/bot';
 import { nextUpdateId, sleepMs, TEST_SECRET } from '../support/game';
-import { lastMessage, press } from '../support/telegram';
+import { lastMessage, lastNotification, press } from '../support/telegram';
 
 const PLAYERS = 200;
 const REPLYING_PLAYERS = 6;
@@ -51,7 +51,7 @@ describe('notifications through the bot process', () => {
       20_000,
     );
     expect(ready.response.ok).toBe(true);
-    expect(lastMessage(b.api, user.id).text).toBe('🌾 Your wheat is ready!');
+    expect(lastNotification(b.api, user.id).text).toBe('🌾 Your wheat is ready!');
 
     await press(b.api, user, /Turn notifications off/);
     expect(lastMessage(b.api, user.id).text).toMatch(/🔕 Notifications off/);

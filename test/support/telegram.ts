@@ -2,10 +2,40 @@
 import { expect } from 'vitest';
 import type { TestBotApi, UserLike } from '../../dev/bot-api';
 
-export function lastMessage(api: TestBotApi, chatId: number) {
-  const messages = api.messages(chatId);
-  const last = messages.at(-1);
+type Message = ReturnType<TestBotApi['messages']>[number];
+
+const labelsOf = (message: Message) =>
+  (message.reply_markup?.inline_keyboard ?? []).flat().map((button) => button.text);
+
+/**
+ * A message the farm sent on its own (crops ready, an event, a reward): it arrives between the
+ * screens a player presses, so a test reading "the screen" looks past it.
+ */
+export function isNotification(message: Message): boolean {
+  const labels = labelsOf(message);
+  return (
+    labels.length === 2 && labels[0] === '🌻 Open farm' && /notifications off/.test(labels[1]!)
+  );
+}
+
+/** The newest screen of the chat (notifications skipped, unless asked for). */
+export function lastMessage(
+  api: TestBotApi,
+  chatId: number,
+  options: { notifications?: boolean } = {},
+) {
+  const last = api
+    .messages(chatId)
+    .filter((message) => options.notifications || !isNotification(message))
+    .at(-1);
   if (!last) throw new Error(`no bot message in chat ${chatId}`);
+  return last;
+}
+
+/** The newest notification of the chat. */
+export function lastNotification(api: TestBotApi, chatId: number) {
+  const last = api.messages(chatId).filter(isNotification).at(-1);
+  if (!last) throw new Error(`no notification in chat ${chatId}`);
   return last;
 }
 
@@ -13,14 +43,24 @@ export function buttons(api: TestBotApi, chatId: number) {
   return (lastMessage(api, chatId).reply_markup?.inline_keyboard ?? []).flat();
 }
 
-/** Presses the button of the last bot message whose label matches, and checks the webhook took it. */
+/**
+ * Presses the button whose label matches on the newest message that has one (the newest
+ * notification, or else the screen), and checks the webhook took it.
+ */
 export async function press(api: TestBotApi, user: UserLike, label: RegExp) {
-  const message = lastMessage(api, user.id);
-  const button = buttons(api, user.id).find((b) => label.test(b.text));
+  const candidates = [
+    lastMessage(api, user.id, { notifications: true }),
+    lastMessage(api, user.id),
+  ];
+  const message =
+    candidates.find((m) =>
+      (m.reply_markup?.inline_keyboard ?? []).flat().some((b) => label.test(b.text)),
+    ) ?? candidates[1]!;
+  const button = (message.reply_markup?.inline_keyboard ?? [])
+    .flat()
+    .find((b) => label.test(b.text));
   if (!button || !('callback_data' in button)) {
-    throw new Error(
-      `no button ${label} in: ${JSON.stringify(buttons(api, user.id).map((b) => b.text))}`,
-    );
+    throw new Error(`no button ${label} in: ${JSON.stringify(labelsOf(message))}`);
   }
   const delivery = await api.pressButton(
     user,

@@ -364,7 +364,7 @@ describe('a valid update', () => {
     expect(h.handleUpdate).toHaveBeenCalledOnce();
     expect(h.game.calls).toEqual([
       {
-        player: { telegramUserId: user.id, chatId: user.id },
+        player: { telegramUserId: user.id, chatId: user.id, firstName: user.first_name },
         intent: { type: 'query' },
         unique: `u${update.update_id}`,
       },

@@ -14,7 +14,18 @@ import { ensureChromium, launchChromium, startWebChatStack, type WebChatStack } 
 const WAIT_MS = 10_000;
 
 /** The chat's bot messages, the newest last. */
-const botMessages = (page: Page) => page.locator('#chat .from-bot');
+/**
+ * The chat's screens, the newest last: the bot's messages but its notifications (crops ready, an
+ * event, a reward), which arrive between them and carry a "Turn notifications off" button.
+ */
+const botMessages = (page: Page) =>
+  page
+    .locator('#chat .from-bot')
+    .filter({ hasNot: page.getByRole('button', { name: /Turn notifications off/ }) });
+const notifications = (page: Page) =>
+  page
+    .locator('#chat .from-bot')
+    .filter({ has: page.getByRole('button', { name: /Turn notifications off/ }) });
 const lastBotText = (page: Page) => botMessages(page).last().locator('.text');
 
 async function waitForText(locator: Locator, pattern: RegExp) {
@@ -111,6 +122,9 @@ describe('playing in the browser', () => {
     await waitForText(lastBotText(first), /Sold 3 wheat for 12 🪙/);
     expect(await coins(first)).toBe(57);
 
+    // The farm told the player the wheat was ready, in a message of its own.
+    await waitForText(notifications(first).last().locator('.text'), /Your wheat is ready!/);
+    expect(await notifications(first).count()).toBe(1);
     // Every press edited the one farm message in place, as Telegram shows it.
     expect(await botMessages(first).count()).toBe(1);
     expect(await botMessages(first).last().getAttribute('data-message-id')).toBe(farmMessage);
@@ -122,12 +136,13 @@ describe('playing in the browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows a callback answer as a toast, and typed commands as the player wrote them', async () => {
+  it('shows the leaderboard, and typed commands as the player wrote them', async () => {
     // The same player pressed eight times in the last test: a fresh flood-throttle window (8
     // updates per 2 s, bot/throttle.ts) keeps this test's three from being slowed down.
     await new Promise((resolve) => setTimeout(resolve, 2100));
     await button(first, /Leaders/).click();
-    await waitForText(first.getByRole('status'), /leaderboard opens soon/);
+    await waitForText(lastBotText(first), /Leaderboard[\s\S]*You: #\d+ of \d+/);
+    await button(first, /Back to the farm/).click();
 
     await first.getByRole('textbox', { name: 'Message to the bot' }).fill('/help');
     await first.getByRole('textbox', { name: 'Message to the bot' }).press('Enter');
