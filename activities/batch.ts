@@ -93,90 +93,68 @@ export function createBatchActivities(deps: BatchActivityDeps): BatchActivities 
     },
 
     /**
-     * Sends each player's grant (or notice) to their farm, at most `parallelism` at once; then,
-     * once the whole page is sent, asks each farm whether it shows it. Asking right after each
-     * signal made every query wait for that farm's workflow task (the server holds a query behind
-     * a pending task): the page ran at the pace of those queries, several times slower than its
-     * signals. Sent first, the farms apply the page while the rest is sent, and the queries are
-     * answered at once. Retrying a page is safe: the farm dedupes by id.
+     * Sends each player's grant (or notice) to their farm, at most `parallelism` at once, then
+     * asks the farm whether it shows it. Retrying a page is safe: the farm dedupes by id.
      */
     async deliverToPlayers(input: DeliverInput): Promise<DeliveryReport> {
       const { batchId, payload } = input;
       const limit = pLimit(input.parallelism);
       const report: DeliveryReport = { confirmed: 0, coins: 0, xp: 0, failures: [] };
       const context = Context.current();
-      const deliveries = input.players.map(({ userHash, prize }) => {
-        const farm = client.workflow.getHandle(farmWorkflowId(userHash));
-        const id = batchGrantId(batchId, userHash);
-        if (payload.kind === 'grant') {
-          const amounts = prize ?? { coins: payload.coins, xp: payload.xp };
-          return {
-            userHash,
-            id,
-            amounts,
-            shows: () => farm.query(hasGrantQuery, id),
-            send: () =>
-              farm.signal(grantRewardSignal, {
-                grantId: id,
-                issuedAtMs: input.issuedAtMs,
-                ...amounts,
-                reason: payload.reason,
-                batchId,
-                ...(payload.message ? { message: payload.message } : {}),
-              }),
-          };
-        }
-        return {
-          userHash,
-          id,
-          amounts: { coins: 0, xp: 0 },
-          shows: async () =>
-            (await farm.query(getFarmLogQuery)).some(
-              (entry) => entry.kind === 'notification' && entry.notificationId === id,
-            ),
-          send: () =>
-            farm.signal(noticeSignal, {
-              notificationId: id,
-              content: payload.content,
-              notAfterMs: payload.notAfterMs,
-              batchId,
-            }),
-        };
-      });
-      /** Runs a step for every farm still in play; a farm that is gone fails and leaves it. */
-      const gone = new Set<string>();
-      const eachFarm = (step: (d: (typeof deliveries)[number]) => Promise<void>) =>
-        Promise.all(
-          deliveries.map((delivery) =>
-            limit(async () => {
-              if (gone.has(delivery.userHash)) return;
-              try {
-                await step(delivery);
-              } catch (err) {
-                if (!(err instanceof WorkflowNotFoundError)) throw err;
-                gone.add(delivery.userHash);
-                report.failures.push({ userHash: delivery.userHash, reason: 'no running farm' });
-              } finally {
-                context.heartbeat();
+      await Promise.all(
+        input.players.map(({ userHash, prize }) =>
+          limit(async () => {
+            const farm = client.workflow.getHandle(farmWorkflowId(userHash));
+            const id = batchGrantId(batchId, userHash);
+            try {
+              let shows: () => Promise<boolean>;
+              let send: () => Promise<void>;
+              let amounts = { coins: 0, xp: 0 };
+              if (payload.kind === 'grant') {
+                amounts = prize ?? { coins: payload.coins, xp: payload.xp };
+                shows = () => farm.query(hasGrantQuery, id);
+                send = () =>
+                  farm.signal(grantRewardSignal, {
+                    grantId: id,
+                    issuedAtMs: input.issuedAtMs,
+                    ...amounts,
+                    reason: payload.reason,
+                    batchId,
+                    ...(payload.message ? { message: payload.message } : {}),
+                  });
+              } else {
+                shows = async () =>
+                  (await farm.query(getFarmLogQuery)).some(
+                    (entry) => entry.kind === 'notification' && entry.notificationId === id,
+                  );
+                send = () =>
+                  farm.signal(noticeSignal, {
+                    notificationId: id,
+                    content: payload.content,
+                    notAfterMs: payload.notAfterMs,
+                    batchId,
+                  });
               }
-            }),
-          ),
-        );
-      await eachFarm(async ({ shows, send }) => {
-        if (!(input.checkFirst && (await shows()))) await send();
-      });
-      await eachFarm(async ({ userHash, id, amounts, shows }) => {
-        if (await confirm(userHash, shows)) {
-          report.confirmed += 1;
-          report.coins += amounts.coins;
-          report.xp += amounts.xp;
-        } else {
-          report.failures.push({
-            userHash,
-            reason: `the farm does not show ${id} after ${CONFIRM_ATTEMPTS} checks`,
-          });
-        }
-      });
+              if (!(input.checkFirst && (await shows()))) await send();
+              if (await confirm(userHash, shows)) {
+                report.confirmed += 1;
+                report.coins += amounts.coins;
+                report.xp += amounts.xp;
+              } else {
+                report.failures.push({
+                  userHash,
+                  reason: `the farm does not show ${id} after ${CONFIRM_ATTEMPTS} checks`,
+                });
+              }
+            } catch (err) {
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+              report.failures.push({ userHash, reason: 'no running farm' });
+            } finally {
+              context.heartbeat();
+            }
+          }),
+        ),
+      );
       return report;
     },
   };
