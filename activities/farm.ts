@@ -7,9 +7,10 @@ import {
   decryptChatId,
   SealedChatIdError,
 } from '../infra/identity';
+import { writePlayerCopy } from '../store/leaderboard';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
-import type { FarmActivities, RegisterPlayerInput } from '../workflows/contract';
+import type { FarmActivities, PlayerRecordCopy, RegisterPlayerInput } from '../workflows/contract';
 
 export interface FarmActivityDeps {
   redis: RedisClient;
@@ -51,9 +52,22 @@ export function createFarmActivities(deps: FarmActivityDeps): FarmActivities {
       log.info('player registered');
     },
 
-    async publishPlayer(): Promise<void> {
-      // Being written by the leaderboard helper (store/leaderboard.ts): see /work/wt/COMMON.md.
-      throw ApplicationFailure.nonRetryable('publishPlayer is not written yet', 'NotWritten');
+    /**
+     * Writes the farm's copy (registry, leaderboard, name, preferences, reachability). A late or
+     * retried copy older than the stored one changes nothing.
+     */
+    async publishPlayer(record: PlayerRecordCopy): Promise<void> {
+      let written: boolean;
+      try {
+        written = await writePlayerCopy(deps.redis, deps.keyPrefix, record);
+      } catch (err) {
+        // The same copy is refused on every attempt: retrying cannot fix it.
+        if (err instanceof RangeError) {
+          throw ApplicationFailure.nonRetryable(err.message, 'InvalidPlayerCopy');
+        }
+        throw err;
+      }
+      if (!written) log.info('player copy not written: Redis holds a newer one');
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The farm's ordinary activity, registerPlayer, run in MockActivityEnvironment (no Temporal
+ * The farm's ordinary activities, registerPlayer and publishPlayer, run in MockActivityEnvironment (no Temporal
  * server, no worker) against the real Redis, under this file's own key prefix.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -10,6 +10,7 @@ import { createFarmActivities, SEALED_CHAT_ID_UNREADABLE } from '../../activitie
 import { chatIdKeyring, encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
 import { activityLogInterceptors } from '../../worker/runtime';
+import { createLeaderboard } from '../../store/leaderboard';
 import { createPlayerRegistry } from '../../store/players';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { REDIS_URL } from '../support/constants';
@@ -45,6 +46,11 @@ function activityEnvironment() {
   return { env, logged };
 }
 
+function player() {
+  const { telegramUserId, chatId } = newPlayer();
+  return { chatId, userHash: deriveUserHash(telegramUserId, TEST_SECRET) };
+}
+
 describe('registerPlayer', () => {
   let redis: RedisClient;
   let keyPrefix: string;
@@ -55,11 +61,6 @@ describe('registerPlayer', () => {
   afterAll(async () => {
     await redis.close();
   });
-
-  const player = () => {
-    const { telegramUserId, chatId } = newPlayer();
-    return { chatId, userHash: deriveUserHash(telegramUserId, TEST_SECRET) };
-  };
 
   it('stores the player with the sealed chat id, once, keeping the first join time', async () => {
     const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
@@ -74,6 +75,8 @@ describe('registerPlayer', () => {
       sealedChatId,
       active: true,
       joinedAtMs: 1_000,
+      notifications: true,
+      displayName: null,
     });
     const stored = await redis.hGetAll(`${keyPrefix}player:${userHash}`);
     expect(JSON.stringify(stored)).not.toContain(String(chatId));
@@ -171,5 +174,69 @@ describe('registerPlayer', () => {
     expect((await createPlayerRegistry(redis, keyPrefix).get(userHash))?.sealedChatId).toBe(
       sealedChatId,
     );
+  });
+});
+
+describe('publishPlayer', () => {
+  let redis: RedisClient;
+  let keyPrefix: string;
+  beforeAll(async () => {
+    redis = await connectRedis(REDIS_URL, createLogger('warn'));
+    keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
+  });
+  afterAll(async () => {
+    await redis.close();
+  });
+
+  it('writes the copy, ranks the player, and ignores an older copy with a log line', async () => {
+    const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const { chatId, userHash } = player();
+    const copy = {
+      userHash,
+      sealedChatId: encryptChatId(chatId, TEST_SECRET),
+      joinedAtMs: 1_000,
+      xp: 12,
+      xpReachedAtMs: 5_000,
+      displayName: 'Ann',
+      notifications: false,
+      reachable: true,
+    };
+    await activityEnvironment().env.run(() => activities.publishPlayer(copy));
+    const { env, logged } = activityEnvironment();
+    await env.run(() => activities.publishPlayer({ ...copy, xp: 8, xpReachedAtMs: 4_000 }));
+    expect(logged.map((line) => line.message)).toContain(
+      'player copy not written: Redis holds a newer one',
+    );
+
+    expect(await createLeaderboard(redis, keyPrefix).rank(userHash)).toEqual({
+      rank: 1,
+      xp: 12,
+      total: 1,
+    });
+    expect(await createPlayerRegistry(redis, keyPrefix).get(userHash)).toMatchObject({
+      notifications: false,
+      displayName: 'Ann',
+      active: true,
+      joinedAtMs: 1_000,
+    });
+  });
+
+  it('refuses a malformed copy without retries', async () => {
+    const activities = createFarmActivities({ redis, keyPrefix, userHashSecret: TEST_SECRET });
+    const { chatId, userHash } = player();
+    await expect(
+      activityEnvironment().env.run(() =>
+        activities.publishPlayer({
+          userHash,
+          sealedChatId: encryptChatId(chatId, TEST_SECRET),
+          joinedAtMs: 1_000,
+          xp: Number.NaN,
+          xpReachedAtMs: 1_000,
+          displayName: null,
+          notifications: true,
+          reachable: true,
+        }),
+      ),
+    ).rejects.toMatchObject({ type: 'InvalidPlayerCopy', nonRetryable: true });
   });
 });

@@ -130,6 +130,8 @@ describe('player registration never blocks the farm', () => {
       sealedChatId: null,
       active: true,
       joinedAtMs: 1000,
+      notifications: true,
+      displayName: null,
     });
     const sealedChatId = encryptChatId(424242, TEST_SECRET);
     await registry.register({ userHash, sealedChatId, joinedAtMs: 2000 });
@@ -138,6 +140,8 @@ describe('player registration never blocks the farm', () => {
       sealedChatId,
       active: true,
       joinedAtMs: 1000,
+      notifications: true,
+      displayName: null,
     });
     expect(await redis.hGet(`${keyPrefix}player:${userHash}`, 'chatId')).toBeNull();
   });
