@@ -6,10 +6,13 @@ import pLimit from 'p-limit';
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   type WorkflowOptions,
 } from '@temporalio/client';
 import {
+  farmWorkflowId,
   mainMenuWorkflowId,
+  setReachableSignal,
   type MainMenuScreen,
   TASK_QUEUES,
   USER_HASH_SEARCH_ATTRIBUTE,
@@ -103,6 +106,25 @@ export function createGameClient(deps: GameClientDeps) {
 
   return {
     userHashOf: (telegramUserId: number) => deriveUserHash(telegramUserId, deps.userHashSecret),
+
+    /**
+     * Tells the player's farm that Telegram says it can (true) or cannot (false) write to them:
+     * the farm owns reachability. False when the player has no farm (nothing to tell).
+     */
+    async setReachable(telegramUserId: number, reachable: boolean): Promise<boolean> {
+      const userHash = deriveUserHash(telegramUserId, deps.userHashSecret);
+      try {
+        await bounded('start', deps.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, () =>
+          deps.client.workflow
+            .getHandle(farmWorkflowId(userHash))
+            .signal(setReachableSignal, { reachable }),
+        );
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
 
     /**
      * `updateId` identifies the incoming update (Telegram's update_id): the same update always

@@ -1,8 +1,15 @@
 /**
  * The bot's outgoing Bot API calls: paced below Telegram's flood limits (about one message a
  * second per chat with short bursts, 20 a minute per group, 30 a second overall, the overall
- * budget shared by every bot and worker process through Redis), 429 and 5xx retried with
- * bounded backoff, and a chat that blocked the bot reported to the player registry.
+ * budget shared by every bot process through Redis), 429 and 5xx retried with bounded backoff,
+ * and a chat that blocked the bot reported to the player registry.
+ *
+ * Two kinds of sender share those budgets: replies (the bot's Api) and notifications (an Api of
+ * their own, installed with `sender: 'notifications'`). Notifications also take a turn in a budget
+ * of their own, below the overall one, so that replies always keep the rest: a broadcast never
+ * starves a reply. A reply that finds no turn in time goes out anyway (Telegram's 429 is the
+ * backstop, and the player is waiting); a notification never does: its attempt fails and the
+ * notifications queue retries it later.
  */
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Api, Transformer } from 'grammy';
@@ -20,7 +27,15 @@ export interface OutgoingLimits {
   perGroupPerMinute: number;
   /** All sends of all processes that share the Redis key prefix. */
   globalPerSecond: number;
-  /** The longest a call waits for its turn; then it goes out anyway (Telegram's 429 is the backstop). */
+  /**
+   * Notifications of all processes, inside `globalPerSecond` and below it: replies always keep
+   * the difference.
+   */
+  notificationsPerSecond: number;
+  /**
+   * The longest a call waits for its turn; then a reply goes out anyway (Telegram's 429 is the
+   * backstop) and a notification fails (NoSendTurnError).
+   */
   maxWaitMs: number;
   /** Retries of a call Telegram answered with 429 or a 5xx. */
   retryAttempts: number;
@@ -34,6 +49,7 @@ export const DEFAULT_OUTGOING_LIMITS: OutgoingLimits = {
   perChatBurst: 3,
   perGroupPerMinute: 20,
   globalPerSecond: 30,
+  notificationsPerSecond: 20,
   maxWaitMs: 10_000,
   retryAttempts: 3,
   maxRetryDelaySeconds: 30,
@@ -45,11 +61,27 @@ export interface OutgoingDeps {
   keyPrefix: string;
   logger: Logger;
   limits?: Partial<OutgoingLimits>;
+  /** Whose calls these are (default replies): notifications take their own budget too. */
+  sender?: Sender;
   /**
    * A chat blocked the bot, deleted its account or removed the bot from a group (a 403 on a
    * call to it). Awaited before the call's error reaches its caller; its own errors are logged.
    */
   onBlocked?: (chatId: number) => Promise<void>;
+}
+
+/** Replies answer a player's update; notifications are what farms send on their own. */
+export type Sender = 'replies' | 'notifications';
+
+/**
+ * A notification found no send turn within `maxWaitMs` (or pacing could not be asked): it is not
+ * sent, and the notifications queue retries the attempt later.
+ */
+export class NoSendTurnError extends Error {
+  constructor(reason: string) {
+    super(`Notification not sent: ${reason}; it is retried later`);
+    this.name = 'NoSendTurnError';
+  }
 }
 
 /** Methods that put a new message into a chat: Telegram counts each against the limits. */
@@ -127,7 +159,10 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
   const limits = { ...DEFAULT_OUTGOING_LIMITS, ...deps.limits };
   validate(limits);
   installed.add(api);
-  const logger = deps.logger.child({ component: 'outgoing' });
+  const logger = deps.logger.child({
+    component: 'outgoing',
+    ...(deps.sender === 'notifications' ? { sender: deps.sender } : {}),
+  });
 
   // Transformers wrap in the order given, the first innermost. Pacing sits inside autoRetry, so
   // every attempt takes its own turn: outside, it would admit a call once and let its retries
@@ -135,7 +170,7 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
   // same moment and trip the limit again. Block detection sees each call's final outcome once
   // (a 403 is never retried). The update's deadline sits outermost: it ends every wait inside.
   api.config.use(
-    createPacing(deps.redis, deps.keyPrefix, limits, logger),
+    createPacing(deps.redis, deps.keyPrefix, limits, deps.sender ?? 'replies', logger),
     autoRetry({
       maxRetryAttempts: limits.retryAttempts,
       maxDelaySeconds: limits.maxRetryDelaySeconds,
@@ -149,9 +184,19 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
 }
 
 function validate(limits: OutgoingLimits): void {
-  const positive = ['perChatPerSecond', 'perGroupPerMinute', 'globalPerSecond'] as const;
+  const positive = [
+    'perChatPerSecond',
+    'perGroupPerMinute',
+    'globalPerSecond',
+    'notificationsPerSecond',
+  ] as const;
   for (const name of positive) {
     if (!(limits[name] > 0)) throw new Error(`outgoing limits: ${name} must be positive`);
+  }
+  if (!(limits.notificationsPerSecond < limits.globalPerSecond)) {
+    throw new Error(
+      'outgoing limits: notificationsPerSecond must be below globalPerSecond, so that replies keep a share',
+    );
   }
   if (!Number.isInteger(limits.perChatBurst) || limits.perChatBurst < 1) {
     throw new Error('outgoing limits: perChatBurst must be a whole number, at least 1');
@@ -168,10 +213,20 @@ interface Budget {
   key: string;
 }
 
+/**
+ * At most `perSecond` sends in any second. The window allows whole seconds' worth of sends; a
+ * fraction (0.5/s) widens the window instead.
+ */
+function perSecondLimiter(redis: RedisClient, keyPrefix: string, perSecond: number) {
+  const points = Math.max(1, Math.floor(perSecond));
+  return slidingWindowLimiter(redis, keyPrefix, withHeadroom((points / perSecond) * 1000), points);
+}
+
 function createPacing(
   redis: RedisClient,
   keyPrefix: string,
   limits: OutgoingLimits,
+  sender: Sender,
   logger: Logger,
 ): Transformer {
   const prefix = `${keyPrefix}outgoing`;
@@ -183,14 +238,11 @@ function createPacing(
     withHeadroom(60_000),
     limits.perGroupPerMinute,
   );
-  // The window allows whole seconds' worth of sends; a fraction (0.5/s) widens the window instead.
-  const globalPoints = Math.max(1, Math.floor(limits.globalPerSecond));
-  const global = slidingWindowLimiter(
-    redis,
-    prefix,
-    withHeadroom((globalPoints / limits.globalPerSecond) * 1000),
-    globalPoints,
-  );
+  const global = perSecondLimiter(redis, prefix, limits.globalPerSecond);
+  const notifications =
+    sender === 'notifications'
+      ? perSecondLimiter(redis, `${prefix}:notifications`, limits.notificationsPerSecond)
+      : undefined;
 
   // Calls to one chat from this process take their turns in call order, each until its answer,
   // so that a player reads messages in the order the bot sent them.
@@ -238,11 +290,15 @@ function createPacing(
       if (await settlesWithin(previous, deadline - Date.now(), signal)) {
         const budgets: Budget[] = [{ limiter: perChat, key: String(chatId) }];
         if (isGroup(chatId)) budgets.push({ limiter: perGroup, key: String(chatId) });
+        if (notifications) budgets.push({ limiter: notifications, key: 'notifications' });
         budgets.push({ limiter: global, key: 'global' });
         try {
           outcome = (await admit(budgets, deadline, signal)) ? 'paced' : 'late';
         } catch (err) {
           if (signal?.aborted) throw err;
+          if (notifications) {
+            throw new NoSendTurnError(`pacing unavailable (${(err as Error).message})`);
+          }
           outcome = 'unpaced';
           logger.warn(
             { err: (err as Error).message, method, chat: kind },
@@ -251,6 +307,10 @@ function createPacing(
         }
       }
       const waitedMs = Date.now() - started;
+      if (outcome === 'late' && notifications) {
+        logger.warn({ method, chat: kind, waitedMs }, 'no turn for a notification: retried later');
+        throw new NoSendTurnError(`no send turn within ${limits.maxWaitMs} ms`);
+      }
       if (outcome === 'late') {
         logger.warn(
           { method, chat: kind, waitedMs },

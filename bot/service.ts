@@ -1,8 +1,9 @@
 /**
  * Everything the bot process runs, for `npm run start:bot`, `npm start` and the tests: the worker
  * for the per-message workflows (so they start eagerly on this process's connection), the grammY
- * bot on Telegram's Bot API (webhook or long polling), the public HTTP server, and the admin
- * HTTP server on a listener of its own when ADMIN_TOKEN is set.
+ * bot on Telegram's Bot API (webhook or long polling), the worker that sends the farms'
+ * notifications, the public HTTP server, and the admin HTTP server on a listener of its own when
+ * ADMIN_TOKEN is set.
  */
 import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
@@ -23,6 +24,7 @@ import { type AdminApp, buildAdminApp } from './admin/app';
 import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
+import { startNotificationsWorker, type NotificationsWorker } from './notifications-worker';
 import { installOutgoing } from './outgoing';
 
 /**
@@ -64,8 +66,8 @@ export interface BotServiceDeps {
   connection: NativeConnection;
   workflowBundle: WorkflowBundleOption;
   botInfo?: UserFromGetMe;
-  /** Tests run on task queues of their own. */
-  taskQueues?: { mainMenu: string; game: string };
+  /** Tests run on task queues of their own (notifications: TASK_QUEUES.notifications when absent). */
+  taskQueues?: { mainMenu: string; game: string; notifications?: string };
   farmMaxHistoryEvents?: number;
   workingAfterMs?: number;
   /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
@@ -92,6 +94,7 @@ export interface BotService {
 export async function startBotService(deps: BotServiceDeps): Promise<BotService> {
   const { config, logger, redis, connection } = deps;
   const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, game: TASK_QUEUES.game };
+  const notificationsTaskQueue = deps.taskQueues?.notifications ?? TASK_QUEUES.notifications;
   const schedules = deps.schedules ?? { idPrefix: OWNED_ID_PREFIX, taskQueue: queues.game };
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const earlyAnswers = createEarlyAnswers();
@@ -108,6 +111,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       timeScale: config.gameTimeScale,
       gameTaskQueue: queues.game,
       farmMaxHistoryEvents: deps.farmMaxHistoryEvents,
+      notificationsTaskQueue,
       earlyAnswers,
       logger,
     }),
@@ -136,6 +140,11 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   const { telegram } = config;
   const servers: { close(): Promise<unknown> }[] = [];
   const closeServers = () => Promise.all(servers.map((server) => server.close()));
+  let notifications: NotificationsWorker | undefined;
+  const stopWorkers = async () => {
+    await notifications?.stop();
+    await stopWorker();
+  };
   try {
     if (telegram.token) {
       bot = createBot({
@@ -158,6 +167,25 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
         onBlocked: async (chatId: number) => players.setActive(game.userHashOf(chatId), false),
       });
       await bot.init();
+      notifications = await startNotificationsWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: notificationsTaskQueue,
+        token: telegram.token,
+        apiRoot: telegram.apiRoot,
+        perSecond: config.notificationsPerSecond,
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        userHashSecret: config.userHashSecret,
+        logger,
+      });
+    } else {
+      // Only `npm start` runs without a token, and it then brings a local Bot API server and its
+      // token: this is a bot process that serves no bot, so it sends nothing either.
+      logger.info(
+        { taskQueue: notificationsTaskQueue },
+        'notifications off: no TELEGRAM_BOT_TOKEN, so this process does not poll the notifications queue (they wait there for a bot process that has one)',
+      );
     }
 
     const webhook =
@@ -210,12 +238,12 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       async stop() {
         if (bot?.isRunning()) await bot.stop();
         await closeServers();
-        await stopWorker();
+        await stopWorkers();
       },
     };
   } catch (err) {
     await closeServers();
-    await stopWorker();
+    await stopWorkers();
     throw err;
   }
 }

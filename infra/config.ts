@@ -12,6 +12,11 @@ export const ADMIN_TOKEN_MIN_LENGTH = 32;
 const emptyAsUndefined = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/** Telegram's overall limit for one bot's messages (bot/outgoing.ts paces below it). */
+export const TELEGRAM_GLOBAL_PER_SECOND = 30;
+/** Notifications a second, all bot processes together: replies keep the other 10 of the 30. */
+export const DEFAULT_NOTIFICATIONS_PER_SECOND = 20;
+
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
@@ -81,6 +86,16 @@ const envSchema = z.object({
   ),
   ADMIN_HTTP_HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
   ADMIN_HTTP_PORT: port(3001),
+  NOTIFICATIONS_PER_SECOND: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .positive()
+      .lt(TELEGRAM_GLOBAL_PER_SECOND, {
+        message: `must be below Telegram's ${TELEGRAM_GLOBAL_PER_SECOND} messages a second, so that replies keep a share`,
+      })
+      .default(DEFAULT_NOTIFICATIONS_PER_SECOND),
+  ),
   GAME_TIME_SCALE: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().positive().max(1000).optional(),
@@ -119,6 +134,11 @@ export interface Config {
     webhookUrl: string | undefined;
     webhookSecret: string | undefined;
   };
+  /**
+   * Messages farms send on their own (crops ready, announcements, rewards), per second across
+   * every bot process: the notifications queue's server-side rate and their share of the pacing.
+   */
+  notificationsPerSecond: number;
   userHashSecret: string;
   /** USER_HASH_SECRET was unset and the development secret stands in (only `npm start` allows it). */
   userHashSecretIsDevelopment: boolean;
@@ -214,6 +234,8 @@ export const ENTRY_POINTS = {
       'TEMPORAL_DEV_PORT',
       'GAME_TIME_SCALE',
       'LOG_LEVEL',
+      // An announcement's expected duration.
+      'NOTIFICATIONS_PER_SECOND',
       // `world` only.
       'REDIS_URL',
       'REDIS_KEY_PREFIX',
@@ -337,6 +359,7 @@ export function parseConfig(
       webhookUrl: e.TELEGRAM_WEBHOOK_URL,
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
     },
+    notificationsPerSecond: e.NOTIFICATIONS_PER_SECOND,
     userHashSecret: e.USER_HASH_SECRET ?? DEV_USER_HASH_SECRET,
     userHashSecretIsDevelopment: e.USER_HASH_SECRET === undefined,
     gameTimeScale:

@@ -8,11 +8,14 @@ import { activityLogInterceptors } from './runtime';
 export interface WorkerDeps {
   connection: NativeConnection;
   namespace: string;
-  workflowBundle: WorkflowBundleOption;
+  /** Absent: the worker runs activities only (the notifications queue). */
+  workflowBundle?: WorkflowBundleOption;
   activities: object;
   taskQueue: string;
   /** Workflow tasks this worker runs at once (the SDK's default when absent). */
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** The task queue's activity rate, enforced by the Temporal server across every worker. */
+  maxTaskQueueActivitiesPerSecond?: number;
 }
 
 export function createWorker(deps: WorkerDeps): Promise<Worker> {
@@ -21,6 +24,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
     maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions,
+    maxTaskQueueActivitiesPerSecond: deps.maxTaskQueueActivitiesPerSecond,
     workflowBundle: deps.workflowBundle,
     activities: deps.activities,
     interceptors: { activity: [activityLogInterceptors] },

@@ -238,6 +238,9 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     proxyActivities<NotificationActivities>({
       taskQueue: input.notificationsTaskQueue ?? TASK_QUEUES.notifications,
       scheduleToCloseTimeout: timeout,
+      // An attempt whose bot process died is retried within this, not after the whole timeout:
+      // a send turn (10 s) and Telegram's bounded retries fit well inside.
+      startToCloseTimeout: '1m',
       retry: { initialInterval: '1s', maximumInterval: '1m' },
     }).sendNotification;
 

@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
     webhookUrl: undefined,
     webhookSecret: undefined,
   },
+  notificationsPerSecond: 20,
   userHashSecret: expect.any(String) as string,
   userHashSecretIsDevelopment: true,
   gameTimeScale: 1,
@@ -107,6 +108,7 @@ describe('config: defaults', () => {
       USER_HASH_SECRET: SECRET,
       GAME_TIME_SCALE: '0.5',
       LOG_LEVEL: 'debug',
+      NOTIFICATIONS_PER_SECOND: '12.5',
     });
     expect(config).toEqual({
       temporal: {
@@ -127,6 +129,7 @@ describe('config: defaults', () => {
         webhookUrl: WEBHOOK_URL,
         webhookSecret: WEBHOOK_SECRET,
       },
+      notificationsPerSecond: 12.5,
       userHashSecret: SECRET,
       userHashSecretIsDevelopment: false,
       gameTimeScale: 0.5,
@@ -145,6 +148,7 @@ describe('config: defaults', () => {
         'HTTP_HOST',
         'HTTP_PORT',
         'LOG_LEVEL',
+        'NOTIFICATIONS_PER_SECOND',
         'REDIS_KEY_PREFIX',
         'REDIS_URL',
         'TELEGRAM_API_ROOT',
@@ -218,6 +222,15 @@ describe('config: invalid values are rejected with a message naming the variable
     }
     expect(parseConfig({ GAME_TIME_SCALE: '0.001' }).gameTimeScale).toBe(0.001);
     expect(parseConfig({ GAME_TIME_SCALE: '1000' }).gameTimeScale).toBe(1000);
+  });
+
+  it("NOTIFICATIONS_PER_SECOND must be positive and below Telegram's 30 a second", () => {
+    for (const value of ['0', '-1', 'abc', '30', '31', 'Infinity', 'NaN']) {
+      expectRejected('NOTIFICATIONS_PER_SECOND', value);
+    }
+    expect(problemsOf({ NOTIFICATIONS_PER_SECOND: '30' })[0]).toMatch(/replies keep a share/);
+    expect(parseConfig({ NOTIFICATIONS_PER_SECOND: '0.5' }).notificationsPerSecond).toBe(0.5);
+    expect(parseConfig({ NOTIFICATIONS_PER_SECOND: '29' }).notificationsPerSecond).toBe(29);
   });
 
   it('LOG_LEVEL must be a pino level', () => {

@@ -34,6 +34,8 @@ export interface TestBot {
   scheduleIdPrefix: string;
   /** Where those schedules start their workflows: no worker polls it. */
   scheduleTaskQueue: string;
+  /** The file's own notifications queue, polled by the bot service. */
+  notificationsTaskQueue: string;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,8 @@ export interface TestBotOptions {
   adminToken?: string;
   /** ADMIN_HTTP_PORT instead of a free one (e.g. a taken one), and `npm start`'s leniency. */
   admin?: { port: number; optional: boolean };
+  /** NOTIFICATIONS_PER_SECOND (default 20). */
+  notificationsPerSecond?: number;
 }
 
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
@@ -61,6 +65,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
   const adminPort = options.admin?.port ?? (await freePort());
   const scheduleIdPrefix = `test-${randomUUID().slice(0, 8)}-`;
   const scheduleTaskQueue = `${t.taskQueue}-schedules`;
+  const notificationsTaskQueue = `${t.taskQueue}-notifications`;
   const webhookUrl = `http://127.0.0.1:${httpPort}/telegram/webhook`;
   const config = parseConfig({
     TEMPORAL_ADDRESS: t.address,
@@ -77,6 +82,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
     USER_HASH_SECRET: TEST_SECRET,
     GAME_TIME_SCALE: String(TEST_TIME_SCALE),
+    NOTIFICATIONS_PER_SECOND: options.notificationsPerSecond?.toString(),
   });
   const logger = createLogger(
     options.log?.level ?? 'warn',
@@ -96,7 +102,11 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       redis,
       connection: t.nativeConnection,
       workflowBundle: { codePath: inject('workflowBundlePath') },
-      taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+      taskQueues: {
+        game: t.taskQueue,
+        mainMenu: `${t.taskQueue}-menu`,
+        notifications: notificationsTaskQueue,
+      },
       workingAfterMs: options.workingAfterMs,
       schedules: { idPrefix: scheduleIdPrefix, taskQueue: scheduleTaskQueue },
       adminOptional: options.admin?.optional,
@@ -119,6 +129,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     adminPort,
     scheduleIdPrefix,
     scheduleTaskQueue,
+    notificationsTaskQueue,
     async close() {
       await service.stop();
       await t.close();

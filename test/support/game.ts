@@ -1,7 +1,9 @@
 /**
- * The whole game on the run's dev server for one test file: a game worker (farms) and a main-menu
- * worker (per-message workflows, eager start) on task queues of the file's own, Redis under a key
- * prefix of the file's own, and the client module the bot uses.
+ * The whole game on the run's dev server for one test file: a game worker (farms), a main-menu
+ * worker (per-message workflows, eager start) and a notifications worker on task queues of the
+ * file's own, Redis under a key prefix of the file's own, and the client module the bot uses.
+ * Notifications go to a local Bot API server (Telegram is the one thing mocked: it cannot be
+ * reached from here), which takes messages for any chat, since these players never wrote to it.
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
@@ -10,6 +12,9 @@ import { createGameActivities } from '../../activities/game';
 import { createMainMenuActivities } from '../../activities/main-menu';
 import { createGameClient, type GameClient } from '../../bot/game-client';
 import { createEarlyAnswers } from '../../activities/early-answers';
+import { startNotificationsWorker } from '../../bot/notifications-worker';
+import { startTestBotApi, type TestBotApi } from '../../dev/bot-api';
+import { DEFAULT_NOTIFICATIONS_PER_SECOND } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { REDIS_URL } from './constants';
@@ -18,6 +23,7 @@ import { connectTestTemporal, type RunningWorker, type TestTemporal } from './te
 export const TEST_SECRET = 'test-user-hash-secret-0123456789';
 /** Wheat (2 min at scale 1) grows in 120 ms. */
 export const TEST_TIME_SCALE = 0.001;
+const NOTIFY_TOKEN = '654321:test-token-for-notifications';
 
 export interface GameOptions {
   farmMaxHistoryEvents?: number;
@@ -37,6 +43,9 @@ export interface TestGame {
   gameTaskQueue: string;
   /** Where the per-message workflows run (the main-menu worker polls it). */
   mainMenuTaskQueue: string;
+  /** Where farms queue their notifications; they arrive at `botApi`. */
+  notificationsTaskQueue: string;
+  botApi: TestBotApi;
   startGameWorker(): Promise<RunningWorker>;
   gameWorker: RunningWorker;
   close(): Promise<void>;
@@ -49,6 +58,8 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
   const eagerClient = new Client({ connection: t.nativeConnection, namespace: t.namespace });
   const gameTaskQueue = t.taskQueue;
   const mainMenuTaskQueue = `${t.taskQueue}-menu`;
+  const notificationsTaskQueue = `${t.taskQueue}-notifications`;
+  const botApi = await startTestBotApi({ token: NOTIFY_TOKEN, acceptUnknownChats: true });
 
   const startGameWorker = () =>
     t.startWorker(
@@ -70,12 +81,25 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     timeScale: TEST_TIME_SCALE,
     gameTaskQueue,
     farmMaxHistoryEvents: options.farmMaxHistoryEvents,
+    notificationsTaskQueue,
   });
   if (options.wrapMainMenuActivities)
     mainMenuActivities = options.wrapMainMenuActivities(mainMenuActivities);
 
   const gameWorker = await startGameWorker();
   await t.startWorker(mainMenuActivities, mainMenuTaskQueue);
+  const notifications = await startNotificationsWorker({
+    connection: t.nativeConnection,
+    namespace: t.namespace,
+    taskQueue: notificationsTaskQueue,
+    token: NOTIFY_TOKEN,
+    apiRoot: botApi.url,
+    perSecond: DEFAULT_NOTIFICATIONS_PER_SECOND,
+    redis,
+    keyPrefix,
+    userHashSecret: TEST_SECRET,
+    logger: createLogger('warn'),
+  });
   const game = createGameClient({
     earlyAnswers,
     client: eagerClient,
@@ -91,10 +115,14 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     eagerClient,
     gameTaskQueue,
     mainMenuTaskQueue,
+    notificationsTaskQueue,
+    botApi,
     startGameWorker,
     gameWorker,
     async close() {
+      await notifications.stop();
       await t.close();
+      await botApi.close();
       await redis.close();
     },
   };
