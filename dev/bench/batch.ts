@@ -8,8 +8,10 @@
  * (Telegram's limits on) by the notifications worker at the configured rate; the measured rate is
  * (n − 1) / (last delivery − first delivery) over the first 2,000 players' deliveries.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,12 +31,16 @@ import {
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../../workflows/contract';
+import { startNotificationsWorker } from '../../bot/notifications-worker';
 import { bundleWorkflows } from '../../worker/bundle';
 import { createWorker } from '../../worker/create-worker';
 import { type CpuSpent, cpuBetween, readCpu } from './cpu';
 import { connectBenchRedis, runUntilShutdown, startBenchTemporal } from './harness';
 import { formatTable } from './measure';
 import { type BenchOutcome, type BenchRun, runBench } from './run';
+import type { TelegramReply, TelegramRequest, TelegramSummary } from './batch-telegram';
+import { BENCH_BOT_TOKEN } from './bot-script';
+import type { Shutdown } from '../../infra/shutdown';
 
 /** The population; `-- --farms <n>` takes a smaller one for a quick look (not the figures). */
 const FARMS = 10_000;
@@ -47,12 +53,31 @@ const READ_CONCURRENCY = 32;
 /** Every wait has a bound. */
 const POPULATION_TIMEOUT_MS = 300_000;
 const GRANTS_TIMEOUT_MS = 300_000;
+/** Players whose notifications phase 2 measures. */
+const NOTIFIED_PLAYERS = 2_000;
+/** The issue's floor for the configured notification rate. */
+const MIN_NOTIFICATIONS_PER_SECOND = 20;
+/** Bound on phase 2: the deliveries at the configured rate, with a wide margin. */
+const deliveryTimeoutMs = (n: number, perSecond: number) => (n / perSecond) * 3_000 + 60_000;
 const GRANT = { coins: 100, xp: 0, reason: 'benchmark reward' } as const;
 const REWARD_MESSAGE = 'Thanks for playing: 100 coins are yours.';
 
 interface Farm {
   userId: number;
   userHash: string;
+}
+
+interface Delivered {
+  configuredPerSecond: number;
+  /** Successful sendMessage calls counted (the first `players` after the worker started). */
+  deliveries: number;
+  /** Distinct chats among them. */
+  chats: number;
+  firstMs: number;
+  lastMs: number;
+  /** Every 429 the local Bot API server answered during phase 2. */
+  tooManyRequests: number;
+  cpu: CpuSpent;
 }
 
 interface Measured {
@@ -93,7 +118,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     activities: createFarmActivities({ redis, keyPrefix, userHashSecret }),
   });
   runUntilShutdown(gameWorker, shutdown);
-  const pids = { server: temporal.devServerPid };
+  const pids: Record<string, number | undefined> = { server: temporal.devServerPid };
   const failures = new Map<string, number>();
   const fail = (what: string, n = 1) => failures.set(what, (failures.get(what) ?? 0) + n);
 
@@ -181,7 +206,10 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
       pending = missing;
       if (pending.length === 0) break;
       if (Date.now() > deadline) {
-        fail(`${batchId}: farms without the grant after ${GRANTS_TIMEOUT_MS / 1000} s`, pending.length);
+        fail(
+          `${batchId}: farms without the grant after ${GRANTS_TIMEOUT_MS / 1000} s`,
+          pending.length,
+        );
         break;
       }
       await sleep(500);
@@ -223,42 +251,181 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     return firstSendMs;
   });
 
+  // ------------------------------------------------------------ phase 2: notifications
+  const notified = Math.min(NOTIFIED_PLAYERS, population);
+  const perSecond = config.notificationsPerSecond;
+  if (perSecond < MIN_NOTIFICATIONS_PER_SECOND) {
+    throw new Error(
+      `NOTIFICATIONS_PER_SECOND is ${perSecond}: this benchmark measures a rate of at least ${MIN_NOTIFICATIONS_PER_SECOND}/s`,
+    );
+  }
+  say(
+    `bench: delivering the queued reward messages at ${perSecond}/s until ${notified} players have theirs…`,
+  );
+  const telegram = await startTelegram(shutdown, pids);
+  const before = readCpu(pids);
+  const notifications = await startNotificationsWorker({
+    connection,
+    namespace,
+    taskQueue: queues.notifications,
+    token: BENCH_BOT_TOKEN,
+    apiRoot: telegram.url,
+    perSecond,
+    redis,
+    keyPrefix,
+    userHashSecret,
+    logger,
+  });
+  shutdown.add('notifications worker', () => notifications.stop());
+  await waitFor(
+    `${notified} deliveries`,
+    deliveryTimeoutMs(notified, perSecond),
+    async () => (await telegram.count()) >= notified,
+    250,
+  );
+  const cpu = cpuBetween(before, readCpu(pids));
+  await notifications.stop();
+  const summary = await telegram.summary();
+  for (const error of summary.errors) fail(`sendMessage answered ${error}`);
+  const measured = summary.sent.slice(0, notified);
+  const delivered: Delivered = {
+    configuredPerSecond: perSecond,
+    deliveries: measured.length,
+    chats: new Set(measured.map((call) => call.chatId)).size,
+    firstMs: measured[0]!.at,
+    lastMs: measured.at(-1)!.at,
+    tooManyRequests: summary.tooManyRequests,
+    cpu,
+  };
+
   const rows = [raw];
   return {
-    report: formatReport(temporal.server, namespace, rows, failures),
+    report: formatReport(temporal.server, namespace, rows, delivered, failures),
     failed: failures.size > 0,
   };
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>) {
+interface Telegram {
+  url: string;
+  count(): Promise<number>;
+  summary(): Promise<TelegramSummary>;
+}
+
+/** Forks bench:batch's Telegram (dev/bench/batch-telegram.ts) and waits for its server. */
+async function startTelegram(shutdown: Shutdown, pids: Record<string, number | undefined>) {
+  const child = fork(join(__dirname, 'batch-telegram.ts'), [], {
+    // Its output goes to stderr with the logs: stdout carries the report alone.
+    stdio: ['ignore', 2, 'inherit', 'ipc'],
+  });
+  pids.telegram = child.pid;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  /** One request at a time: each reply answers the oldest waiting request. */
+  const waiting: ((reply: TelegramReply) => void)[] = [];
+  let onExit: (error: Error) => void = () => undefined;
+  const url = await new Promise<string>((resolve, reject) => {
+    onExit = reject;
+    child.on('message', (reply: TelegramReply) => {
+      if (reply.type === 'ready') resolve(reply.url);
+      else waiting.shift()?.(reply);
+    });
+    child.once('exit', (code, signal) =>
+      onExit(new Error(`bench:batch's Telegram exited (${code ?? signal})`)),
+    );
+  });
+  let queue = Promise.resolve<unknown>(undefined);
+  const ask = (request: TelegramRequest) => {
+    const answer = queue.then(
+      () =>
+        new Promise<TelegramReply>((resolve, reject) => {
+          onExit = reject;
+          waiting.push(resolve);
+          child.send(request);
+        }),
+    );
+    queue = answer.catch(() => undefined);
+    return answer;
+  };
+  shutdown.add("bench:batch's Telegram", async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await Promise.race([ask({ type: 'close' }), exited]);
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const telegram: Telegram = {
+    url,
+    count: async () => {
+      const reply = await ask({ type: 'count' });
+      return reply.type === 'count' ? reply.sent : Number.NaN;
+    },
+    summary: async () => {
+      const reply = await ask({ type: 'summary' });
+      if (reply.type !== 'summary')
+        throw new Error(`bench:batch's Telegram answered ${reply.type}`);
+      return { sent: reply.sent, tooManyRequests: reply.tooManyRequests, errors: reply.errors };
+    },
+  };
+  return telegram;
+}
+
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  everyMs = 2_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2_000);
+    await sleep(everyMs);
   }
+}
+
+/** CPU seconds of this process and the server, and the share of the machine others took. */
+function cpuLine(cpu: CpuSpent): string {
+  const s = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
+  const busy = cpu.machineBusy === undefined ? '-' : `${Math.round(cpu.machineBusy * 100)}%`;
+  return (
+    `CPU s: this process ${s(cpu.self)}, Temporal ${s(cpu.processes.server)}, ` +
+    `other programs ${s(cpu.others)}; machine busy ${busy}`
+  );
 }
 
 function formatReport(
   server: string,
   namespace: string,
   rows: Measured[],
+  delivered: Delivered,
   failures: Map<string, number>,
 ): string {
   const seconds = (m: Measured) => (m.lastAppliedMs - m.firstSendMs) / 1000;
   const rate = (m: Measured) => m.grants / seconds(m);
+  const [raw, batch] = rows as [Measured, Measured | undefined];
+  const windowS = (delivered.lastMs - delivered.firstMs) / 1000;
+  const deliveredPerSecond = (delivered.deliveries - 1) / windowS;
   const lines = [
     '',
     `farmflow bench:batch — ${server}, namespace ${namespace}`,
-    `Node ${process.version}, ${availableParallelism()} cores.`,
+    `Node ${process.version}, ${availableParallelism()} cores. Grants: from the first send until ` +
+      'the last farm applied its grant (the time in its record of the grant).',
     '',
     formatTable([
       ['', 'grants', 'seconds', 'grants/s'],
-      ...rows.map((m) => [m.label, String(m.grants), seconds(m).toFixed(1), rate(m).toFixed(0)]),
+      ...rows.map((m) => [m.label, String(m.grants), seconds(m).toFixed(1), rate(m).toFixed(1)]),
     ]),
+    ...rows.map((m) => `${m.label}: ${cpuLine(m.cpu)}`),
     '',
+    `notifications: ${delivered.deliveries} delivered to ${delivered.chats} players in ` +
+      `${windowS.toFixed(1)} s (first to last delivery) = ${deliveredPerSecond.toFixed(2)}/s; ` +
+      `configured ${delivered.configuredPerSecond}/s`,
+    `notifications: ${cpuLine(delivered.cpu)}`,
     failures.size === 0
       ? 'failures: none'
       : `failures:\n${[...failures].map(([what, n]) => `  ${n} × ${what}`).join('\n')}`,
+    `ratio reward-batch / raw signals: ${batch ? (rate(batch) / rate(raw)).toFixed(2) : '-'}`,
+    `429 responses: ${delivered.tooManyRequests}`,
+    `ratio notifications / configured rate: ${(deliveredPerSecond / delivered.configuredPerSecond).toFixed(3)}`,
   ];
   return `${lines.join('\n')}\n`;
 }
