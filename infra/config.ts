@@ -236,7 +236,7 @@ export const ENTRY_POINTS = {
       'LOG_LEVEL',
       // An announcement's expected duration.
       'NOTIFICATIONS_PER_SECOND',
-      // `world` only.
+      // `world` and a grant's `--dry-run` only.
       'REDIS_URL',
       'REDIS_KEY_PREFIX',
     ],

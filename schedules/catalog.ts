@@ -1,11 +1,13 @@
 /**
- * Every schedule farmflow owns: the market tick and one schedule per calendar event. This list is
+ * Every schedule farmflow owns: the market tick, one schedule per calendar event and the weekly
+ * prize. This list is
  * what `npm run schedules -- plan` compares with Temporal.
  */
 import { scaledMs } from '../game';
 import { type CalendarEventInput, WORKFLOW_TYPES } from '../workflows/contract';
 import { type CatalogOptions, MIN_CATCHUP_WINDOW_MS, type ScheduleDefinition } from './definition';
 import { CALENDAR_EVENTS, type CalendarEventDefinition } from './events';
+import { WEEKLY_PRIZE, type WeeklyPrizeDefinition } from './prizes';
 
 /** The owner prefix of production schedule ids. */
 export const OWNED_ID_PREFIX = 'farmflow-';
@@ -65,9 +67,36 @@ export function calendarEventSchedule(
   };
 }
 
+/**
+ * The weekly prize: a calendar time, which GAME_TIME_SCALE leaves alone like every calendar time.
+ * Scaling it into an interval would gain nothing: the batch is named after the ISO week, so runs
+ * more often than weekly would all find that week's batch already started.
+ */
+export function weeklyPrizeSchedule(
+  prize: WeeklyPrizeDefinition,
+  options: CatalogOptions,
+): ScheduleDefinition {
+  return {
+    id: `${options.idPrefix}weekly-prize`,
+    description: `Weekly prize for the leaderboard's top ${prize.prize.prizes.length}: ${prize.prize.prizes.map((p) => p.coins).join('/')} coins.`,
+    spec: { calendars: [prize.starts], timezone: prize.timezone },
+    overlap: 'SKIP',
+    // Late after an outage, the prize is still paid (its batch id names the week either way).
+    catchupWindow: 24 * 60 * 60 * 1000,
+    workflow: {
+      type: WORKFLOW_TYPES.weeklyPrize,
+      args: [prize.prize],
+      taskQueue: options.taskQueue,
+      // It only starts the week's batch, which outlives it.
+      executionTimeout: 10 * 60 * 1000,
+    },
+  };
+}
+
 export function scheduleDefinitions(options: CatalogOptions): ScheduleDefinition[] {
   return [
     marketTickSchedule(options),
     ...CALENDAR_EVENTS.map((event) => calendarEventSchedule(event, options)),
+    weeklyPrizeSchedule(WEEKLY_PRIZE, options),
   ];
 }

@@ -7,9 +7,10 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
-import { connectRedis } from '../store/redis';
+import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import { TASK_QUEUES } from '../workflows/contract';
+import { createBatchOperations } from './batches';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
 import { validateDefinitions } from './definition';
@@ -34,13 +35,17 @@ async function main() {
     idPrefix: OWNED_ID_PREFIX,
   });
   let connection: Connection | undefined;
+  let redis: RedisClient | undefined;
+  const client = async () => {
+    connection ??= await connect(address);
+    return new Client({ connection, namespace });
+  };
 
   const status = await runSchedulesCli(process.argv.slice(2), {
     async operations() {
       validateDefinitions(definitions, OWNED_ID_PREFIX);
-      connection = await connect(address);
       return createScheduleOperations({
-        client: new Client({ connection, namespace }),
+        client: await client(),
         definitions,
         idPrefix: OWNED_ID_PREFIX,
         logger,
@@ -54,12 +59,25 @@ async function main() {
         await redis.close();
       }
     },
+    async batches() {
+      return createBatchOperations({
+        client: await client(),
+        gameTaskQueue: TASK_QUEUES.game,
+        // A dry run's count only.
+        async redis() {
+          redis ??= await connectRedis(config.redis.url, logger);
+          return { redis, keyPrefix: config.redis.keyPrefix };
+        },
+      });
+    },
+    ...(process.stdout.isTTY ? { progressBarStream: process.stdout } : {}),
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     logger,
     target: `Temporal at ${address}, namespace ${namespace}, game time scale ${config.gameTimeScale}`,
   });
   await connection?.close();
+  await redis?.close();
   process.exitCode = status;
   setTimeout(() => process.exit(status), EXIT_GRACE_MS).unref();
 }

@@ -12,8 +12,18 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CROP_IDS, CROPS, eventAppliesTo, sellPrice, type WorldState } from '../game';
 import type { Logger } from '../infra/logging';
 import { RedisUnavailableError } from '../store/redis';
+import type { BatchProgress } from '../workflows/contract';
+import {
+  BatchAlreadyRanError,
+  BatchNotFoundError,
+  type BatchOperations,
+  BatchRequestError,
+  type BatchSummary,
+  type GrantRequest,
+} from './batches';
 import { ScheduleDefinitionError } from './definition';
 import { formatDuration } from './fields';
+import { progressLine, watchProgress } from './progress-view';
 import {
   type ApplyResult,
   type Plan,
@@ -44,6 +54,12 @@ export interface SchedulesCliDeps {
   operations: () => Promise<ScheduleOperations>;
   /** World state as players' messages read it now (Redis); only `world` connects to it. */
   world: () => Promise<WorldState>;
+  /** Reward batches (Temporal; Redis for a dry run's count): `grant`, `progress`, `batches`. */
+  batches: () => Promise<BatchOperations>;
+  /** The terminal `progress` draws its bar on; absent (stdout is not one): a line every 5 s. */
+  progressBarStream?: NodeJS.WritableStream;
+  /** Tests shorten it; default PROGRESS_LINE_INTERVAL_MS. */
+  progressLineIntervalMs?: number;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Unexpected failures go here with their stack (on stderr); expected ones are one line. */
@@ -72,10 +88,17 @@ export async function runSchedulesCli(argv: string[], deps: SchedulesCliDeps): P
 
 /** The exit status and the one line an error deserves; no status: unexpected (logged in full). */
 function explainFailure(err: unknown): { status?: number; message: string } {
-  if (err instanceof ScheduleRequestError || err instanceof ScheduleDefinitionError)
+  if (
+    err instanceof ScheduleRequestError ||
+    err instanceof ScheduleDefinitionError ||
+    err instanceof BatchRequestError
+  )
     return { status: EXIT.usage, message: err.message };
   if (
     err instanceof ScheduleNotFoundError ||
+    err instanceof BatchNotFoundError ||
+    err instanceof BatchAlreadyRanError ||
+    err instanceof BatchIncomplete ||
     err instanceof ScheduleConflictError ||
     err instanceof TemporalUnreachableError ||
     err instanceof RedisUnavailableError
@@ -234,6 +257,89 @@ function buildProgram(
     });
 
   program
+    .command('grant')
+    .description(
+      'Pay coins (and XP) to every player, or to those who joined before a date, exactly once: a batch named by --id. Starting a running id attaches to it; an id that has run is refused.',
+    )
+    .requiredOption('--id <batch>', 'what is paid for, e.g. outage-2026-11-20 (never reused)')
+    .requiredOption('--coins <n>', 'coins per player', wholeNumber)
+    .option('--xp <n>', 'XP per player', wholeNumber, 0)
+    .requiredOption('--reason <text>', 'why, kept in each farm’s log')
+    .option('--message <text>', 'told to each player (unless they turned notifications off)')
+    .option('--all', 'every registered player')
+    .option('--joined-before <time>', 'players who joined before this time', isoTime)
+    .option('--dry-run', 'print how many players and what it would pay in all; start nothing')
+    .option('--page-size <n>', 'players per page (1-1000)', wholeNumber)
+    .option('--parallelism <n>', 'signals in flight at once (1-64)', wholeNumber)
+    .option('--json', 'print the answer as JSON')
+    .action(async (options: GrantOptions) => {
+      if (Boolean(options.all) === Boolean(options.joinedBefore))
+        throw new BatchRequestError('give exactly one of --all and --joined-before <time>');
+      const request: GrantRequest = {
+        batchId: options.id,
+        coins: options.coins,
+        xp: options.xp,
+        reason: options.reason,
+        ...(options.message !== undefined ? { message: options.message } : {}),
+        population: options.joinedBefore
+          ? { kind: 'joinedBefore', beforeMs: options.joinedBefore.getTime() }
+          : { kind: 'all' },
+        ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+        ...(options.parallelism !== undefined ? { parallelism: options.parallelism } : {}),
+      };
+      const batches = await deps.batches();
+      if (options.dryRun) {
+        const preview = await batches.preview(request);
+        if (options.json) return line(JSON.stringify(preview, null, 2));
+        line(
+          `dry run: batch ${preview.batchId} would pay ${preview.players} players ${preview.coins} coins and ${preview.xp} XP in all; nothing started`,
+        );
+        if (!preview.registryWhole)
+          line(
+            "warning: Redis's copy of the players is partial (no backfill since a loss): the count may be low; the batch itself waits for the backfill",
+          );
+        return;
+      }
+      const started = await batches.start(request);
+      if (options.json) return line(JSON.stringify(started, null, 2));
+      line(
+        started.status === 'started'
+          ? `started batch ${started.batchId} (workflow ${started.workflowId})`
+          : `attached to batch ${started.batchId}, already running (workflow ${started.workflowId}); its own amounts apply`,
+      );
+      line(`follow it: npm run schedules -- progress ${started.batchId}`);
+    });
+
+  program
+    .command('progress')
+    .description(
+      'Follow a batch (or the Redis backfill, by its workflow id) until it ends: a live bar in a terminal, a line every 5 s otherwise. Exit 0 when done, 1 when incomplete.',
+    )
+    .argument('<id>', 'batch id (or a workflow id that answers the progress query)')
+    .option('--json', 'print the final progress as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const batches = await deps.batches();
+      const last: BatchProgress = await watchProgress({
+        read: () => batches.progress(id),
+        write: deps.stdout,
+        ...(deps.progressBarStream ? { barStream: deps.progressBarStream } : {}),
+        ...(deps.progressLineIntervalMs ? { lineIntervalMs: deps.progressLineIntervalMs } : {}),
+      });
+      if (options.json) line(JSON.stringify(last, null, 2));
+      if (last.state === 'incomplete') throw new BatchIncomplete(id, last);
+    });
+
+  program
+    .command('batches')
+    .description('List reward batches, newest first: id, status, when, what they pay.')
+    .option('--json', 'print the list as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const list = await (await deps.batches()).list();
+      if (options.json) line(JSON.stringify(list, null, 2));
+      else for (const text of formatBatches(list)) line(text);
+    });
+
+  program
     .command('delete')
     .description('Delete a schedule farmflow owns. One still defined comes back at the next apply.')
     .argument('<id>', 'schedule id')
@@ -245,6 +351,35 @@ function buildProgram(
     });
 
   return program;
+}
+
+interface GrantOptions {
+  id: string;
+  coins: number;
+  xp: number;
+  reason: string;
+  message?: string;
+  all?: boolean;
+  joinedBefore?: Date;
+  dryRun?: boolean;
+  pageSize?: number;
+  parallelism?: number;
+  json?: boolean;
+}
+
+/** A batch that ended incomplete: `progress` exits 1 with its last line. */
+class BatchIncomplete extends Error {
+  override name = 'BatchIncomplete';
+  constructor(id: string, progress: BatchProgress) {
+    super(`batch ${id} ended incomplete: ${progressLine(progress)}`);
+  }
+}
+
+function wholeNumber(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('not a whole number');
+  return n;
 }
 
 const ISO_TIME =
@@ -355,6 +490,35 @@ export function formatDetails(details: ScheduleDetails): string[] {
         `  ${run.startedAt}  ${run.workflowId}  (scheduled ${run.scheduledAt}, run ${run.runId})`,
     ),
   ];
+}
+
+/** One line per batch: id, status, start (and end), what it pays and to whom. */
+export function formatBatches(batches: BatchSummary[]): string[] {
+  if (batches.length === 0) return ['No batches.'];
+  return batches.map((batch) => {
+    const when = `started ${batch.startedAt}${batch.closedAt ? `, closed ${batch.closedAt}` : ''}`;
+    return [
+      batch.batchId,
+      batch.status.toLowerCase(),
+      when,
+      batch.memo ? describeMemo(batch.memo) : '',
+    ]
+      .filter(Boolean)
+      .join('  ');
+  });
+}
+
+function describeMemo({ population, payload }: NonNullable<BatchSummary['memo']>): string {
+  const who =
+    population.kind === 'all'
+      ? 'every player'
+      : population.kind === 'joinedBefore'
+        ? `players who joined before ${new Date(population.beforeMs).toISOString()}`
+        : `the top ${population.prizes.length} (${population.prizes.map((p) => p.coins).join('/')} coins)`;
+  if (payload.kind === 'notice') return `notice "${payload.content.name}" to ${who}`;
+  const amounts =
+    population.kind === 'top' ? 'prizes' : `${payload.coins} coins and ${payload.xp} XP each`;
+  return `${amounts} to ${who}: ${payload.reason}`;
 }
 
 function stateText(schedule: Pick<ScheduleSummary, 'paused' | 'note'>): string {

@@ -43,6 +43,12 @@ export function registryKeys(keyPrefix: string) {
   };
 }
 
+/** Where a page of players ends: the last player's join time and support code. */
+export interface PlayerCursor {
+  joinedAtMs: number;
+  userHash: string;
+}
+
 /** The field that held the raw chat id before; removed whenever a player registers. */
 export const LEGACY_RAW_CHAT_ID = 'chatId';
 
@@ -89,6 +95,42 @@ export function createPlayerRegistry(redis: RedisClient, keyPrefix: string) {
     async farmerNumber(userHash: string): Promise<number | null> {
       const rank = await redis.zRank(byJoinTime, userHash);
       return rank === null ? null : rank + 1;
+    },
+
+    /** Players who joined before `beforeMs` (join times come from the farms). */
+    async countJoinedBefore(beforeMs: number): Promise<number> {
+      return redis.zCount(byJoinTime, '-inf', `(${beforeMs}`);
+    },
+
+    /**
+     * Up to `limit` players who joined before `beforeMs`, in (join time, support code) order,
+     * after `after`: a stable cursor, since both come from the farm and a rebuild writes them
+     * back the same. (A sorted set orders equal scores by member, so the players who joined in
+     * the cursor's millisecond are read first, then those after it.)
+     */
+    async page(options: {
+      after: PlayerCursor | null;
+      beforeMs: number;
+      limit: number;
+    }): Promise<PlayerCursor[]> {
+      const { after, beforeMs, limit } = options;
+      const players: PlayerCursor[] = [];
+      let from = '-inf';
+      if (after) {
+        const sameTime = await redis.zRangeByScore(byJoinTime, after.joinedAtMs, after.joinedAtMs);
+        for (const userHash of sameTime) {
+          if (userHash > after.userHash && after.joinedAtMs < beforeMs)
+            players.push({ joinedAtMs: after.joinedAtMs, userHash });
+        }
+        from = `(${after.joinedAtMs}`;
+      }
+      if (players.length < limit) {
+        const rest = await redis.zRangeByScoreWithScores(byJoinTime, from, `(${beforeMs}`, {
+          LIMIT: { offset: 0, count: limit - players.length },
+        });
+        for (const { value, score } of rest) players.push({ joinedAtMs: score, userHash: value });
+      }
+      return players.slice(0, limit);
     },
   };
 }

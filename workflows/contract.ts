@@ -436,3 +436,154 @@ export interface MainMenuActivities {
   readFarm(player: PlayerRef): Promise<FarmRead>;
   applyFarmAction(input: ApplyFarmActionInput): Promise<ApplyFarmActionResult>;
 }
+
+// ---------------------------------------------------------------- reward batches
+
+/**
+ * Who a batch reaches. `all` and `joinedBefore` page through the Redis registry (by join time,
+ * which comes from the farm) and take only players who joined before the batch started, so the
+ * population is fixed when it starts; `top` is the leaderboard's first `prizes.length` players,
+ * read once at the batch's start and kept in its state, each paid their rank's prize.
+ */
+export type BatchPopulation =
+  | { kind: 'all' }
+  | { kind: 'joinedBefore'; beforeMs: number }
+  | { kind: 'top'; prizes: { coins: number; xp: number }[] };
+
+/**
+ * What a batch gives each player: a grant (coins and XP; a `top` population pays each rank's
+ * prize instead of `coins` and `xp`), or a notice (an event's announcement, not sent after
+ * `notAfterMs`: the batch stops there).
+ */
+export type BatchPayload =
+  | { kind: 'grant'; coins: number; xp: number; reason: string; message?: string }
+  | { kind: 'notice'; content: NoticeInput['content']; notAfterMs: number };
+
+/** Where a batch stands in its population: the last player handled (join time, then hash). */
+export interface PopulationCursor {
+  joinedAtMs: number;
+  userHash: string;
+}
+
+/** What a batch carries across continue-as-new. */
+export interface PlayerBatchCarried {
+  /** The batch's start (workflow time): grants' issue time, and the end of `all`'s population. */
+  startedAtMs: number;
+  /** Registry populations: the last player handled; null before the first page. */
+  cursor: PopulationCursor | null;
+  /** `top`: the leaderboard's players at the start, best first (null until read). */
+  top: string[] | null;
+  /** `top`: how many of `top` are handled. */
+  topOffset: number;
+  /** The population's size, counted at the start (and again before a second pass). */
+  total: number;
+  /** Players whose farm shows the grant (or the notice) this pass. */
+  done: number;
+  paidCoins: number;
+  paidXp: number;
+  failures: number;
+  failureSamples: string[];
+  /** 1 on the first pass; 2 on the checking pass over everyone, when the first fell short. */
+  pass: 1 | 2;
+}
+
+export interface PlayerBatchInput {
+  /** Names what is paid for: one batch per id, ever (`weekly-prize-2026-W48`). */
+  batchId: string;
+  population: BatchPopulation;
+  payload: BatchPayload;
+  /** Players per page (one activity each); default 200. */
+  pageSize?: number;
+  /** Signals in flight at once within a page; default 16. */
+  parallelism?: number;
+  /** Continue-as-new after this many pages; default 20. */
+  pagesPerRun?: number;
+  /** Absent on the batch's first run. */
+  carried?: PlayerBatchCarried;
+}
+
+/** How a batch ended: `done` when every player of its population shows the grant. */
+export interface PlayerBatchResult {
+  batchId: string;
+  outcome: 'done' | 'incomplete';
+  population: number;
+  done: number;
+  failures: number;
+  failureSamples: string[];
+  paidCoins: number;
+  paidXp: number;
+  startedAtMs: number;
+  finishedAtMs: number;
+  /** Why it is incomplete, in a sentence. */
+  reason?: string;
+}
+
+/** The memo a batch is started with, so lists and refusals can say what it pays. */
+export const BATCH_MEMO = 'batch';
+export interface BatchMemo {
+  batchId: string;
+  population: BatchPopulation;
+  payload: BatchPayload;
+}
+
+/** The weekly prize schedule's input (schedules/prizes.ts). */
+export interface WeeklyPrizeInput {
+  /** The prize of each rank, best first. */
+  prizes: { coins: number; xp: number }[];
+  reason: string;
+  message: string;
+  pageSize?: number;
+  parallelism?: number;
+}
+
+export interface WeeklyPrizeResult {
+  batchId: string;
+  /** `already started`: a run for this week exists (a second firing, a trigger, a backfill). */
+  outcome: 'started' | 'already started';
+}
+
+/** What one Redis read of a batch gives: nothing while Redis's copy of the players is partial. */
+export type RegistryRead<T> =
+  { whole: false; backfillWorkflowId: string } | { whole: true; value: T };
+
+export interface PopulationPageInput {
+  population: Exclude<BatchPopulation, { kind: 'top' }>;
+  /** Only players who joined before this (the batch's start, or `beforeMs` if earlier). */
+  joinedBeforeMs: number;
+  after: PopulationCursor | null;
+  limit: number;
+}
+
+export interface PopulationCountInput {
+  population: Exclude<BatchPopulation, { kind: 'top' }>;
+  joinedBeforeMs: number;
+}
+
+export interface DeliverInput {
+  batchId: string;
+  payload: BatchPayload;
+  /** The batch's start: every grant of the batch has this issue time. */
+  issuedAtMs: number;
+  /** `prize`: this player's amounts (a `top` population); otherwise the payload's. */
+  players: { userHash: string; prize?: { coins: number; xp: number } }[];
+  parallelism: number;
+  /** Ask the farm first and send only where it does not show it yet (the checking pass). */
+  checkFirst: boolean;
+}
+
+export interface DeliveryReport {
+  /** Players whose farm now shows the grant or notice. */
+  confirmed: number;
+  coins: number;
+  xp: number;
+  failures: { userHash: string; reason: string }[];
+}
+
+/** The batch activities (game task queue): Redis reads, and the farms' signals and queries. */
+export interface BatchActivities {
+  countPopulation(input: PopulationCountInput): Promise<RegistryRead<number>>;
+  readPopulationPage(input: PopulationPageInput): Promise<RegistryRead<PopulationCursor[]>>;
+  /** The leaderboard's first `count` players, best first. */
+  readLeaderboardTop(count: number): Promise<RegistryRead<string[]>>;
+  deliverToPlayers(input: DeliverInput): Promise<DeliveryReport>;
+}

@@ -3,3 +3,5 @@ export { GameFarmWorkflow } from './farm';
 export { MainMenuMessageWorkflow, MainMenuQueryWorkflow } from './main-menu';
 export { MarketTickWorkflow } from './market-tick';
 export { CalendarEventWorkflow } from './calendar-event';
+export { PlayerBatchWorkflow } from './player-batch';
+export { WeeklyPrizeWorkflow } from './weekly-prize';

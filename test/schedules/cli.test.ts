@@ -63,6 +63,9 @@ async function cli(
   const status = await runSchedulesCli(args, {
     operations,
     world,
+    batches: async () => {
+      throw new Error('batches were needed');
+    },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     logger: createLogger('warn', logs),

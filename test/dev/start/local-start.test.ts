@@ -117,7 +117,7 @@ describe('npm start', () => {
     expect(devServerPids.length).toBeGreaterThan(0);
 
     // The schedules were applied to the dev server at start.
-    expect(first.output()).toMatch(/^ {2}Schedules: +3 owned \(apply: 3 created; /m);
+    expect(first.output()).toMatch(/^ {2}Schedules: +4 owned \(apply: 4 created; /m);
 
     // A workflow nobody runs stays open: it must still be there after a restart.
     const connection = await Connection.connect({ address });

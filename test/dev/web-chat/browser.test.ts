@@ -220,7 +220,7 @@ describe('playing in the browser', () => {
       definitions: scheduleDefinitions({ timeScale: 0.01, taskQueue: stack.t.taskQueue, idPrefix }),
     });
     onTestFinished(() => deleteSchedules(stack.t.client, idPrefix));
-    expect((await schedules.apply()).created).toHaveLength(3);
+    expect((await schedules.apply()).created).toHaveLength(4);
     // Ticks come from the triggers below only (a paused schedule still runs when triggered).
     await schedules.pause(`${idPrefix}market-tick`, 'ticked by the test');
     const world = createWorldStore(stack.redis, stack.keyPrefix);
