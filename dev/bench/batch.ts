@@ -62,7 +62,10 @@ const NOTIFIED_PLAYERS = 2_000;
 const MIN_NOTIFICATIONS_PER_SECOND = 20;
 /** Bound on phase 2: the deliveries at the configured rate, with a wide margin. */
 const deliveryTimeoutMs = (n: number, perSecond: number) => (n / perSecond) * 3_000 + 60_000;
-/** The batch's page size and signals in flight within a page (tuned: README, bench:batch). */
+/**
+ * The batch's page size and signals in flight within a page: its defaults (DEFAULT_BATCH_PAGE_SIZE,
+ * DEFAULT_BATCH_PARALLELISM in workflows/player-batch.ts), which met the target (README).
+ */
 const BATCH_PAGE_SIZE = 200;
 const BATCH_PARALLELISM = 16;
 const BATCH_TIMEOUT_MS = 1_800_000;
@@ -76,7 +79,7 @@ interface Farm {
 
 interface Delivered {
   configuredPerSecond: number;
-  /** Successful sendMessage calls counted (the first `players` after the worker started). */
+  /** Messages counted: the first NOTIFIED_PLAYERS Telegram accepted. */
   deliveries: number;
   /** Distinct chats among them. */
   chats: number;
