@@ -29,6 +29,7 @@ import {
   getFarmLogQuery,
   type GrantRewardInput,
   grantRewardSignal,
+  hasGrantQuery,
   type PlayerBatchInput,
   type PlayerBatchResult,
   USER_HASH_SEARCH_ATTRIBUTE,
@@ -53,6 +54,8 @@ const CREATE_CONCURRENCY = 64;
 const SIGNALS_IN_FLIGHT = 32;
 /** Queries in flight while reading the farms' records after a phase. */
 const READ_CONCURRENCY = 32;
+/** Farms sent to last, polled until they show the grant before every farm's record is read. */
+const LAST_SENT_POLLED = 4;
 /** Every wait has a bound. */
 const POPULATION_TIMEOUT_MS = 1_800_000;
 const GRANTS_TIMEOUT_MS = 600_000;
@@ -198,12 +201,31 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
 
   /**
    * When each farm applied `batchId`'s grant, from its record (the grant's log line carries the
-   * farm's clock when it applied it). Farms that have not applied it yet are asked again until the
-   * bound; the queries run after the sends, so they do not load the server while it is measured.
+   * farm's clock when it applied it). The server accepts signals faster than the farms apply them,
+   * so first the farms sent to last are polled (hasGrantQuery, a few in flight, once a second)
+   * until they show it; only then is every farm's record read, so that the reads do not load the
+   * server while the grants are still being applied. Farms that do not show it yet are asked
+   * again until the bound.
    */
   const appliedTimes = async (batchId: string): Promise<number[]> => {
-    const reading = pLimit(READ_CONCURRENCY);
     const deadline = Date.now() + GRANTS_TIMEOUT_MS;
+    const last = farms.slice(-LAST_SENT_POLLED);
+    await waitFor(
+      `the last farms to show ${batchId}'s grant`,
+      GRANTS_TIMEOUT_MS,
+      async () => {
+        const shows = await Promise.all(
+          last.map((farm) =>
+            client.workflow
+              .getHandle(farmWorkflowId(farm.userHash))
+              .query(hasGrantQuery, `${batchId}:${farm.userHash}`),
+          ),
+        );
+        return shows.every(Boolean);
+      },
+      1_000,
+    );
+    const reading = pLimit(READ_CONCURRENCY);
     let pending = farms;
     const times: number[] = [];
     while (pending.length > 0) {
