@@ -67,7 +67,7 @@ const MIN_NOTIFICATIONS_PER_SECOND = 20;
 const deliveryTimeoutMs = (n: number, perSecond: number) => (n / perSecond) * 3_000 + 60_000;
 /**
  * The batch's page size and signals in flight within a page: its defaults (DEFAULT_BATCH_PAGE_SIZE,
- * DEFAULT_BATCH_PARALLELISM in workflows/player-batch.ts), which met the target (README).
+ * DEFAULT_BATCH_PARALLELISM in workflows/player-batch.ts): what an operator's batch runs with.
  */
 const BATCH_PAGE_SIZE = 200;
 const BATCH_PARALLELISM = 16;
