@@ -217,9 +217,14 @@ interface Budget {
  * At most `perSecond` sends in any second. The window allows whole seconds' worth of sends; a
  * fraction (0.5/s) widens the window instead.
  */
+/**
+ * The notifications' own budget, exactly their rate: no headroom, since Telegram does not count it
+ * (the global budget, which it counts, keeps its headroom). Below the rate at which the server
+ * hands out notification tasks, tasks would pile up in the bot process and time out waiting.
+ */
 function perSecondLimiter(redis: RedisClient, keyPrefix: string, perSecond: number) {
   const points = Math.max(1, Math.floor(perSecond));
-  return slidingWindowLimiter(redis, keyPrefix, withHeadroom((points / perSecond) * 1000), points);
+  return slidingWindowLimiter(redis, keyPrefix, (points / perSecond) * 1000, points);
 }
 
 function createPacing(
