@@ -217,14 +217,21 @@ interface Budget {
  * At most `perSecond` sends in any second. The window allows whole seconds' worth of sends; a
  * fraction (0.5/s) widens the window instead.
  */
-/**
- * The notifications' own budget, exactly their rate: no headroom, since Telegram does not count it
- * (the global budget, which it counts, keeps its headroom). Below the rate at which the server
- * hands out notification tasks, tasks would pile up in the bot process and time out waiting.
- */
-function perSecondLimiter(redis: RedisClient, keyPrefix: string, perSecond: number) {
+/** At most `perSecond` sends a second; `headroom` widens the window as withHeadroom says. */
+function perSecondLimiter(
+  redis: RedisClient,
+  keyPrefix: string,
+  perSecond: number,
+  headroom: boolean,
+) {
   const points = Math.max(1, Math.floor(perSecond));
-  return slidingWindowLimiter(redis, keyPrefix, (points / perSecond) * 1000, points);
+  const windowMs = (points / perSecond) * 1000;
+  return slidingWindowLimiter(
+    redis,
+    keyPrefix,
+    headroom ? withHeadroom(windowMs) : windowMs,
+    points,
+  );
 }
 
 function createPacing(
@@ -243,10 +250,13 @@ function createPacing(
     withHeadroom(60_000),
     limits.perGroupPerMinute,
   );
-  const global = perSecondLimiter(redis, prefix, limits.globalPerSecond);
+  const global = perSecondLimiter(redis, prefix, limits.globalPerSecond, true);
+  // Exactly their rate, no headroom: Telegram does not count this budget (the global one, which
+  // it counts, keeps its headroom), and a budget below the rate at which the server hands out
+  // notification tasks would leave tasks in this process waiting out their turn.
   const notifications =
     sender === 'notifications'
-      ? perSecondLimiter(redis, `${prefix}:notifications`, limits.notificationsPerSecond)
+      ? perSecondLimiter(redis, `${prefix}:notifications`, limits.notificationsPerSecond, false)
       : undefined;
 
   // Calls to one chat from this process take their turns in call order, each until its answer,
