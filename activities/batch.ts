@@ -1,6 +1,6 @@
 /**
  * The activities of reward batches (game task queue): the Redis reads a batch pages through, and
- * the delivery of a page to the farms (signals, then queries that confirm them).
+ * the delivery of a page to the farms (the page's signals, then the queries that confirm them).
  *
  * Every Redis read first asks the rebuild marker whether Redis's copy of the players is whole.
  * When it is not (Redis was lost and no backfill has finished since), the read starts the Redis
@@ -71,7 +71,7 @@ export function createBatchActivities(deps: BatchActivityDeps): BatchActivities 
   };
 
   /** Whether the farm shows it, asked a few times (a signal may not be applied yet). */
-  const confirm = async (userHash: string, shows: () => Promise<boolean>): Promise<boolean> => {
+  const confirm = async (shows: () => Promise<boolean>): Promise<boolean> => {
     for (let attempt = 1, delayMs = CONFIRM_FIRST_DELAY_MS; ; attempt += 1, delayMs *= 2) {
       if (await shows()) return true;
       if (attempt >= CONFIRM_ATTEMPTS) return false;
@@ -93,68 +93,93 @@ export function createBatchActivities(deps: BatchActivityDeps): BatchActivities 
     },
 
     /**
-     * Sends each player's grant (or notice) to their farm, at most `parallelism` at once, then
-     * asks the farm whether it shows it. Retrying a page is safe: the farm dedupes by id.
+     * Sends each player's grant (or notice) to their farm, then asks each farm whether it shows
+     * it: two rounds, each at most `parallelism` at once. A signal returns once the server has
+     * it, so the first round hands the worker the whole page at once (as raw signals would) and
+     * the second mostly finds it applied; confirming each signal before the next one waited for
+     * every farm's workflow task in turn. Retrying a page is safe: the farm dedupes by id.
      */
     async deliverToPlayers(input: DeliverInput): Promise<DeliveryReport> {
       const { batchId, payload } = input;
-      const limit = pLimit(input.parallelism);
       const report: DeliveryReport = { confirmed: 0, coins: 0, xp: 0, failures: [] };
       const context = Context.current();
-      await Promise.all(
-        input.players.map(({ userHash, prize }) =>
-          limit(async () => {
-            const farm = client.workflow.getHandle(farmWorkflowId(userHash));
-            const id = batchGrantId(batchId, userHash);
-            try {
-              let shows: () => Promise<boolean>;
-              let send: () => Promise<void>;
-              let amounts = { coins: 0, xp: 0 };
-              if (payload.kind === 'grant') {
-                amounts = prize ?? { coins: payload.coins, xp: payload.xp };
-                shows = () => farm.query(hasGrantQuery, id);
-                send = () =>
-                  farm.signal(grantRewardSignal, {
-                    grantId: id,
-                    issuedAtMs: input.issuedAtMs,
-                    ...amounts,
-                    reason: payload.reason,
-                    batchId,
-                    ...(payload.message ? { message: payload.message } : {}),
-                  });
-              } else {
-                shows = async () =>
-                  (await farm.query(getFarmLogQuery)).some(
-                    (entry) => entry.kind === 'notification' && entry.notificationId === id,
-                  );
-                send = () =>
-                  farm.signal(noticeSignal, {
-                    notificationId: id,
-                    content: payload.content,
-                    notAfterMs: payload.notAfterMs,
-                    batchId,
-                  });
+      const deliveries = input.players.map(({ userHash, prize }) => {
+        const farm = client.workflow.getHandle(farmWorkflowId(userHash));
+        const id = batchGrantId(batchId, userHash);
+        if (payload.kind === 'grant') {
+          const amounts = prize ?? { coins: payload.coins, xp: payload.xp };
+          return {
+            userHash,
+            id,
+            amounts,
+            shows: () => farm.query(hasGrantQuery, id),
+            send: () =>
+              farm.signal(grantRewardSignal, {
+                grantId: id,
+                issuedAtMs: input.issuedAtMs,
+                ...amounts,
+                reason: payload.reason,
+                batchId,
+                ...(payload.message ? { message: payload.message } : {}),
+              }),
+          };
+        }
+        return {
+          userHash,
+          id,
+          amounts: { coins: 0, xp: 0 },
+          shows: async () =>
+            (await farm.query(getFarmLogQuery)).some(
+              (entry) => entry.kind === 'notification' && entry.notificationId === id,
+            ),
+          send: () =>
+            farm.signal(noticeSignal, {
+              notificationId: id,
+              content: payload.content,
+              notAfterMs: payload.notAfterMs,
+              batchId,
+            }),
+        };
+      });
+      type Delivery = (typeof deliveries)[number];
+
+      /** Runs `step` for each delivery, `parallelism` at once; a farm that is gone is a failure. */
+      const eachOf = async (of: Delivery[], step: (delivery: Delivery) => Promise<void>) => {
+        const limit = pLimit(input.parallelism);
+        const reached: Delivery[] = [];
+        await Promise.all(
+          of.map((delivery) =>
+            limit(async () => {
+              try {
+                await step(delivery);
+                reached.push(delivery);
+              } catch (err) {
+                if (!(err instanceof WorkflowNotFoundError)) throw err;
+                report.failures.push({ userHash: delivery.userHash, reason: 'no running farm' });
+              } finally {
+                context.heartbeat();
               }
-              if (!(input.checkFirst && (await shows()))) await send();
-              if (await confirm(userHash, shows)) {
-                report.confirmed += 1;
-                report.coins += amounts.coins;
-                report.xp += amounts.xp;
-              } else {
-                report.failures.push({
-                  userHash,
-                  reason: `the farm does not show ${id} after ${CONFIRM_ATTEMPTS} checks`,
-                });
-              }
-            } catch (err) {
-              if (!(err instanceof WorkflowNotFoundError)) throw err;
-              report.failures.push({ userHash, reason: 'no running farm' });
-            } finally {
-              context.heartbeat();
-            }
-          }),
-        ),
-      );
+            }),
+          ),
+        );
+        return reached;
+      };
+
+      const sent = await eachOf(deliveries, async ({ shows, send }) => {
+        if (!(input.checkFirst && (await shows()))) await send();
+      });
+      await eachOf(sent, async ({ userHash, id, amounts, shows }) => {
+        if (await confirm(shows)) {
+          report.confirmed += 1;
+          report.coins += amounts.coins;
+          report.xp += amounts.xp;
+        } else {
+          report.failures.push({
+            userHash,
+            reason: `the farm does not show ${id} after ${CONFIRM_ATTEMPTS} checks`,
+          });
+        }
+      });
       return report;
     },
   };
