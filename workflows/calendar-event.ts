@@ -14,28 +14,21 @@ import {
   ApplicationFailure,
   CancellationScope,
   log,
-  ParentClosePolicy,
   patched,
   proxyActivities,
   sleep,
-  startChild,
   upsertMemo,
   workflowInfo,
-  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ACTIVE_EVENT_MEMO,
-  BATCH_MEMO,
-  type BatchMemo,
-  batchWorkflowId,
   type CalendarEventInput,
   type CalendarEventOutcome,
   type PlayerBatchInput,
   SCHEDULED_START_TIME_SEARCH_ATTRIBUTE,
   type WorldActivities,
 } from './contract';
-import { PlayerBatchWorkflow } from './player-batch';
+import { startBatchOnce } from './player-batch';
 import type { ActiveEvent, EventEffect } from '../game';
 
 /** Runs of calendar events started before announcements replay without them. */
@@ -113,18 +106,9 @@ async function announce(input: CalendarEventInput, event: ActiveEvent): Promise<
       notAfterMs: event.endsAtMs,
     },
   };
-  const memo: BatchMemo = { batchId, population: batch.population, payload: batch.payload };
-  try {
-    await startChild(PlayerBatchWorkflow, {
-      workflowId: batchWorkflowId(batchId),
-      args: [batch],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      memo: { [BATCH_MEMO]: memo },
-    });
+  if ((await startBatchOnce(batch)) === 'started') {
     log.info('announcement batch started', { batchId });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  } else {
     log.info('announcement batch already started by an earlier run', { batchId });
   }
 }

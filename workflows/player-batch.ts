@@ -21,11 +21,18 @@ import {
   ApplicationFailure,
   continueAsNew,
   log,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
   sleep,
+  startChild,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  BATCH_MEMO,
+  type BatchMemo,
+  batchWorkflowId,
   type BatchActivities,
   type BatchProgress,
   type PlayerBatchCarried,
@@ -266,6 +273,34 @@ export async function PlayerBatchWorkflow(input: PlayerBatchInput): Promise<Play
       return finish('incomplete', `a page failed: ${err.cause?.message ?? err.message}`);
     }
     throw err;
+  }
+}
+
+/**
+ * Starts `batch` as a child of the calling workflow that outlives it (ABANDON), once ever: its
+ * workflow id comes from the batch id, and Temporal refuses a second start of an id that has been
+ * used (REJECT_DUPLICATE), which answers `already started` (a schedule fired twice, a retry).
+ */
+export async function startBatchOnce(
+  batch: PlayerBatchInput,
+): Promise<'started' | 'already started'> {
+  const memo: BatchMemo = {
+    batchId: batch.batchId,
+    population: batch.population,
+    payload: batch.payload,
+  };
+  try {
+    await startChild(PlayerBatchWorkflow, {
+      workflowId: batchWorkflowId(batch.batchId),
+      args: [batch],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      memo: { [BATCH_MEMO]: memo },
+    });
+    return 'started';
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return 'already started';
   }
 }
 

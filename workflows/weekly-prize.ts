@@ -6,24 +6,14 @@
  * then refuses the start (REJECT_DUPLICATE), and that is the answer: the week is paid or being
  * paid, once.
  */
+import { log, workflowInfo } from '@temporalio/workflow';
 import {
-  log,
-  ParentClosePolicy,
-  startChild,
-  workflowInfo,
-  WorkflowIdReusePolicy,
-} from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  BATCH_MEMO,
-  type BatchMemo,
-  batchWorkflowId,
   type PlayerBatchInput,
   SCHEDULED_START_TIME_SEARCH_ATTRIBUTE,
   type WeeklyPrizeInput,
   type WeeklyPrizeResult,
 } from './contract';
-import { PlayerBatchWorkflow } from './player-batch';
+import { startBatchOnce } from './player-batch';
 
 export async function WeeklyPrizeWorkflow(input: WeeklyPrizeInput): Promise<WeeklyPrizeResult> {
   const info = workflowInfo();
@@ -37,17 +27,7 @@ export async function WeeklyPrizeWorkflow(input: WeeklyPrizeInput): Promise<Week
     ...(input.pageSize ? { pageSize: input.pageSize } : {}),
     ...(input.parallelism ? { parallelism: input.parallelism } : {}),
   };
-  const memo: BatchMemo = { batchId, population: batch.population, payload: batch.payload };
-  try {
-    await startChild(PlayerBatchWorkflow, {
-      workflowId: batchWorkflowId(batchId),
-      args: [batch],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      memo: { [BATCH_MEMO]: memo },
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  if ((await startBatchOnce(batch)) === 'already started') {
     log.info('this week’s prize batch was already started: nothing to do', { batchId });
     return { batchId, outcome: 'already started' };
   }
