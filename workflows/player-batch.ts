@@ -43,8 +43,8 @@ import {
   type RegistryRead,
 } from './contract';
 
-export const DEFAULT_BATCH_PAGE_SIZE = 200;
-export const DEFAULT_BATCH_PARALLELISM = 16;
+export const DEFAULT_BATCH_PAGE_SIZE = 500;
+export const DEFAULT_BATCH_PARALLELISM = 32;
 export const DEFAULT_BATCH_PAGES_PER_RUN = 20;
 /** Bounds that keep a page's activity and the history reasonable. */
 export const MAX_BATCH_PAGE_SIZE = 1000;
