@@ -3,8 +3,8 @@
  * go to a notifications queue nobody polls here). The game worker runs in a child process, so
  * that it can be killed with SIGKILL in the middle of a batch.
  *
- * 300 farms are started directly with the client, in two halves, so a `joinedBefore` batch has
- * a known population. Each starts as a farm continued as new from a registered, published run
+ * 2,000 farms are started directly with the client, 150 and then 1,850, so a `joinedBefore`
+ * batch has a known population. Each starts as a farm continued as new from a registered, published run
  * would (carried state), and the test writes its copy into Redis with the same store function the
  * farm's publishPlayer uses: a fresh farm's own registration and publish would triple the worker's
  * work while the farms are made, and this file is about what happens after.
@@ -58,7 +58,10 @@ import { ROOT } from '../support/processes';
 import { eventually } from '../support/schedules';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 
-const HALF = 150;
+/** Players who joined before the middle time, then after it. */
+const EARLY = 150;
+const LATE = 1_850;
+const ALL = EARLY + LATE;
 const TOKEN = 'batch-test-admin-token-0123456789abcdef';
 
 let t: TestTemporal;
@@ -66,8 +69,8 @@ let redis: RedisClient;
 let keyPrefix: string;
 let batches: BatchOperations;
 const children = new Set<ChildProcess>();
-const firstHalf: string[] = [];
-const secondHalf: string[] = [];
+const earlyPlayers: string[] = [];
+const latePlayers: string[] = [];
 let midMs = 0;
 
 /** A game worker in a child process on this file's task queue; resolves once it polls. */
@@ -198,14 +201,14 @@ beforeAll(async () => {
   });
   await startChildWorker();
   const t0 = Date.now();
-  await startFarms(HALF, firstHalf);
+  await startFarms(EARLY, earlyPlayers);
   if (process.env.BATCH_TEST_DEBUG)
-    process.stderr.write(`started ${HALF} in ${Date.now() - t0} ms\n`);
-  await registered(HALF);
+    process.stderr.write(`started ${EARLY} in ${Date.now() - t0} ms\n`);
+  await registered(EARLY);
   midMs = Date.now() + 1;
   await new Promise((resolve) => setTimeout(resolve, 5));
-  await startFarms(HALF, secondHalf);
-  await registered(2 * HALF);
+  await startFarms(LATE, latePlayers);
+  await registered(ALL);
 }, 150_000);
 
 afterAll(async () => {
@@ -229,8 +232,8 @@ describe('PlayerBatchWorkflow', () => {
     const request = { ...half, population: { kind: 'joinedBefore' as const, beforeMs: midMs } };
     expect(await batches.preview(request)).toEqual({
       batchId: half.batchId,
-      players: HALF,
-      coins: HALF * 11,
+      players: EARLY,
+      coins: EARLY * 11,
       xp: 0,
       registryWhole: false,
     });
@@ -251,7 +254,7 @@ describe('PlayerBatchWorkflow', () => {
       .toBe('waiting');
     const backfill = t.client.workflow.getHandle(redisBackfillWorkflowId(keyPrefix));
     expect((await backfill.describe()).type).toBe(WORKFLOW_TYPES.redisBackfill);
-    expect(await backfill.result()).toMatchObject({ state: 'done', done: 2 * HALF, failures: 0 });
+    expect(await backfill.result()).toMatchObject({ state: 'done', done: ALL, failures: 0 });
     expect(await marker().completedAt()).not.toBeNull();
 
     // The CLI follows it with one line per interval (stdout is not a terminal), exit 0 at done.
@@ -270,16 +273,16 @@ describe('PlayerBatchWorkflow', () => {
     expect(lines.length).toBeGreaterThan(1);
     expect(lines.every((l) => /^(waiting|running|done) \d+\/\d+ \(\d+%\) /.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(
-      new RegExp(`^done ${HALF}/${HALF} \\(100%\\) [\\d.]+/s ETA 0s failures 0$`),
+      new RegExp(`^done ${EARLY}/${EARLY} \\(100%\\) [\\d.]+/s ETA 0s failures 0$`),
     );
     expect(status).toBe(0);
 
     const result = await resultOf(half.batchId);
-    expect(result).toMatchObject({ outcome: 'done', population: HALF, done: HALF, failures: 0 });
-    expect(result.paidCoins).toBe(HALF * 11);
+    expect(result).toMatchObject({ outcome: 'done', population: EARLY, done: EARLY, failures: 0 });
+    expect(result.paidCoins).toBe(EARLY * 11);
   }, 120_000);
 
-  it('pays 300 players exactly once with the game worker killed (SIGKILL) mid-batch and the batch started twice', async () => {
+  it('pays 2,000 players exactly once with the game worker killed (SIGKILL) mid-batch and the batch started twice', async () => {
     const request: GrantRequest = {
       batchId: `outage-${randomUUID().slice(0, 8)}`,
       coins: 7,
@@ -287,14 +290,14 @@ describe('PlayerBatchWorkflow', () => {
       reason: 'sorry for the outage',
       message: 'Sorry! Here are 7 coins.',
       population: { kind: 'all' },
-      pageSize: 25,
+      pageSize: 100,
       parallelism: 32,
     };
     await copyWhole();
     expect(await batches.preview(request)).toMatchObject({
-      players: 2 * HALF,
-      coins: 2 * HALF * 7,
-      xp: 2 * HALF * 3,
+      players: ALL,
+      coins: ALL * 7,
+      xp: ALL * 3,
       registryWhole: true,
     });
     expect((await batches.start(request)).status).toBe('started');
@@ -321,19 +324,19 @@ describe('PlayerBatchWorkflow', () => {
     const result = await resultOf(request.batchId);
     expect(result).toMatchObject({
       outcome: 'done',
-      population: 2 * HALF,
-      done: 2 * HALF,
+      population: ALL,
+      done: ALL,
       failures: 0,
-      paidCoins: 2 * HALF * 7,
-      paidXp: 2 * HALF * 3,
+      paidCoins: ALL * 7,
+      paidXp: ALL * 3,
     });
     // The progress query moved: some reading between the first page and the end.
-    expect(seen.some((p) => p.done > 0 && p.done < 2 * HALF && p.ratePerSecond > 0)).toBe(true);
-    expect(stalled === null || stalled.done < 2 * HALF).toBe(true);
+    expect(seen.some((p) => p.done > 0 && p.done < ALL && p.ratePerSecond > 0)).toBe(true);
+    expect(stalled === null || stalled.done < ALL).toBe(true);
 
     // Each farm shows this grant once, and its coins are what its logged grants paid (other
     // tests' batches included), so nothing was paid twice or off the record.
-    const farms = await farmsOf([...firstHalf, ...secondHalf]);
+    const farms = await farmsOf([...earlyPlayers, ...latePlayers]);
     const grantId = (userHash: string) => `${request.batchId}:${userHash}`;
     for (const farm of farms) {
       const mine = farm.grants.filter((g) => g.grantId === grantId(farm.userHash));
@@ -346,15 +349,17 @@ describe('PlayerBatchWorkflow', () => {
     const refused = batches.start(request);
     await expect(refused).rejects.toBeInstanceOf(BatchAlreadyRanError);
     await expect(refused).rejects.toThrow(
-      /has already run \(started .*, closed .*; done: 300 of 300 players, paid 2100 coins and 900 XP\)/,
+      new RegExp(
+        `has already run \\(started .*, closed .*; done: ${ALL} of ${ALL} players, paid ${ALL * 7} coins and ${ALL * 3} XP\\)`,
+      ),
     );
-  }, 120_000);
+  }, 300_000);
 
   it('pays the weekly prize to the top players once, though its schedule is triggered twice', async () => {
     await copyWhole();
     // The leaderboard's sorted set as the leaderboard writes it (score XP; member time|hash).
     const board = keyspace(keyPrefix)('leaderboard', 'xp');
-    const ranked = secondHalf.slice(0, 12);
+    const ranked = latePlayers.slice(0, 12);
     await redis.zAdd(
       board,
       ranked.map((userHash, i) => ({
@@ -445,7 +450,7 @@ describe('PlayerBatchWorkflow', () => {
       };
       const dry = await call('POST', '/batches', { ...body, dryRun: true });
       expect(dry.statusCode).toBe(200);
-      expect(dry.json()).toMatchObject({ batchId, players: HALF, coins: 2 * HALF, xp: 0 });
+      expect(dry.json()).toMatchObject({ batchId, players: EARLY, coins: 2 * EARLY, xp: 0 });
 
       expect((await call('POST', '/batches', { ...body, coins: -1 })).statusCode).toBe(400);
       expect(
@@ -473,7 +478,7 @@ describe('PlayerBatchWorkflow', () => {
       // The total is known once the batch has counted its population.
       await expect
         .poll(async () => (await call('GET', `/batches/${batchId}`)).json<BatchProgress>().total)
-        .toBe(HALF);
+        .toBe(EARLY);
 
       await resultOf(batchId);
       const refused = await call('POST', '/batches', body);
@@ -512,7 +517,7 @@ describe('PlayerBatchWorkflow', () => {
     );
     expect(ran.stderr).toBe('');
     expect(ran.stdout).toMatch(
-      new RegExp(`^done ${HALF}/${HALF} \\(100%\\) [\\d.]+/s ETA 0s failures 0\\n$`),
+      new RegExp(`^done ${EARLY}/${EARLY} \\(100%\\) [\\d.]+/s ETA 0s failures 0\\n$`),
     );
     expect(ran.status).toBe(0);
   }, 120_000);
