@@ -5,9 +5,11 @@
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { neutralMarket, sellPrice } from '../../../game';
-import { scheduleDefinitions } from '../../../schedules/catalog';
+import { scheduleDefinitions, weeklyPrizeSchedule } from '../../../schedules/catalog';
 import { createScheduleOperations } from '../../../schedules/engine';
+import { WEEKLY_PRIZE } from '../../../schedules/prizes';
 import { createWorldStore } from '../../../store/world';
+import { WORKFLOW_TYPES } from '../../../workflows/contract';
 import { deleteSchedules } from '../../support/schedules';
 import { ensureChromium, launchChromium, startWebChatStack, type WebChatStack } from './support';
 
@@ -291,5 +293,61 @@ describe('playing in the browser', () => {
     await waitForText(lastBotText(page), new RegExp(`Sold 3 wheat for ${3 * fairPrice} 🪙`));
     expect(await coins(page)).toBe(before + 3 * fairPrice);
     await page.close();
+  });
+
+  it('receives the weekly prize once, though its schedule fires twice for the week', async () => {
+    // The schedule as a designer applies it, under this file's own ids and task queue. It fires
+    // for a past week (a backfill), twice: a week of its own, so that no other test file's
+    // weekly prize on this server has used its batch id.
+    const idPrefix = `browser-prize-${Date.now()}-`;
+    const schedules = createScheduleOperations({
+      client: stack.t.client,
+      idPrefix,
+      definitions: [
+        weeklyPrizeSchedule(WEEKLY_PRIZE, {
+          timeScale: 0.01,
+          taskQueue: stack.t.taskQueue,
+          idPrefix,
+        }),
+      ],
+    });
+    onTestFinished(() => deleteSchedules(stack.t.client, idPrefix));
+    const scheduleId = `${idPrefix}weekly-prize`;
+    expect((await schedules.apply()).created).toEqual([scheduleId]);
+
+    await button(first, /Refresh/).click();
+    await waitForText(lastBotText(first), /Your farm · level/);
+    const before = await coins(first);
+    const prizeMessage =
+      /🏆 You are among the best farmers of the week![\s\S]*\+(\d+) 🪙 \(weekly prize\)/;
+    const prizes = notifications(first).filter({ hasText: 'best farmers of the week' });
+    expect(await prizes.count()).toBe(0);
+
+    // Sunday 4 January 2026, 20:00 UTC: the end of ISO week 2026-W01.
+    const sunday = {
+      start: new Date('2026-01-04T19:59:00Z'),
+      end: new Date('2026-01-04T20:01:00Z'),
+    };
+    const finishedRuns = async () => {
+      const query = `WorkflowType = '${WORKFLOW_TYPES.weeklyPrize}' AND TaskQueue = '${stack.t.taskQueue}' AND ExecutionStatus = 'Completed'`;
+      const runs = [];
+      for await (const run of stack.t.client.workflow.list({ query })) runs.push(run);
+      return runs.length;
+    };
+    await schedules.backfill(scheduleId, sunday);
+    await expect.poll(finishedRuns, { timeout: WAIT_MS }).toBe(1);
+    await waitForText(prizes.last().locator('.text'), prizeMessage);
+    // The schedule fires again for the same week: its run finds the week's batch started.
+    await schedules.backfill(scheduleId, sunday);
+    await expect.poll(finishedRuns, { timeout: WAIT_MS }).toBe(2);
+
+    const prize = Number(prizeMessage.exec((await prizes.last().textContent()) ?? '')?.[1]);
+    expect(prize).toBeGreaterThanOrEqual(100);
+    expect(await prizes.count()).toBe(1);
+    await button(first, /Refresh/).click();
+    await waitForText(
+      lastBotText(first),
+      new RegExp(`Your farm · level \\d+ · ${before + prize} 🪙`),
+    );
   });
 });
