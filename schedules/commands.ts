@@ -326,7 +326,11 @@ function buildProgram(
       "Rebuild Redis's copy of the players (registry, leaderboard, preferences) from the running farms, or attach to the rebuild running; shows its progress until it ends (exit 1 if some farms could not be copied).",
     )
     .action(async () => {
-      const whole = await followRedisBackfill(await deps.redisBackfill(), line);
+      const whole = await followRedisBackfill(await deps.redisBackfill(), {
+        write: deps.stdout,
+        ...(deps.progressBarStream ? { barStream: deps.progressBarStream } : {}),
+        ...(deps.progressLineIntervalMs ? { lineIntervalMs: deps.progressLineIntervalMs } : {}),
+      });
       if (!whole) throw new RedisBackfillIncompleteError();
     });
 

@@ -1,7 +1,7 @@
 /**
  * Follows a long-running workflow that answers `progressQuery` (a reward batch, the Redis
  * backfill) until it ends: a live bar in a terminal (cli-progress), one line every 5 s otherwise
- * (a log file, CI, a pipe). Used by `npm run schedules -- progress` and the backfill's command.
+ * (a log file, CI, a pipe). Used by `npm run schedules -- progress` and `backfill-redis`.
  */
 import { SingleBar } from 'cli-progress';
 import type { BatchProgress } from '../workflows/contract';
@@ -14,8 +14,13 @@ const BAR_REFRESH_MS = 1_000;
 const FAILED_READS_LIMIT = 3;
 
 export interface WatchProgressOptions {
-  /** One progress query (bounded by the caller). */
-  read: () => Promise<BatchProgress>;
+  /** One progress query (bounded by the caller); null while no worker has run the workflow. */
+  read: () => Promise<BatchProgress | null>;
+  /**
+   * Settles when the workflow closes, if the caller follows it (its result): a rejection (the
+   * workflow failed, or was terminated before it finished) ends the watch with that error.
+   */
+  closed?: Promise<unknown>;
   /** Where the lines go (and the last line after the bar). */
   write: (text: string) => void;
   /** The terminal to draw a live bar on; absent (not a terminal): a line every interval. */
@@ -65,11 +70,15 @@ export async function watchProgress(options: WatchProgressOptions): Promise<Batc
   let barStarted = false;
   let failedReads = 0;
   let progress: BatchProgress | undefined;
+  let closedWith: { error: unknown } | undefined;
+  options.closed?.catch((error: unknown) => (closedWith = { error }));
   try {
     for (;;) {
       try {
-        progress = await options.read();
+        const read = await options.read();
         failedReads = 0;
+        if (read) progress = read;
+        else if (!progress && !bar) options.write('waiting for a worker to run it\n');
       } catch (err) {
         failedReads += 1;
         if (failedReads >= FAILED_READS_LIMIT) throw err;
@@ -91,6 +100,7 @@ export async function watchProgress(options: WatchProgressOptions): Promise<Batc
         }
         if (isOver(progress)) return progress;
       }
+      if (closedWith) throw closedWith.error;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   } finally {

@@ -230,7 +230,7 @@ describe('after every key of the prefix is deleted, the backfill brings Redis ba
     expect(stderr).toBe('');
     const text = lines.join('');
     expect(text).toContain(`redis backfill ${redisBackfillWorkflowId(g.keyPrefix)}:`);
-    expect(text).toContain(`done: ${players.length}/${players.length} farms (100%)`);
+    expect(text).toContain(`done ${players.length}/${players.length} (100%)`);
     expect(text).toMatch(/done: 7 farms copied in .+; Redis's copy of the players is whole again/);
     expect(runIds[0]).toBe(runIds[1]);
     expect((await copyOf(players)).board).toEqual(before.board);
