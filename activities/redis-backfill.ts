@@ -98,8 +98,9 @@ export function createRedisBackfillActivities(
       try {
         const copy = await readCopy(workflowId);
         if (!copy) return { outcome: 'gone' };
-        // As the farm's publishPlayer writes it; a newer copy the farm wrote meanwhile stays.
-        await writePlayerCopy(deps.redis, deps.keyPrefix, copy);
+        // As the farm's publishPlayer writes it, unless the farm has written its own copy since
+        // the loss: that one stays (it is current), and only its missing places are put back.
+        await writePlayerCopy(deps.redis, deps.keyPrefix, copy, { restore: true });
         return { outcome: 'written' };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return { outcome: 'gone' };

@@ -34,13 +34,23 @@ function userHashOf(member: string): string {
  * earlier (or at the same time with less XP), so a retried or late publish never moves a player
  * back. A copy as new as the stored one is written (its flags may have changed).
  *
+ * A restore (ARGV[10] = '1', the backfill's) never overwrites a copy a farm wrote (one with a
+ * leaderboard member): the farm publishes every change it makes, so its copy is current, and a
+ * copy the backfill read earlier could carry flags the player has changed since (a name they
+ * removed). It only puts back what is missing: the player's places in the two sorted sets.
+ *
  * KEYS: player hash, leaderboard, registry by join time.
  * ARGV: userHash, sealedChatId, joinedAtMs, xp, xpReachedAtMs, member, displayName ('' = none),
- * notifications, active.
+ * notifications, active, restore ('1' or '0').
  */
 const WRITE_COPY = `
-local stored = redis.call('HMGET', KEYS[1], 'xpReachedAtMs', 'xp', 'leaderboardMember')
+local stored = redis.call('HMGET', KEYS[1], 'xpReachedAtMs', 'xp', 'leaderboardMember', 'joinedAtMs')
 local at, xp = tonumber(ARGV[5]), tonumber(ARGV[4])
+if ARGV[10] == '1' and stored[3] then
+  redis.call('ZADD', KEYS[3], 'NX', stored[4] or ARGV[3], ARGV[1])
+  redis.call('ZADD', KEYS[2], stored[2], stored[3])
+  return 0
+end
 if stored[1] then
   local storedAt, storedXp = tonumber(stored[1]), tonumber(stored[2])
   if storedAt > at or (storedAt == at and storedXp > xp) then return 0 end
@@ -68,12 +78,13 @@ function leaderboardKey(keyPrefix: string): string {
  * Writes a player's whole copy into Redis — registry entry (sealed chat id; join time if
  * missing), leaderboard place, shown name, notifications and reachability — in one atomic step,
  * unless Redis already holds a newer one. The farm's `publishPlayer` activity and the backfill
- * both write through this. True if written, false if the stored copy was newer.
+ * (`restore`: only what is missing) both write through this. True if written, false if not.
  */
 export async function writePlayerCopy(
   redis: RedisClient,
   keyPrefix: string,
   copy: PlayerRecordCopy,
+  options: { restore?: boolean } = {},
 ): Promise<boolean> {
   for (const [field, value] of [
     ['xp', copy.xp],
@@ -100,6 +111,7 @@ export async function writePlayerCopy(
       copy.displayName ?? '',
       copy.notifications ? '1' : '0',
       copy.reachable ? '1' : '0',
+      options.restore ? '1' : '0',
     ],
   });
   return written === 1;

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createLogger } from '../../infra/logging';
 import { createLeaderboard, writePlayerCopy } from '../../store/leaderboard';
-import { createPlayerRegistry } from '../../store/players';
-import { connectRedis, type RedisClient } from '../../store/redis';
+import { createPlayerRegistry, registryKeys } from '../../store/players';
+import { connectRedis, keyspace, type RedisClient } from '../../store/redis';
 import type { PlayerRecordCopy } from '../../workflows/contract';
 import { REDIS_URL } from '../support/constants';
 
@@ -101,6 +101,33 @@ describe('leaderboard', () => {
     expect(await board.top(10)).toEqual([{ rank: 1, name: 'Name a', xp: 40 }]);
     const record = await createPlayerRegistry(redis, keyPrefix).get('a');
     expect(record).toMatchObject({ notifications: false, displayName: 'Name a' });
+  });
+
+  it('a restore (the backfill) puts back only what is missing, never over a copy a farm wrote', async () => {
+    const keyPrefix = prefix();
+    const registry = createPlayerRegistry(redis, keyPrefix);
+    const board = createLeaderboard(redis, keyPrefix);
+    // The farm's copy: the player has hidden their name and turned notifications off.
+    const current = copy('a', { xp: 40, displayName: null, notifications: false });
+    expect(await writePlayerCopy(redis, keyPrefix, current)).toBe(true);
+    // The two sorted sets are lost; the player's hash is not.
+    const sets = [keyspace(keyPrefix)('leaderboard', 'xp'), registryKeys(keyPrefix).byJoinTime];
+    expect(await redis.exists(sets)).toBe(2);
+    await redis.del(sets);
+    expect(await board.top(10)).toEqual([]);
+
+    // The backfill's copy, read before the player changed their mind: same XP, old flags.
+    const earlier = copy('a', { xp: 40, displayName: 'Alice', notifications: true });
+    expect(await writePlayerCopy(redis, keyPrefix, earlier, { restore: true })).toBe(false);
+    expect(await registry.get('a')).toMatchObject({ displayName: null, notifications: false });
+    expect(await board.top(10)).toEqual([{ rank: 1, name: 'Farmer #1', xp: 40 }]);
+    expect(await registry.count()).toBe(1);
+
+    // A player with no copy at all is written whole.
+    expect(await writePlayerCopy(redis, keyPrefix, copy('b', { xp: 5 }), { restore: true })).toBe(
+      true,
+    );
+    expect(await registry.get('b')).toMatchObject({ displayName: 'Name b', notifications: true });
   });
 
   it('writes flags that change without XP (same version)', async () => {
