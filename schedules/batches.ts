@@ -97,6 +97,14 @@ export interface BatchOperationsOptions {
 
 export type BatchOperations = ReturnType<typeof createBatchOperations>;
 
+/** How a workflow ends when something stopped it before it returned. */
+const STOPPED_EARLY: ReadonlySet<string> = new Set([
+  'TERMINATED',
+  'CANCELLED',
+  'FAILED',
+  'TIMED_OUT',
+]);
+
 export function createBatchOperations(options: BatchOperationsOptions) {
   const { client, gameTaskQueue } = options;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -201,13 +209,30 @@ export function createBatchOperations(options: BatchOperationsOptions) {
 
     /**
      * A batch's progress, by batch id or by workflow id (a batch's `batch-…`, or the Redis
-     * backfill's, which answers the same query).
+     * backfill's, which answers the same query). A workflow stopped before it finished
+     * (terminated, cancelled, failed, timed out) still answers what it had done then: its state
+     * is reported as incomplete, with why, so that nobody follows it forever.
      */
     async progress(id: string): Promise<BatchProgress> {
       return bounded(async () => {
         for (const workflowId of [batchWorkflowId(id), id]) {
           try {
-            return await client.workflow.getHandle(workflowId).query(progressQuery);
+            const handle = client.workflow.getHandle(workflowId);
+            const [progress, { status }] = await Promise.all([
+              handle.query(progressQuery),
+              handle.describe(),
+            ]);
+            const over = progress.state === 'done' || progress.state === 'incomplete';
+            if (over || !STOPPED_EARLY.has(status.name)) return progress;
+            return {
+              ...progress,
+              state: 'incomplete',
+              etaMs: 0,
+              failureSamples: [
+                `the workflow was ${status.name.toLowerCase().replace('_', ' ')} before it finished`,
+                ...progress.failureSamples,
+              ],
+            };
           } catch (err) {
             if (!(err instanceof WorkflowNotFoundError)) throw err;
           }

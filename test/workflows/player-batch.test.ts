@@ -496,6 +496,47 @@ describe('PlayerBatchWorkflow', () => {
     }
   }, 60_000);
 
+  it('reports a batch terminated before it finished as incomplete, and progress exits 1', async () => {
+    await copyWhole();
+    const request: GrantRequest = {
+      batchId: `stopped-${randomUUID().slice(0, 8)}`,
+      coins: 1,
+      xp: 0,
+      reason: 'stopped by an operator',
+      population: { kind: 'all' },
+      pageSize: 1,
+      parallelism: 1,
+    };
+    expect((await batches.start(request)).status).toBe('started');
+    const handle = t.client.workflow.getHandle(batchWorkflowId(request.batchId));
+    await expect
+      .poll(async () => (await batches.progress(request.batchId)).done, { interval: 100 })
+      .toBeGreaterThan(0);
+    await handle.terminate('an operator stopped it');
+
+    // Its query still answers what it had done, as "running": the progress says incomplete.
+    const progress = await batches.progress(request.batchId);
+    expect(progress).toMatchObject({ state: 'incomplete', etaMs: 0 });
+    expect(progress.done).toBeLessThan(ALL);
+    expect(progress.failureSamples[0]).toBe('the workflow was terminated before it finished');
+
+    let stdout = '';
+    const status = await runSchedulesCli(['progress', request.batchId], {
+      operations: () => Promise.reject(new Error('not needed')),
+      world: () => Promise.reject(new Error('not needed')),
+      batches: async () => batches,
+      redisBackfill: () => Promise.reject(new Error('not needed')),
+      progressLineIntervalMs: 200,
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stdout += text),
+      logger: createLogger('silent', new Writable({ write: (_c, _e, done) => done() })),
+    });
+    expect(stdout).toMatch(
+      /^incomplete \d+\/\d+ .*the workflow was terminated before it finished/m,
+    );
+    expect(status).toBe(1);
+  });
+
   it('npm run schedules -- progress prints one line and exits 0 for a finished batch when stdout is not a terminal', async () => {
     // The first test's batch, finished (started here if that test did not get to it).
     await copyWhole();
