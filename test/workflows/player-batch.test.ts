@@ -190,6 +190,22 @@ async function farmsOf(userHashes: string[]) {
 const resultOf = (batchId: string) =>
   t.client.workflow.getHandle(batchWorkflowId(batchId)).result() as Promise<PlayerBatchResult>;
 
+/** `npm run schedules -- progress <batchId>` in process, stdout not a terminal (a line each 200 ms). */
+async function followInCli(batchId: string) {
+  let stdout = '';
+  const status = await runSchedulesCli(['progress', batchId], {
+    operations: () => Promise.reject(new Error('not needed')),
+    world: () => Promise.reject(new Error('not needed')),
+    batches: async () => batches,
+    redisBackfill: () => Promise.reject(new Error('not needed')),
+    progressLineIntervalMs: 200,
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stdout += text),
+    logger: createLogger('silent', new Writable({ write: (_c, _e, done) => done() })),
+  });
+  return { status, stdout };
+}
+
 beforeAll(async () => {
   t = await connectTestTemporal();
   redis = await connectRedis(REDIS_URL, createLogger('warn'));
@@ -258,17 +274,7 @@ describe('PlayerBatchWorkflow', () => {
     expect(await marker().completedAt()).not.toBeNull();
 
     // The CLI follows it with one line per interval (stdout is not a terminal), exit 0 at done.
-    let stdout = '';
-    const status = await runSchedulesCli(['progress', half.batchId], {
-      operations: () => Promise.reject(new Error('not needed')),
-      world: () => Promise.reject(new Error('not needed')),
-      batches: async () => batches,
-      redisBackfill: () => Promise.reject(new Error('not needed')),
-      progressLineIntervalMs: 200,
-      stdout: (text) => (stdout += text),
-      stderr: (text) => (stdout += text),
-      logger: createLogger('silent', new Writable({ write: (_c, _e, done) => done() })),
-    });
+    const { status, stdout } = await followInCli(half.batchId);
     const lines = stdout.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThan(1);
     expect(lines.every((l) => /^(waiting|running|done) \d+\/\d+ \(\d+%\) /.test(l))).toBe(true);
@@ -520,17 +526,7 @@ describe('PlayerBatchWorkflow', () => {
     expect(progress.done).toBeLessThan(ALL);
     expect(progress.failureSamples[0]).toBe('the workflow was terminated before it finished');
 
-    let stdout = '';
-    const status = await runSchedulesCli(['progress', request.batchId], {
-      operations: () => Promise.reject(new Error('not needed')),
-      world: () => Promise.reject(new Error('not needed')),
-      batches: async () => batches,
-      redisBackfill: () => Promise.reject(new Error('not needed')),
-      progressLineIntervalMs: 200,
-      stdout: (text) => (stdout += text),
-      stderr: (text) => (stdout += text),
-      logger: createLogger('silent', new Writable({ write: (_c, _e, done) => done() })),
-    });
+    const { status, stdout } = await followInCli(request.batchId);
     expect(stdout).toMatch(
       /^incomplete \d+\/\d+ .*the workflow was terminated before it finished/m,
     );
