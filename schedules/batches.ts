@@ -10,6 +10,7 @@
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { createPlayerRegistry } from '../store/players';
@@ -104,6 +105,29 @@ const STOPPED_EARLY: ReadonlySet<string> = new Set([
   'FAILED',
   'TIMED_OUT',
 ]);
+
+/**
+ * The progress of a workflow that answers `progressQuery` (a batch, the Redis backfill). One
+ * stopped before it finished (terminated, cancelled, failed, timed out) still answers what it had
+ * done then, as running: it is reported incomplete, with why, so that nobody follows it forever.
+ */
+export async function readProgress(handle: WorkflowHandle): Promise<BatchProgress> {
+  const [progress, { status }] = await Promise.all([
+    handle.query(progressQuery),
+    handle.describe(),
+  ]);
+  const over = progress.state === 'done' || progress.state === 'incomplete';
+  if (over || !STOPPED_EARLY.has(status.name)) return progress;
+  return {
+    ...progress,
+    state: 'incomplete',
+    etaMs: 0,
+    failureSamples: [
+      `the workflow was ${status.name.toLowerCase().replace('_', ' ')} before it finished`,
+      ...progress.failureSamples,
+    ],
+  };
+}
 
 export function createBatchOperations(options: BatchOperationsOptions) {
   const { client, gameTaskQueue } = options;
@@ -209,30 +233,13 @@ export function createBatchOperations(options: BatchOperationsOptions) {
 
     /**
      * A batch's progress, by batch id or by workflow id (a batch's `batch-…`, or the Redis
-     * backfill's, which answers the same query). A workflow stopped before it finished
-     * (terminated, cancelled, failed, timed out) still answers what it had done then: its state
-     * is reported as incomplete, with why, so that nobody follows it forever.
+     * backfill's, which answers the same query); see readProgress.
      */
     async progress(id: string): Promise<BatchProgress> {
       return bounded(async () => {
         for (const workflowId of [batchWorkflowId(id), id]) {
           try {
-            const handle = client.workflow.getHandle(workflowId);
-            const [progress, { status }] = await Promise.all([
-              handle.query(progressQuery),
-              handle.describe(),
-            ]);
-            const over = progress.state === 'done' || progress.state === 'incomplete';
-            if (over || !STOPPED_EARLY.has(status.name)) return progress;
-            return {
-              ...progress,
-              state: 'incomplete',
-              etaMs: 0,
-              failureSamples: [
-                `the workflow was ${status.name.toLowerCase().replace('_', ' ')} before it finished`,
-                ...progress.failureSamples,
-              ],
-            };
+            return await readProgress(client.workflow.getHandle(workflowId));
           } catch (err) {
             if (!(err instanceof WorkflowNotFoundError)) throw err;
           }

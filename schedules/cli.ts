@@ -11,13 +11,8 @@ import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import { startRedisBackfill } from '../activities/redis-backfill';
 import { createPlayerRegistry } from '../store/players';
-import {
-  type CalendarEventInput,
-  progressQuery,
-  TASK_QUEUES,
-  WORKFLOW_TYPES,
-} from '../workflows/contract';
-import { createBatchOperations } from './batches';
+import { type CalendarEventInput, TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/contract';
+import { createBatchOperations, readProgress } from './batches';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
 import { runSchedulesCli, TemporalUnreachableError } from './commands';
 import { validateDefinitions } from './definition';
@@ -107,11 +102,8 @@ async function main() {
         // A query nobody answers in time: no game worker has run it yet (or none runs).
         progress: () =>
           handle.client
-            .withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () =>
-              handle.query(progressQuery),
-            )
+            .withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () => readProgress(handle))
             .catch(() => null),
-        result: () => handle.result(),
       };
     },
     stdout: (text) => process.stdout.write(text),

@@ -16,11 +16,6 @@ const FAILED_READS_LIMIT = 3;
 export interface WatchProgressOptions {
   /** One progress query (bounded by the caller); null while no worker has run the workflow. */
   read: () => Promise<BatchProgress | null>;
-  /**
-   * Settles when the workflow closes, if the caller follows it (its result): a rejection (the
-   * workflow failed, or was terminated before it finished) ends the watch with that error.
-   */
-  closed?: Promise<unknown>;
   /** Where the lines go (and the last line after the bar). */
   write: (text: string) => void;
   /** The terminal to draw a live bar on; absent (not a terminal): a line every interval. */
@@ -70,8 +65,6 @@ export async function watchProgress(options: WatchProgressOptions): Promise<Batc
   let barStarted = false;
   let failedReads = 0;
   let progress: BatchProgress | undefined;
-  let closedWith: { error: unknown } | undefined;
-  options.closed?.catch((error: unknown) => (closedWith = { error }));
   try {
     for (;;) {
       try {
@@ -100,7 +93,6 @@ export async function watchProgress(options: WatchProgressOptions): Promise<Batc
         }
         if (isOver(progress)) return progress;
       }
-      if (closedWith) throw closedWith.error;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   } finally {

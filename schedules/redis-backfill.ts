@@ -10,21 +10,22 @@ import { watchProgress, type WatchProgressOptions } from './progress-view';
 /** A backfill as the command follows it. */
 export interface RedisBackfillRun {
   workflowId: string;
-  /** Its progress now; null when it cannot say yet (no worker has run it). */
+  /**
+   * Its progress now (incomplete when it was stopped before it finished: readProgress); null
+   * when it cannot say yet (no worker has run it).
+   */
   progress(): Promise<BatchProgress | null>;
-  /** Its final progress when it ends; rejects if it failed or was stopped. */
-  result(): Promise<BatchProgress>;
 }
 
 /** Follows the backfill to its end; true if Redis's copy of the players is whole again. */
 export async function followRedisBackfill(
   run: RedisBackfillRun,
-  view: Omit<WatchProgressOptions, 'read' | 'closed'>,
+  view: Omit<WatchProgressOptions, 'read'>,
 ): Promise<boolean> {
   view.write(
     `redis backfill ${run.workflowId}: rebuilding Redis's copy of the players from the farms\n`,
   );
-  const final = await watchProgress({ ...view, read: () => run.progress(), closed: run.result() });
+  const final = await watchProgress({ ...view, read: () => run.progress() });
   if (final.state !== 'done') return false;
   view.write(
     `done: ${final.done} farms copied in ${formatDuration(final.updatedAtMs - final.startedAtMs)}; Redis's copy of the players is whole again\n`,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGameActivities } from '../../activities/game';
 import { runningFarmsQuery, startRedisBackfill } from '../../activities/redis-backfill';
 import { createLogger } from '../../infra/logging';
+import { readProgress } from '../../schedules/batches';
 import { runSchedulesCli } from '../../schedules/commands';
 import { watchRedisCopy } from '../../worker/redis-copy-watch';
 import { createLeaderboard } from '../../store/leaderboard';
@@ -21,7 +22,6 @@ import {
   getFarmLogQuery,
   grantRewardSignal,
   noticeSignal,
-  progressQuery,
   type RedisBackfillInput,
   redisBackfillWorkflowId,
   setReachableSignal,
@@ -217,8 +217,7 @@ describe('after every key of the prefix is deleted, the backfill brings Redis ba
           runIds.push(handle.firstExecutionRunId);
           return {
             workflowId: handle.workflowId,
-            progress: () => handle.query(progressQuery),
-            result: () => handle.result(),
+            progress: () => readProgress(handle),
           };
         },
         stdout: (text) => lines.push(text),
