@@ -531,7 +531,7 @@ describe('PlayerBatchWorkflow', () => {
       /^incomplete \d+\/\d+ .*the workflow was terminated before it finished/m,
     );
     expect(status).toBe(1);
-  });
+  }, 120_000);
 
   it('npm run schedules -- progress prints one line and exits 0 for a finished batch when stdout is not a terminal', async () => {
     // The first test's batch, finished (started here if that test did not get to it).
