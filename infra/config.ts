@@ -17,6 +17,78 @@ export const TELEGRAM_GLOBAL_PER_SECOND = 30;
 /** Notifications a second, all bot processes together: replies keep the other 10 of the 30. */
 export const DEFAULT_NOTIFICATIONS_PER_SECOND = 20;
 
+/** A bearer token as RFC 6750 spells one. */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const bearerToken = z
+  .string()
+  .min(ADMIN_TOKEN_MIN_LENGTH, {
+    message: `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`,
+  })
+  .regex(
+    BEARER_TOKEN,
+    'must be a bearer token: A-Z a-z 0-9 - . _ ~ + / (and = at the end), no spaces',
+  );
+
+/** A support token's name: who granted a compensation, in the player's timeline and the logs. */
+export const SUPPORT_TOKEN_NAME = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+/** The admin token's name wherever a token's name is shown; no support token may take it. */
+export const ADMIN_TOKEN_NAME = 'admin';
+
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
+/** `name:token,name:token`: each name and each token once, none named like the admin token. */
+const supportTokens = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((text, ctx): NamedToken[] => {
+      if (text === undefined) return [];
+      const tokens: NamedToken[] = [];
+      for (const [index, item] of text.split(',').entries()) {
+        const at = `entry ${index + 1}`;
+        const colon = item.indexOf(':');
+        const name = item.slice(0, colon).trim();
+        const token = item.slice(colon + 1).trim();
+        if (colon < 0 || !SUPPORT_TOKEN_NAME.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${at}: expected name:token, the name 1-32 characters of a-z 0-9 . _ - (e.g. alice:$(openssl rand -hex 32))`,
+          });
+          continue;
+        }
+        const checked = bearerToken.safeParse(token);
+        if (!checked.success) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${name}'s token ${checked.error.issues[0]!.message}`,
+          });
+          continue;
+        }
+        if (name === ADMIN_TOKEN_NAME) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${ADMIN_TOKEN_NAME}" names the admin token: choose another name`,
+          });
+        } else if (tokens.some((t) => t.name === name)) {
+          ctx.addIssue({ code: 'custom', message: `the name ${name} appears twice` });
+        } else if (tokens.some((t) => t.token === token)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${name}'s token is another name's token too: give each person their own`,
+          });
+        } else tokens.push({ name, token });
+      }
+      return tokens;
+    }),
+);
+
+/** The most coins one compensation may pay unless SUPPORT_GRANT_MAX_COINS says otherwise. */
+export const DEFAULT_SUPPORT_GRANT_MAX_COINS = 1_000;
+
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
@@ -71,18 +143,15 @@ const envSchema = z.object({
     emptyAsUndefined,
     z.string().min(16, 'must be at least 16 characters').optional(),
   ),
-  ADMIN_TOKEN: z.preprocess(
+  ADMIN_TOKEN: z.preprocess(emptyAsUndefined, bearerToken.optional()),
+  SUPPORT_TOKENS: supportTokens,
+  SUPPORT_GRANT_MAX_COINS: z.preprocess(
     emptyAsUndefined,
-    z
-      .string()
-      .min(ADMIN_TOKEN_MIN_LENGTH, {
-        message: `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`,
-      })
-      .regex(
-        /^[A-Za-z0-9._~+/-]+=*$/,
-        'must be a bearer token: A-Z a-z 0-9 - . _ ~ + / (and = at the end), no spaces',
-      )
-      .optional(),
+    z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_SUPPORT_GRANT_MAX_COINS),
+  ),
+  TEMPORAL_UI_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
   ),
   ADMIN_HTTP_HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
   ADMIN_HTTP_PORT: port(3001),
@@ -127,6 +196,11 @@ export interface Config {
    * started) while `token` is unset; `npm start` generates one for its session.
    */
   admin: { token: string | undefined; host: string; port: number };
+  /**
+   * The support API and console on the admin listener (which also starts for these alone): the
+   * named support tokens, the cap of one compensation, and where the Temporal Web UI is.
+   */
+  support: { tokens: NamedToken[]; grantMaxCoins: number; temporalUiUrl: string };
   telegram: {
     token: string | undefined;
     apiRoot: string;
@@ -191,6 +265,15 @@ export interface ConfigRequirements {
 /** The pace `npm start` plays at (GAME_TIME_SCALE unset): minutes become seconds. */
 const LOCAL_GAME_TIME_SCALE = 0.01;
 
+/** A command-line tool: reads Temporal and Redis, never serves or calls Telegram. */
+const TOOL = {
+  temporalAddress: 'optional',
+  telegram: 'ignored',
+  userHashSecret: 'development',
+  logLevel: 'warn',
+  admin: 'ignored',
+} as const;
+
 /** The requirements of each entry point. */
 export const ENTRY_POINTS = {
   /** `npm start`: everything in one process, a local dev server and Bot API when unset. */
@@ -221,13 +304,9 @@ export const ENTRY_POINTS = {
    * `npm start`'s local dev server, at `npm start`'s time scale.
    */
   schedules: {
+    ...TOOL,
     entryPoint: 'npm run schedules',
-    temporalAddress: 'optional',
-    telegram: 'ignored',
-    userHashSecret: 'development',
     localGameTimeScale: LOCAL_GAME_TIME_SCALE,
-    logLevel: 'warn',
-    admin: 'ignored',
     reads: [
       'TEMPORAL_ADDRESS',
       'TEMPORAL_NAMESPACE',
@@ -241,6 +320,24 @@ export const ENTRY_POINTS = {
       'REDIS_KEY_PREFIX',
     ],
   },
+  /**
+   * `npm run support`: a player's story from Temporal and Redis, as the console shows it. It
+   * needs no token: whoever runs it can reach Temporal and Redis already.
+   */
+  support: {
+    ...TOOL,
+    entryPoint: 'npm run support',
+    reads: [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'TEMPORAL_DEV_PORT',
+      'TEMPORAL_UI_PORT',
+      'TEMPORAL_UI_URL',
+      'REDIS_URL',
+      'REDIS_KEY_PREFIX',
+      'LOG_LEVEL',
+    ],
+  },
 } as const satisfies Record<string, ConfigRequirements>;
 
 const TELEGRAM_VARIABLES = new Set<Variable>([
@@ -251,7 +348,13 @@ const TELEGRAM_VARIABLES = new Set<Variable>([
   'TELEGRAM_WEBHOOK_SECRET',
 ]);
 
-const ADMIN_VARIABLES = new Set<Variable>(['ADMIN_TOKEN', 'ADMIN_HTTP_HOST', 'ADMIN_HTTP_PORT']);
+const ADMIN_VARIABLES = new Set<Variable>([
+  'ADMIN_TOKEN',
+  'ADMIN_HTTP_HOST',
+  'ADMIN_HTTP_PORT',
+  'SUPPORT_TOKENS',
+  'SUPPORT_GRANT_MAX_COINS',
+]);
 
 /** Hosts that accept connections on every interface, so they share ports with any host. */
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
@@ -328,8 +431,13 @@ export function parseConfig(
   }
   // Only a running admin listener can clash: without a token it never starts.
   const adminPortKnown = !invalid.has('ADMIN_HTTP_PORT') && !invalid.has('HTTP_PORT');
+  const adminListens =
+    e.ADMIN_TOKEN !== undefined || (e.SUPPORT_TOKENS !== undefined && e.SUPPORT_TOKENS.length > 0);
+  if (e.ADMIN_TOKEN !== undefined && e.SUPPORT_TOKENS?.some((t) => t.token === e.ADMIN_TOKEN)) {
+    problems.push('SUPPORT_TOKENS: a support token must differ from ADMIN_TOKEN');
+  }
   if (
-    e.ADMIN_TOKEN !== undefined &&
+    adminListens &&
     adminPortKnown &&
     e.ADMIN_HTTP_PORT === e.HTTP_PORT &&
     sameHost(e.ADMIN_HTTP_HOST, e.HTTP_HOST)
@@ -352,6 +460,14 @@ export function parseConfig(
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     admin: { token: e.ADMIN_TOKEN, host: e.ADMIN_HTTP_HOST, port: e.ADMIN_HTTP_PORT },
+    support: {
+      tokens: e.SUPPORT_TOKENS,
+      grantMaxCoins: e.SUPPORT_GRANT_MAX_COINS,
+      temporalUiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`).replace(
+        /\/+$/,
+        '',
+      ),
+    },
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,
       apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),

@@ -17,6 +17,7 @@ const SECRET = 'a-user-hash-secret-of-32-chars!!';
 const WEBHOOK_URL = 'https://farm.example.com/telegram';
 const WEBHOOK_SECRET = 'webhook_Secret-123';
 const ADMIN_TOKEN = 'an-admin-token-of-at-least-32-chars';
+const SUPPORT_TOKEN = 'a-support-token-of-at-least-32-chars';
 
 const DEFAULTS: Config = {
   temporal: {
@@ -30,6 +31,7 @@ const DEFAULTS: Config = {
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'farmflow:' },
   http: { host: '127.0.0.1', port: 3000 },
   admin: { token: undefined, host: '127.0.0.1', port: 3001 },
+  support: { tokens: [], grantMaxCoins: 1000, temporalUiUrl: 'http://127.0.0.1:8233' },
   telegram: {
     token: undefined,
     apiRoot: 'https://api.telegram.org',
@@ -98,6 +100,9 @@ describe('config: defaults', () => {
       HTTP_HOST: '0.0.0.0',
       HTTP_PORT: '8080',
       ADMIN_TOKEN: ADMIN_TOKEN,
+      SUPPORT_TOKENS: `alice:${SUPPORT_TOKEN}, bob.k:${SUPPORT_TOKEN}b`,
+      SUPPORT_GRANT_MAX_COINS: '250',
+      TEMPORAL_UI_URL: 'https://temporal.example.com/',
       ADMIN_HTTP_HOST: '10.0.0.7',
       ADMIN_HTTP_PORT: '9090',
       TELEGRAM_BOT_TOKEN: TOKEN,
@@ -122,6 +127,14 @@ describe('config: defaults', () => {
       redis: { url: 'rediss://user:pass@redis.example.com:6380/2', keyPrefix: 'ff-test:' },
       http: { host: '0.0.0.0', port: 8080 },
       admin: { token: ADMIN_TOKEN, host: '10.0.0.7', port: 9090 },
+      support: {
+        tokens: [
+          { name: 'alice', token: SUPPORT_TOKEN },
+          { name: 'bob.k', token: `${SUPPORT_TOKEN}b` },
+        ],
+        grantMaxCoins: 250,
+        temporalUiUrl: 'https://temporal.example.com',
+      },
       telegram: {
         token: TOKEN,
         apiRoot: 'http://127.0.0.1:8081',
@@ -151,6 +164,8 @@ describe('config: defaults', () => {
         'NOTIFICATIONS_PER_SECOND',
         'REDIS_KEY_PREFIX',
         'REDIS_URL',
+        'SUPPORT_GRANT_MAX_COINS',
+        'SUPPORT_TOKENS',
         'TELEGRAM_API_ROOT',
         'TELEGRAM_BOT_TOKEN',
         'TELEGRAM_MODE',
@@ -161,6 +176,7 @@ describe('config: defaults', () => {
         'TEMPORAL_DEV_PORT',
         'TEMPORAL_NAMESPACE',
         'TEMPORAL_UI_PORT',
+        'TEMPORAL_UI_URL',
         'USER_HASH_SECRET',
       ].sort(),
     );
@@ -497,6 +513,52 @@ describe('config: Telegram mode', () => {
         .map((p) => p.split(':')[0])
         .sort(),
     ).toEqual(['TELEGRAM_WEBHOOK_SECRET', 'USER_HASH_SECRET']);
+  });
+});
+
+describe('config: SUPPORT_TOKENS', () => {
+  const token = (c: string) => c.repeat(40);
+
+  it('names each token; the support listener starts for them alone', () => {
+    const config = parseConfig({ SUPPORT_TOKENS: `alice:${token('a')},bob:${token('b')}` });
+    expect(config.support.tokens.map((t) => t.name)).toEqual(['alice', 'bob']);
+    expect(config.admin.token).toBeUndefined();
+  });
+
+  it.each([
+    ['a token without a name', token('a'), /entry 1: expected name:token/],
+    ['a name that is not one', `Alice Smith:${token('a')}`, /entry 1: expected name:token/],
+    ['a short token', 'alice:short', /alice's token must be at least 32 characters/],
+    ['a name twice', `alice:${token('a')},alice:${token('b')}`, /the name alice appears twice/],
+    ['a token twice', `alice:${token('a')},bob:${token('a')}`, /bob's token is another name's/],
+    ['the admin name', `admin:${token('a')}`, /"admin" names the admin token/],
+  ])('refuses %s', (_what, value, problem) => {
+    expect(problemsOf({ SUPPORT_TOKENS: value })).toEqual([
+      expect.stringMatching(new RegExp(`^SUPPORT_TOKENS: .*${problem.source}`)),
+    ]);
+  });
+
+  it('refuses the admin token as a support token, and the public port for the listener', () => {
+    expect(problemsOf({ ADMIN_TOKEN, SUPPORT_TOKENS: `alice:${ADMIN_TOKEN}` })).toEqual([
+      'SUPPORT_TOKENS: a support token must differ from ADMIN_TOKEN',
+    ]);
+    expect(problemsOf({ SUPPORT_TOKENS: `alice:${token('a')}`, ADMIN_HTTP_PORT: '3000' })).toEqual([
+      expect.stringMatching(/^ADMIN_HTTP_PORT: must differ from HTTP_PORT/),
+    ]);
+  });
+
+  it('caps a compensation between 1 and 1,000,000 coins, and the UI URL must be http(s)', () => {
+    expect(problemsOf({ SUPPORT_GRANT_MAX_COINS: '0' })[0]).toMatch(/^SUPPORT_GRANT_MAX_COINS: /);
+    expect(problemsOf({ SUPPORT_GRANT_MAX_COINS: '1.5' })[0]).toMatch(/^SUPPORT_GRANT_MAX_COINS: /);
+    expect(problemsOf({ TEMPORAL_UI_URL: 'ftp://x' })).toEqual([
+      'TEMPORAL_UI_URL: must be an http(s) URL',
+    ]);
+  });
+
+  it('points at the dev server UI on TEMPORAL_UI_PORT unless TEMPORAL_UI_URL says otherwise', () => {
+    expect(parseConfig({ TEMPORAL_UI_PORT: '18233' }).support.temporalUiUrl).toBe(
+      'http://127.0.0.1:18233',
+    );
   });
 });
 
