@@ -2,8 +2,8 @@
  * Everything the bot process runs, for `npm run start:bot`, `npm start` and the tests: the worker
  * for the per-message workflows (so they start eagerly on this process's connection), the grammY
  * bot on Telegram's Bot API (webhook or long polling), the worker that sends the farms'
- * notifications, the public HTTP server, and the admin HTTP server on a listener of its own when
- * ADMIN_TOKEN is set.
+ * notifications, the public HTTP server, and the admin HTTP server (admin API, support API and
+ * console) on a listener of its own when ADMIN_TOKEN or SUPPORT_TOKENS is set.
  */
 import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
@@ -22,6 +22,8 @@ import { OWNED_ID_PREFIX, scheduleDefinitions } from '../schedules/catalog';
 import { createScheduleOperations } from '../schedules/engine';
 import { type AdminApp, buildAdminApp } from './admin/app';
 import { createBatchOperations } from '../schedules/batches';
+import { createCompensations } from './support/compensation';
+import { createStoryReader } from './support/story';
 import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
@@ -250,8 +252,9 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
 }
 
 /**
- * The admin API on its own listener, when ADMIN_TOKEN is set; undefined when it is off (one log
- * line says why). A listener that cannot start stops the start, unless `optional`.
+ * The admin listener (admin API, support API, console) when ADMIN_TOKEN or SUPPORT_TOKENS is set;
+ * undefined when it is off (one log line says why). A listener that cannot start stops the start,
+ * unless `optional`.
  */
 async function startAdminServer(deps: {
   config: Config;
@@ -263,17 +266,34 @@ async function startAdminServer(deps: {
 }) {
   const { config, logger, schedules } = deps;
   const { token, host, port } = config.admin;
-  if (!token) {
+  if (!token && config.support.tokens.length === 0) {
     logger.info(
-      'admin API off: ADMIN_TOKEN is not set (set a token of 32+ characters to serve it on ADMIN_HTTP_HOST:ADMIN_HTTP_PORT)',
+      'admin API, support API and console off: neither ADMIN_TOKEN nor SUPPORT_TOKENS is set (set one to serve them on ADMIN_HTTP_HOST:ADMIN_HTTP_PORT)',
     );
     return undefined;
   }
+  if (!token)
+    logger.info('admin API off: ADMIN_TOKEN is not set (the support API and console are on)');
   let app: AdminApp | undefined;
   try {
     app = await buildAdminApp({
       logger,
       token,
+      support: {
+        tokens: config.support.tokens,
+        grantMaxCoins: config.support.grantMaxCoins,
+        story: createStoryReader({
+          client: deps.client,
+          namespace: config.temporal.namespace,
+          temporalUiUrl: config.support.temporalUiUrl,
+          redis: { redis: deps.redis, keyPrefix: config.redis.keyPrefix },
+        }),
+        compensations: createCompensations({
+          client: deps.client,
+          gameTaskQueue: schedules.taskQueue,
+          maxCoins: config.support.grantMaxCoins,
+        }),
+      },
       redis: deps.redis,
       keyPrefix: config.redis.keyPrefix,
       // Checks the definitions: a designer's typo in schedules/ is reported here, by name.

@@ -21,6 +21,7 @@ import { createGameActivities } from '../activities/game';
 import { createMainMenuActivities } from '../activities/main-menu';
 import { startRedisBackfill } from '../activities/redis-backfill';
 import { createGameClient } from '../bot/game-client';
+import { createCompensations } from '../bot/support/compensation';
 import {
   batchWorkflowId,
   type CalendarEventInput,
@@ -294,6 +295,17 @@ async function main() {
       args: [prize],
     })) as { batchId: string };
     await client.workflow.getHandle(batchWorkflowId(prizeBatchId)).result();
+    const compensation = await createCompensations({
+      client,
+      gameTaskQueue: 'record-game',
+      maxCoins: 100,
+    }).grant({
+      userHash,
+      coins: 25,
+      reason: 'record compensation',
+      idempotencyKey: 'record-compensation',
+      by: 'recorder',
+    });
 
     mkdirSync(OUT_DIR, { recursive: true });
     const write = async (
@@ -317,6 +329,7 @@ async function main() {
     await write('redis-backfill', backfill.workflowId, undefined, null);
     await write('player-batch', batch.workflowId, batch.firstExecutionRunId, null);
     await write('weekly-prize', 'record-weekly-prize', undefined, null);
+    await write('support-grant', compensation.workflowId, undefined, null);
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();

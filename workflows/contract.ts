@@ -62,6 +62,8 @@ export const WORKFLOW_TYPES = {
   weeklyPrize: 'WeeklyPrizeWorkflow',
   /** Rebuilds Redis's copies (registry, leaderboard, preferences) from the farms. */
   redisBackfill: 'RedisBackfillWorkflow',
+  /** Support's compensation to one player: one per idempotency key, ever. */
+  supportGrant: 'SupportGrantWorkflow',
 } as const;
 
 export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
@@ -70,6 +72,9 @@ export const mainMenuWorkflowId = (userHash: string, updateId: string) =>
   `main-menu-${userHash}-${updateId}`;
 /** A batch's id names what it pays for (`weekly-prize-2026-W48`): one workflow per batch, ever. */
 export const batchWorkflowId = (batchId: string) => `batch-${batchId}`;
+/** One compensation per player and idempotency key: a double click starts one workflow. */
+export const supportGrantWorkflowId = (userHash: string, idempotencyKey: string) =>
+  `support-grant-${userHash}-${idempotencyKey}`;
 /** One backfill at a time per Redis key prefix (the prefix names the copy it rebuilds). */
 export const redisBackfillWorkflowId = (keyPrefix: string) => `redis-backfill-${keyPrefix}`;
 
@@ -653,3 +658,27 @@ export interface BatchActivities {
   readLeaderboardTop(count: number): Promise<RegistryRead<string[]>>;
   deliverToPlayers(input: DeliverInput): Promise<DeliveryReport>;
 }
+
+// ---------------------------------------------------------------- support's compensation
+
+/** SupportGrantWorkflow's input; its memo (SUPPORT_GRANT_MEMO) holds the same, for lists. */
+export interface SupportGrantInput {
+  userHash: string;
+  /** The client's idempotency key: the grant id is derived from it. */
+  idempotencyKey: string;
+  coins: number;
+  /** Why, as support wrote it; the player sees it with the coins. */
+  reason: string;
+  /** The support token's name (who granted it). */
+  by: string;
+}
+
+export const SUPPORT_GRANT_MEMO = 'supportGrant';
+
+/** The farm's grant id of a compensation. */
+export const supportGrantId = (idempotencyKey: string) => `support-${idempotencyKey}`;
+
+export type SupportGrantResult =
+  | { outcome: 'granted'; grantId: string; coins: number }
+  /** No farm runs under this support code: nothing was paid. */
+  | { outcome: 'no farm'; grantId: string };

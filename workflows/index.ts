@@ -6,3 +6,4 @@ export { CalendarEventWorkflow } from './calendar-event';
 export { PlayerBatchWorkflow } from './player-batch';
 export { WeeklyPrizeWorkflow } from './weekly-prize';
 export { RedisBackfillWorkflow } from './redis-backfill';
+export { SupportGrantWorkflow } from './support-grant';

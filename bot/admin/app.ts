@@ -1,10 +1,12 @@
 /**
- * The bot process's second HTTP server, for operators only: it listens on ADMIN_HTTP_HOST and
- * ADMIN_HTTP_PORT (loopback by default), never on the public port Telegram's webhook and the
- * health probes use. Today it serves the admin API under /admin, every request of which needs
- * the bearer token.
+ * The bot process's second HTTP server, for operators, support and designers only: it listens on
+ * ADMIN_HTTP_HOST and ADMIN_HTTP_PORT (loopback by default), never on the public port Telegram's
+ * webhook and the health probes use. It serves the admin API under /admin (ADMIN_TOKEN), the
+ * support API under /support (a support token or ADMIN_TOKEN) and the console page at /console,
+ * which signs in with either.
  */
 import fastify, { type FastifyPluginAsync } from 'fastify';
+import { ADMIN_TOKEN_NAME, type NamedToken } from '../../infra/config';
 import type { Logger } from '../../infra/logging';
 import type { BatchOperations } from '../../schedules/batches';
 import type { ScheduleOperations } from '../../schedules/operations';
@@ -15,15 +17,24 @@ import { SECURITY_HEADERS, securityHeaders } from '../security-headers';
 import { batchRoutes } from './batch-routes';
 import { bearerAuth, type BearerAuthOptions } from './bearer-auth';
 import { scheduleRoutes, type ScheduleRoutesOptions } from './schedule-routes';
+import { CONSOLE_PREFIX, consoleRoutes } from '../support/console-routes';
+import { supportRoutes, type SupportRoutesOptions } from '../support/routes';
 
 export const ADMIN_PREFIX = '/admin';
+export const SUPPORT_PREFIX = '/support';
 
 /** The largest request body: a note or a time range. */
 const BODY_LIMIT_BYTES = 16 * 1024;
 
 export interface AdminAppDeps {
   logger: Logger;
-  token: string;
+  /** ADMIN_TOKEN; unset: no /admin routes (the support API alone). */
+  token: string | undefined;
+  /**
+   * The support API: its reader and compensations, and SUPPORT_TOKENS (they open /support, as the
+   * admin token does). Absent: no /support routes (tests of the admin API alone).
+   */
+  support?: SupportRoutesOptions & { tokens: readonly NamedToken[] };
   redis: RedisClient;
   keyPrefix: string;
   operations: ScheduleOperations;
@@ -46,7 +57,8 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
   app.addHook(
     'onRequest',
     bearerAuth({
-      token: deps.token,
+      tokens: [{ name: ADMIN_TOKEN_NAME, token: deps.token! }],
+      expects: 'ADMIN_TOKEN',
       redis: deps.redis,
       keyPrefix: deps.keyPrefix,
       ...deps.failureLimit,
@@ -63,6 +75,25 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
 };
 
+/** Everything under /support: a support token or the admin token first, then the routes. */
+const supportApi: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }) => {
+  app.addHook(
+    'onRequest',
+    bearerAuth({
+      tokens: [
+        ...(deps.token ? [{ name: ADMIN_TOKEN_NAME, token: deps.token }] : []),
+        ...deps.support!.tokens,
+      ],
+      expects: 'a support token',
+      redis: deps.redis,
+      keyPrefix: deps.keyPrefix,
+      ...deps.failureLimit,
+    }),
+  );
+  await app.register(supportRoutes, deps.support!);
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
+};
+
 export async function buildAdminApp(deps: AdminAppDeps) {
   const app = fastify({
     loggerInstance: deps.logger.child({ component: 'admin-http' }),
@@ -73,7 +104,9 @@ export async function buildAdminApp(deps: AdminAppDeps) {
   });
   await app.register(securityHeaders, SECURITY_HEADERS);
   closeConnectionsWhenClosing(app);
-  await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps });
+  if (deps.token) await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps });
+  if (deps.support) await app.register(supportApi, { prefix: SUPPORT_PREFIX, deps });
+  await app.register(consoleRoutes, { prefix: CONSOLE_PREFIX });
   return app;
 }
 

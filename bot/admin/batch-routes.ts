@@ -14,16 +14,11 @@ import {
 import { BATCH_ID } from '../../workflows/player-batch';
 import { RedisUnavailableError } from '../../store/redis';
 import { isTemporalUnavailable } from '../failures';
+import { errorSchema } from './error-schema';
 
 export interface BatchRoutesOptions {
   batches: BatchOperations;
 }
-
-const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'string' } },
-  required: ['error'],
-} as const;
 
 const ERRORS = { 400: errorSchema, 401: errorSchema, 429: errorSchema, 503: errorSchema } as const;
 

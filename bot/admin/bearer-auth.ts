@@ -1,6 +1,8 @@
 /**
- * The admin API's door: `Authorization: Bearer <ADMIN_TOKEN>` on every request, compared in
- * constant time, and failed attempts limited per client address.
+ * The door of the admin listener's APIs: `Authorization: Bearer <token>` on every request, one of
+ * the named tokens the route accepts (the admin token under /admin; the support tokens and the
+ * admin token under /support), compared in constant time against each, and failed attempts
+ * limited per client address across both. The token's name is the request's `caller`.
  *
  * Every request answered 401 (no token or a wrong one) counts as a failure. An address that
  * failed `failures` times within `windowSeconds` is answered 429 (with Retry-After) until the
@@ -12,10 +14,21 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { NamedToken } from '../../infra/config';
 import type { RedisClient } from '../../store/redis';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The name of the token the request came with (set by `bearerAuth`). */
+    caller?: string;
+  }
+}
+
 export interface BearerAuthOptions {
-  token: string;
+  /** The tokens this route accepts, each with the name it is known by. */
+  tokens: readonly NamedToken[];
+  /** How a missing token's answer names what to send, e.g. ADMIN_TOKEN. */
+  expects: string;
   redis: RedisClient;
   keyPrefix: string;
   /** Failed attempts an address may make per window; default FAILURE_LIMIT. */
@@ -40,12 +53,13 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 export function bearerAuth(options: BearerAuthOptions) {
-  const expected = digest(options.token);
+  const expected = options.tokens.map(({ name, token }) => ({ name, digest: digest(token) }));
   const failures = options.failures ?? FAILURE_LIMIT.failures;
   const duration = options.windowSeconds ?? FAILURE_LIMIT.windowSeconds;
   const limiter = new RateLimiterRedis({
     storeClient: options.redis,
     useRedisPackage: true,
+    // One count per address whichever API it tried: the same guesser cannot get twice the tries.
     keyPrefix: `${options.keyPrefix}admin-auth-failures`,
     points: failures,
     duration,
@@ -68,11 +82,22 @@ export function bearerAuth(options: BearerAuthOptions) {
       return tooMany(reply, counted.msBeforeNext);
     }
     const given = bearerToken(req.headers.authorization);
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
+    if (given !== undefined) {
+      const givenDigest = digest(given);
+      // Every token is compared, so the time taken does not tell which one came close.
+      let caller: string | undefined;
+      for (const { name, digest: wanted } of expected) {
+        if (timingSafeEqual(givenDigest, wanted)) caller ??= name;
+      }
+      if (caller !== undefined) {
+        req.caller = caller;
+        return;
+      }
+    }
 
     req.log.warn(
-      { address },
-      `admin request ${given === undefined ? 'without a' : 'with a wrong'} token`,
+      { address, path: req.routeOptions.url ?? 'unknown route' },
+      `request ${given === undefined ? 'without a' : 'with a wrong'} token`,
     );
     try {
       await limiter.consume(address);
@@ -93,7 +118,7 @@ export function bearerAuth(options: BearerAuthOptions) {
       .send({
         error:
           given === undefined
-            ? 'missing bearer token: send "Authorization: Bearer <ADMIN_TOKEN>"'
+            ? `missing bearer token: send "Authorization: Bearer <${options.expects}>"`
             : 'invalid token',
       });
   };

@@ -18,6 +18,7 @@ import {
 } from '../../schedules/operations';
 import { MAX_NOTE_LENGTH } from '../../schedules/engine';
 import { isTemporalUnavailable } from '../failures';
+import { errorSchema } from './error-schema';
 
 export interface ScheduleRoutesOptions {
   /** Each operation bounds its own Temporal calls (a gRPC deadline); past it, 503. */
@@ -30,12 +31,6 @@ export interface ScheduleRoutesOptions {
 
 /** Within the process's stop deadline (infra/shutdown.ts), with room for the other steps. */
 export const CLOSING_GRACE_MS = 2_000;
-
-const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'string' } },
-  required: ['error'],
-} as const;
 
 /** The answers every route may give besides its own. */
 const ERRORS = {
@@ -252,7 +247,10 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
         const { id } = req.params;
         const { note } = req.body;
         await run(() => (paused ? operations.pause(id, note) : operations.unpause(id, note)));
-        req.log.info({ scheduleId: id, paused }, 'schedule paused state set over the admin API');
+        req.log.info(
+          { scheduleId: id, paused, by: req.caller },
+          'schedule paused state set over the admin API',
+        );
         // The state as Temporal now holds it (the note as stored), not as asked.
         const now = await run(() => operations.describe(id));
         return { id, paused: now.paused, note: now.note };
@@ -268,7 +266,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     async (req, reply) => {
       const { id } = req.params;
       await run(() => operations.trigger(id));
-      req.log.info({ scheduleId: id }, 'schedule triggered over the admin API');
+      req.log.info({ scheduleId: id, by: req.caller }, 'schedule triggered over the admin API');
       return reply.code(202).send({ id, status: 'triggered' });
     },
   );

@@ -310,7 +310,7 @@ describe('admin API on the bot process', () => {
   it('logged every request, and never the token', () => {
     const all = capture.lines.join('');
     expect(all).toContain('"component":"admin-http"');
-    expect(all).toContain('admin request with a wrong token');
+    expect(all).toContain('request with a wrong token');
     expect(all).toContain('admin API listening');
     expect(all).not.toContain(TOKEN);
   });

@@ -50,6 +50,8 @@ describe('recorded histories replay against the current workflow code', () => {
         // A reward batch (a page per run) and a weekly prize, in their first shapes.
         'player-batch.json',
         'weekly-prize.json',
+        // Support's compensation, in its first shape: the farm signalled, the result.
+        'support-grant.json',
       ].sort(),
     );
     // A farm that told its player things: a wave, a reward, a notice; its copy published.
@@ -105,6 +107,9 @@ describe('recorded histories replay against the current workflow code', () => {
     for (const activity of ['beginRedisRebuild', 'backfillFarmsPage', 'finishRedisRebuild'])
       expect(backfill).toContain(`"name": "${activity}"`);
     expect(backfill).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(readFileSync(join(DIR, 'support-grant.json'), 'utf8')).toContain(
+      'EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED',
+    );
     expect(readFileSync(join(DIR, 'market-tick.json'), 'utf8')).toContain(
       'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
     );
