@@ -4,9 +4,7 @@
  * process itself (`node schedules/cli.ts`, as `npm run schedules` runs it) is checked for what
  * only a process shows: --help, exit statuses, usage errors, an unreachable Temporal.
  */
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { calendarEventSchedule, marketTickSchedule } from '../../schedules/catalog';
 import { runSchedulesCli } from '../../schedules/commands';
@@ -21,10 +19,10 @@ import { connectRedis } from '../../store/redis';
 import { createWorldStore } from '../../store/world';
 import { REDIS_URL } from '../support/constants';
 import { freePort } from '../../dev/temporal/server';
+import { runCommand } from '../support/processes';
 import { deleteSchedules, eventually, testIdPrefix } from '../support/schedules';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 
-const ROOT = resolve(__dirname, '../..');
 let t: TestTemporal;
 const idPrefix = testIdPrefix();
 const idleQueue = `${idPrefix}idle`;
@@ -365,33 +363,10 @@ describe('the commands, in-process on the dev server', () => {
 });
 
 describe('the process', { timeout: 60_000 }, () => {
-  function run(args: string[], env: Record<string, string> = {}, npm = false) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>(
-      (done, fail) => {
-        const started = Date.now();
-        const [command, argv] = npm
-          ? ['npm', ['run', '-s', 'schedules', '--', ...args]]
-          : [process.execPath, ['--import', 'tsx', 'schedules/cli.ts', ...args]];
-        // Only what node and npm need: nothing of the test run's environment reaches the config.
-        const child = spawn(command, argv, {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let [stdout, stderr] = ['', ''];
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          fail(new Error(`still running after 30 s: ${args.join(' ')}\n${stderr}`));
-        }, 30_000);
-        child.on('exit', (code) => {
-          clearTimeout(timer);
-          done({ code, stdout, stderr, ms: Date.now() - started });
-        });
-      },
-    );
-  }
+  const run = (args: string[], env: Record<string, string> = {}, npm = false) =>
+    npm
+      ? runCommand('npm', ['run', '-s', 'schedules', '--', ...args], env)
+      : runCommand(process.execPath, ['--import', 'tsx', 'schedules/cli.ts', ...args], env);
 
   it('npm run schedules -- --help and a command’s --help: status 0, on stdout', async () => {
     const top = await run(['--help'], {}, true);

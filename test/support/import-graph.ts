@@ -13,6 +13,7 @@ export const PRODUCT_ENTRY_POINTS = [
   'bot/main.ts',
   'worker/main.ts',
   'schedules/cli.ts',
+  'bot/support/cli.ts',
   'worker/build-bundle.ts',
   'workflows/index.ts',
   'worker/workflow-interceptors.ts',

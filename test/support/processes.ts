@@ -38,6 +38,44 @@ export function runScript(script: string, env: Record<string, string>): Script {
   return { npm, output: () => output, exited };
 }
 
+export interface CommandRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * A command line run to its end (killed after `timeoutMs`) with only PATH, HOME and `env`: nothing
+ * of the test run's environment reaches the configuration it reads.
+ */
+export function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<CommandRun> {
+  return new Promise((done, fail) => {
+    const started = Date.now();
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`still running after ${timeoutMs} ms: ${args.join(' ')}\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
 /** Running, not a zombie waiting for a parent to reap it. */
 export function isRunning(pid: number): boolean {
   try {
