@@ -38,8 +38,8 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // The web chat page runs in the browser.
-    files: ['dev/web-chat/public/**'],
+    // The web chat page and the console run in the browser.
+    files: ['dev/web-chat/public/**', 'bot/support/console/**'],
     languageOptions: { globals: globals.browser },
   },
   {

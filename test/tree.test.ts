@@ -61,7 +61,16 @@ describe('the Docker image', () => {
   const ignored = dockerignore().add(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
 
   it('gets every file the shipped code reaches, and what it installs and builds with', () => {
-    const needed = [...product.keys(), 'package.json', 'package-lock.json', 'tsconfig.json'];
+    const needed = [
+      ...product.keys(),
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      // The console's page, read at start (bot/support/console-routes.ts).
+      'bot/support/console/index.html',
+      'bot/support/console/console.mjs',
+      'bot/support/console/console.css',
+    ];
     expect(needed.filter((file) => ignored.ignores(file))).toEqual([]);
   });
 

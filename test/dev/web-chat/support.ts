@@ -40,7 +40,14 @@ export interface WebChatStack {
   close(): Promise<void>;
 }
 
-export async function startWebChatStack(): Promise<WebChatStack> {
+export interface WebChatStackOptions {
+  /** More environment for the bot service, e.g. ADMIN_TOKEN, SUPPORT_TOKENS, ADMIN_HTTP_PORT. */
+  env?: Record<string, string>;
+  /** The admin API's schedules: an id prefix of the file's own, on the file's game task queue. */
+  schedulesIdPrefix?: string;
+}
+
+export async function startWebChatStack(options: WebChatStackOptions = {}): Promise<WebChatStack> {
   const t = await connectTestTemporal();
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
   const logger = createLogger('warn');
@@ -52,6 +59,7 @@ export async function startWebChatStack(): Promise<WebChatStack> {
     HTTP_PORT: String(await freePort()),
     USER_HASH_SECRET: TEST_SECRET,
     GAME_TIME_SCALE: String(TEST_TIME_SCALE),
+    ...options.env,
   });
   const local = await startLocalTelegram(config);
   await t.startWorker(
@@ -73,6 +81,9 @@ export async function startWebChatStack(): Promise<WebChatStack> {
     workflowBundle: { codePath: inject('workflowBundlePath') },
     taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
     extraRoutes: webChatExtraRoutes({ players: local.players }),
+    ...(options.schedulesIdPrefix !== undefined
+      ? { schedules: { idPrefix: options.schedulesIdPrefix, taskQueue: t.taskQueue } }
+      : {}),
   });
   return {
     url: service.url,
