@@ -7,6 +7,8 @@
  */
 const TOKEN_KEY = 'farmflow.console.token';
 const BATCH_POLL_MS = 1000;
+/** Every request's bound: above the server's own (10 s for a story or a compensation). */
+const REQUEST_TIMEOUT_MS = 20_000;
 /** The timeline's page: `/console?limit=20` asks for another (1 to 500), 50 otherwise. */
 const TIMELINE_PAGE = (() => {
   const asked = Number(new URLSearchParams(location.search).get('limit'));
@@ -86,6 +88,7 @@ async function api(method, path, body, { as = token } = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
     throw new Error(`the server did not answer (${err instanceof Error ? err.message : err})`, {
