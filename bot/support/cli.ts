@@ -106,9 +106,9 @@ async function main(): Promise<number> {
     process.stdout.write(options.json ? `${JSON.stringify(story, null, 2)}\n` : renderStory(story));
     return 0;
   } catch (err) {
-    if (err instanceof MalformedSupportCodeError || err instanceof StoryRequestError) {
+    if (err instanceof MalformedSupportCodeError)
       return fail(2, `not a support code: ${err.message}`);
-    }
+    if (err instanceof StoryRequestError) return fail(2, err.message);
     if (err instanceof UnknownPlayerError) return fail(1, err.message);
     const reason = err instanceof Error ? err.message : String(err);
     logger.error({ err }, 'reading the story failed');

@@ -387,6 +387,7 @@ export function createStoryReader(deps: StoryDeps) {
         throw new StoryRequestError('before must be a time, e.g. 2026-11-30T08:00:00.000Z');
       }
       const beforeMs = before?.getTime() ?? Infinity;
+      const startedAtMs = Date.now();
       const code = codeQuery(userHash);
       return bounded(deps.timeoutMs ?? STORY_TIMEOUT_MS, async () => {
         // Visibility lists a player's workflows newest first by close time (running ones first),
@@ -409,14 +410,15 @@ export function createStoryReader(deps: StoryDeps) {
         }
         // A full page leaves older workflows unlisted: nothing older than its oldest may be shown
         // (it could stand between them), and the ones answered in that same millisecond are
-        // listed too, so the next page, before that millisecond, misses none.
+        // listed too, so the next page, before that millisecond, misses none. A full page of
+        // workflows still running shows only them; the next page starts with the answered ones.
         const full = page.length === limit;
         const closes = page.flatMap((info) => (info.closeTime ? [info.closeTime.getTime()] : []));
-        const oldestMs = full && closes.length > 0 ? Math.min(...closes) : undefined;
-        if (oldestMs !== undefined) {
+        const floorMs = !full ? -Infinity : closes.length > 0 ? Math.min(...closes) : Infinity;
+        if (Number.isFinite(floorMs)) {
           const known = new Set(page.map((info) => info.runId));
           const sameMs = await list(
-            `${messages} AND CloseTime >= '${new Date(oldestMs).toISOString()}'${closedBefore(oldestMs + 1)}`,
+            `${messages} AND CloseTime >= '${new Date(floorMs).toISOString()}'${closedBefore(floorMs + 1)}`,
             MAX_TIMELINE_LIMIT,
           );
           page.push(...sameMs.filter((info) => !known.has(info.runId)));
@@ -442,7 +444,8 @@ export function createStoryReader(deps: StoryDeps) {
         }
         for (const entry of farmEntries) keyed.push({ entry, at: Date.parse(entry.time) });
         const candidates = keyed
-          .filter(({ at }) => at < beforeMs && (oldestMs === undefined || at >= oldestMs))
+          // Running ones (at Infinity) only on the first page: they are the newest.
+          .filter(({ at }) => (before === undefined || at < beforeMs) && at >= floorMs)
           .sort((a, b) => b.at - a.at);
         // Cut after `limit` entries, but never inside one millisecond.
         let cut = Math.min(limit, candidates.length);
@@ -453,9 +456,11 @@ export function createStoryReader(deps: StoryDeps) {
         ) {
           cut += 1;
         }
-        const timeline = candidates.slice(0, cut).map(({ entry }) => entry);
-        const lastAt = candidates[cut - 1]?.at;
+        const shown = candidates.slice(0, cut);
+        const timeline = shown.map(({ entry }) => entry);
+        const lastAt = shown.at(-1)?.at;
         const more = cut < candidates.length || full;
+        const shownRuns = new Set(shown.flatMap(({ entry }) => entry.runId ?? []));
         return {
           userHash,
           generatedAt: new Date().toISOString(),
@@ -464,14 +469,13 @@ export function createStoryReader(deps: StoryDeps) {
           registry,
           temporalUi: `${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent(code)}`,
           workflowTotal: total,
-          workflows: [...farmRuns, ...page].map(row),
+          workflows: [...farmRuns, ...page.filter((info) => shownRuns.has(info.runId))].map(row),
           failures: failures.map(row),
           timeline,
           nextBefore: !more
             ? null
-            : // A page of workflows all still running: the next starts with the answered ones.
-              new Date(
-                lastAt !== undefined && Number.isFinite(lastAt) ? lastAt : Date.now(),
+            : new Date(
+                lastAt !== undefined && Number.isFinite(lastAt) ? lastAt : startedAtMs,
               ).toISOString(),
         };
       });

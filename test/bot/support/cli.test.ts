@@ -25,11 +25,13 @@ beforeAll(async () => {
   );
   await eventually(
     async () => {
-      const { count } = await g.t.client.workflow.count(`UserHash = '${code}'`);
-      return count >= 3 ? count : undefined;
+      const { count } = await g.t.client.workflow.count(
+        `UserHash = '${code}' AND ExecutionStatus = 'Completed'`,
+      );
+      return count >= 2 ? count : undefined;
     },
     10_000,
-    'visibility lists the workflows',
+    'visibility lists both messages answered',
   );
 });
 
