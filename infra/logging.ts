@@ -28,10 +28,15 @@ const REDACT = [
  * into a support code, and open sealed chat ids) and the admin API's token.
  */
 export function logSecrets(
-  config: Pick<Config, 'telegram' | 'userHashSecret' | 'admin'>,
+  config: Pick<Config, 'telegram' | 'userHashSecret' | 'admin' | 'support'>,
 ): string[] {
   const { token, webhookSecret } = config.telegram;
-  const secrets = [webhookSecret, config.userHashSecret, config.admin.token];
+  const secrets = [
+    webhookSecret,
+    config.userHashSecret,
+    config.admin.token,
+    ...config.support.tokens.map((t) => t.token),
+  ];
   // The part before the colon is the bot's public id; the part after it is the secret.
   if (token) secrets.push(token, token.slice(token.indexOf(':') + 1));
   return secrets.filter((s): s is string => !!s);

@@ -26,8 +26,8 @@ export async function SupportGrantWorkflow(input: SupportGrantInput): Promise<Su
       message: `Support sent you ${input.coins} coins: ${input.reason}`,
     });
   } catch (err) {
-    // The server's one answer for a farm that is not running.
-    if (err instanceof ApplicationFailure && /not found/i.test(err.message)) {
+    // The server's answer for a farm that is not running.
+    if (err instanceof ApplicationFailure && err.type === 'ExternalWorkflowExecutionNotFound') {
       log.warn('compensation not paid: no farm runs under this support code', { grantId });
       return { outcome: 'no farm', grantId };
     }

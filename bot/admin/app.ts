@@ -90,7 +90,11 @@ const supportApi: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps })
       ...deps.failureLimit,
     }),
   );
-  await app.register(supportRoutes, deps.support!);
+  await app.register(supportRoutes, {
+    ...deps.support!,
+    cancellable: deps.cancellable,
+    closingGraceMs: deps.closingGraceMs,
+  });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
 };
 

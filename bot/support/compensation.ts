@@ -8,8 +8,10 @@
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { isTemporalUnavailable } from '../failures';
 import { isUserHash } from '../../infra/identity';
 import {
   farmWorkflowId,
@@ -27,13 +29,23 @@ import { MalformedSupportCodeError, normalizeSupportCode, UnknownPlayerError } f
 /** What a client may use as an idempotency key (a UUID fits). */
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,64}$/;
 export const MAX_REASON_LENGTH = 200;
-/** All of a compensation's Temporal calls, its result included. */
-const GRANT_TIMEOUT_MS = 10_000;
+/** Checking the farm and starting the compensation. */
+const START_TIMEOUT_MS = 5_000;
+/**
+ * How long the answer waits for the compensation's result once it is recorded; past it the answer
+ * is `pending` (the workflow pays when a game worker runs it).
+ */
+const RESULT_WAIT_MS = 5_000;
 /** The farm's confirmation that it shows the grant. */
 const CONFIRM_TIMEOUT_MS = 3_000;
 
 export class CompensationRequestError extends Error {
   override name = 'CompensationRequestError';
+}
+
+/** The compensation's workflow failed: sending it again with the same key runs it again. */
+export class CompensationFailedError extends Error {
+  override name = 'CompensationFailedError';
 }
 
 /** The idempotency key was used before for another compensation. */
@@ -51,8 +63,11 @@ export interface CompensationRequest {
 }
 
 export interface Compensation {
-  /** granted: this request paid it; already granted: an earlier request with the key did. */
-  status: 'granted' | 'already granted';
+  /**
+   * granted: this request paid it; already granted: an earlier request with the key did;
+   * pending: recorded, and paid when a game worker runs it (ask again with the same key).
+   */
+  status: 'granted' | 'already granted' | 'pending';
   grantId: string;
   coins: number;
   reason: string;
@@ -68,6 +83,8 @@ export interface CompensationDeps {
   gameTaskQueue: string;
   /** The most coins one compensation may pay (SUPPORT_GRANT_MAX_COINS). */
   maxCoins: number;
+  /** Tests shorten it; default RESULT_WAIT_MS. */
+  resultWaitMs?: number;
 }
 
 export function createCompensations(deps: CompensationDeps) {
@@ -109,15 +126,15 @@ export function createCompensations(deps: CompensationDeps) {
     async grant(request: CompensationRequest): Promise<Compensation> {
       const input = check(request);
       const workflowId = supportGrantWorkflowId(input.userHash, input.idempotencyKey);
-      return client.withDeadline(Date.now() + GRANT_TIMEOUT_MS, async () => {
+      let status: Compensation['status'] = 'granted';
+      let granted: SupportGrantInput = input;
+      await client.withDeadline(Date.now() + START_TIMEOUT_MS, async () => {
         try {
           await client.workflow.getHandle(farmWorkflowId(input.userHash)).describe();
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) throw new UnknownPlayerError(input.userHash);
           throw err;
         }
-        let status: Compensation['status'] = 'granted';
-        let granted: SupportGrantInput = input;
         try {
           await client.workflow.start(WORKFLOW_TYPES.supportGrant, {
             workflowId,
@@ -125,7 +142,8 @@ export function createCompensations(deps: CompensationDeps) {
             args: [input],
             memo: { [SUPPORT_GRANT_MEMO]: input },
             typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: input.userHash }],
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // A key whose compensation failed may be sent again; one that paid, never.
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
             workflowIdConflictPolicy: 'FAIL',
           });
         } catch (err) {
@@ -145,20 +163,33 @@ export function createCompensations(deps: CompensationDeps) {
           status = 'already granted';
           granted = earlier;
         }
-        const result = await client.workflow
-          .getHandle<(input: SupportGrantInput) => Promise<SupportGrantResult>>(workflowId)
-          .result();
-        if (result.outcome === 'no farm') throw new UnknownPlayerError(input.userHash);
-        return {
-          status,
-          grantId: supportGrantId(input.idempotencyKey),
-          coins: granted.coins,
-          reason: granted.reason,
-          by: granted.by,
-          workflowId,
-          confirmed: await confirm(input.userHash, result.grantId),
-        };
       });
+      const answer = {
+        grantId: supportGrantId(input.idempotencyKey),
+        coins: granted.coins,
+        reason: granted.reason,
+        by: granted.by,
+        workflowId,
+      };
+      // Recorded: from here on it pays whatever this request hears back.
+      let result: SupportGrantResult;
+      try {
+        result = await client.withDeadline(Date.now() + (deps.resultWaitMs ?? RESULT_WAIT_MS), () =>
+          client.workflow
+            .getHandle<(input: SupportGrantInput) => Promise<SupportGrantResult>>(workflowId)
+            .result(),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) {
+          throw new CompensationFailedError(
+            `the compensation failed (${err.cause?.message ?? err.message}): send it again with the same key to run it again`,
+          );
+        }
+        if (!isTemporalUnavailable(err)) throw err;
+        return { ...answer, status: 'pending', confirmed: false };
+      }
+      if (result.outcome === 'no farm') throw new UnknownPlayerError(input.userHash);
+      return { ...answer, status, confirmed: await confirm(input.userHash, result.grantId) };
     },
   };
 }

@@ -3,13 +3,15 @@
  * story by support code, and compensation. Any support token or the admin token opens it; the
  * token's name is who granted a compensation. Errors are `{ error }`: 400 a malformed code or
  * request, 404 a code no player has, 409 an idempotency key used for another compensation, 503
- * Temporal unreachable or too slow.
+ * Temporal unreachable or too slow, or a compensation's workflow failed (the same key runs it
+ * again). A compensation recorded but not yet paid is 202 `pending`.
  */
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { ADMIN_TOKEN_NAME } from '../../infra/config';
 import { isTemporalUnavailable } from '../failures';
 import {
   CompensationConflictError,
+  CompensationFailedError,
   CompensationRequestError,
   type Compensations,
   IDEMPOTENCY_KEY,
@@ -24,12 +26,17 @@ import {
   UnknownPlayerError,
 } from './story';
 import { errorSchema } from '../admin/error-schema';
+import { CLOSING_GRACE_MS } from '../admin/schedule-routes';
 
 export interface SupportRoutesOptions {
   story: StoryReader;
   compensations: Compensations;
   /** Shown to the console, so its form says the cap. */
   grantMaxCoins: number;
+  /** Runs a request so that `signal` cancels its Temporal calls (`client.withAbortSignal`). */
+  cancellable?: <T>(signal: AbortSignal, call: () => Promise<T>) => Promise<T>;
+  /** Once the server is closing, requests in flight get this long, then are cancelled (503). */
+  closingGraceMs?: number;
 }
 
 const ERRORS = {
@@ -200,6 +207,14 @@ const sessionSchema = {
 } as const;
 
 export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (app, options) => {
+  // As the admin routes: a stop never waits out a story's or a compensation's whole bound.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => {
+    setTimeout(() => closing.abort(), options.closingGraceMs ?? CLOSING_GRACE_MS).unref();
+  });
+  const run = <T>(call: () => Promise<T>) =>
+    options.cancellable ? options.cancellable(closing.signal, call) : call();
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
     if (
@@ -213,7 +228,14 @@ export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (ap
     if (err instanceof CompensationConflictError) {
       return reply.code(409).send({ error: err.message });
     }
+    if (err instanceof CompensationFailedError) {
+      req.log.error({ err }, 'a compensation failed');
+      return reply.code(503).send({ error: err.message });
+    }
     if (isTemporalUnavailable(err)) {
+      if (closing.signal.aborted) {
+        return reply.code(503).send({ error: 'the bot process is stopping: try again later' });
+      }
       req.log.warn({ err }, 'support request failed: Temporal unavailable or too slow');
       return reply.code(503).send({ error: 'Temporal is unavailable or too slow: try again' });
     }
@@ -242,10 +264,12 @@ export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (ap
     },
     async (req) => {
       const { limit, before } = req.query;
-      return options.story.read(req.params.code, {
-        ...(limit !== undefined ? { limit } : {}),
-        ...(before !== undefined ? { before: new Date(before) } : {}),
-      });
+      return run(() =>
+        options.story.read(req.params.code, {
+          ...(limit !== undefined ? { limit } : {}),
+          ...(before !== undefined ? { before: new Date(before) } : {}),
+        }),
+      );
     },
   );
 
@@ -258,17 +282,25 @@ export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (ap
       schema: {
         params: codeParams,
         body: grantBody,
-        response: { 200: compensationSchema, 201: compensationSchema, 409: errorSchema, ...ERRORS },
+        response: {
+          200: compensationSchema,
+          201: compensationSchema,
+          202: compensationSchema,
+          409: errorSchema,
+          ...ERRORS,
+        },
       },
     },
     async (req, reply) => {
-      const compensation = await options.compensations.grant({
-        userHash: req.params.code,
-        coins: req.body.coins,
-        reason: req.body.reason,
-        idempotencyKey: req.body.idempotencyKey,
-        by: req.caller!,
-      });
+      const compensation = await run(() =>
+        options.compensations.grant({
+          userHash: req.params.code,
+          coins: req.body.coins,
+          reason: req.body.reason,
+          idempotencyKey: req.body.idempotencyKey,
+          by: req.caller!,
+        }),
+      );
       req.log.info(
         {
           userHash: normalizeSupportCode(req.params.code),
@@ -279,7 +311,8 @@ export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (ap
         },
         'compensation over the support API',
       );
-      return reply.code(compensation.status === 'granted' ? 201 : 200).send(compensation);
+      const code = { granted: 201, 'already granted': 200, pending: 202 }[compensation.status];
+      return reply.code(code).send(compensation);
     },
   );
 };

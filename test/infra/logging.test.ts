@@ -106,8 +106,14 @@ describe('logging: no secret reaches a log line, whatever logs it', () => {
   // Characters JSON escapes and URLs encode.
   const userHashSecret = 'user "hash" secret \\ with: spaces/0123456789';
   const adminToken = 'admin-token_of+the/tests~0123456789abcdef==';
+  const supportToken = 'support-token_of+the/tests~0123456789abcdef';
   const secrets = logSecrets({
     admin: { token: adminToken, host: '127.0.0.1', port: 3001 },
+    support: {
+      tokens: [{ name: 'alice', token: supportToken }],
+      grantMaxCoins: 1000,
+      temporalUiUrl: 'http://127.0.0.1:8233',
+    },
     telegram: {
       token,
       webhookSecret,
@@ -143,6 +149,7 @@ describe('logging: no secret reaches a log line, whatever logs it', () => {
     Object.assign(root, {
       details: { secret_token: webhookSecret, nested: [{ deeper: userHashSecret }] },
       request: { headers: { authorization: `Bearer ${adminToken}` } },
+      support: { headers: { authorization: `Bearer ${supportToken}` } },
       inner: aggregate,
     });
     root.stack = `Error: root\n    at fetch (${url}:1:1)`;
@@ -184,15 +191,20 @@ describe('logging: no secret reaches a log line, whatever logs it', () => {
     expect(all).toContain('several failed');
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
 
-    const forms = [token, webhookSecret, userHashSecret, adminToken, token.split(':')[1]!].flatMap(
-      (s) => [
-        s,
-        JSON.stringify(s).slice(1, -1),
-        encodeURIComponent(s),
-        lowerHex(encodeURIComponent(s)),
-        new URLSearchParams({ s }).toString().slice(2),
-      ],
-    );
+    const forms = [
+      token,
+      webhookSecret,
+      userHashSecret,
+      adminToken,
+      supportToken,
+      token.split(':')[1]!,
+    ].flatMap((s) => [
+      s,
+      JSON.stringify(s).slice(1, -1),
+      encodeURIComponent(s),
+      lowerHex(encodeURIComponent(s)),
+      new URLSearchParams({ s }).toString().slice(2),
+    ]);
     for (const form of forms) expect(all).not.toContain(form);
     expect(all).toContain(`/bot[redacted]/sendMessage`);
     // What the serializer drops from every error of the tree, AggregateError's list included.

@@ -169,6 +169,8 @@ function signOut(message) {
   session = null;
   sessionStorage.removeItem(TOKEN_KEY);
   stopBatchPolls();
+  pendingGrant = null;
+  lockGrantForm();
   // A story still being read is dropped when it comes.
   storyRequest += 1;
   story = null;
@@ -218,6 +220,7 @@ async function loadStory(code, { before } = {}) {
     }
     setStatus(status, '');
     renderStory(answer.body, { append: Boolean(before) });
+    lockGrantForm();
     if (!before && location.hash !== `#player=${code}`) {
       history.replaceState(null, '', `#player=${code}`);
     }
@@ -397,8 +400,24 @@ function renderTimeline(entries) {
  * it was granted, so a double click, a retry after a timeout or a second press pays once. A new
  * player, amount or reason is another compensation, with a key of its own.
  */
+/**
+ * The compensation sent but not settled (no answer, a 5xx, or `pending`: recorded, not paid yet),
+ * with its idempotency key. Until it settles its amount and reason are locked and every press
+ * sends the same key, so it pays once whatever the network did; a refusal (4xx) or a payment
+ * settles it, and the next compensation gets a new key.
+ */
 let pendingGrant = null;
 let granting = false;
+
+/** Locks the form to the unsettled compensation of the player shown, if any. */
+function lockGrantForm() {
+  const locked = Boolean(pendingGrant && story && pendingGrant.code === story.code);
+  for (const field of [$('#grant-coins'), $('#grant-reason')]) field.readOnly = locked;
+  if (locked) {
+    $('#grant-coins').value = String(pendingGrant.coins);
+    $('#grant-reason').value = pendingGrant.reason;
+  }
+}
 
 async function grant() {
   if (granting || !story) return;
@@ -414,31 +433,45 @@ async function grant() {
     return;
   }
   const code = story.code;
-  if (
-    !pendingGrant ||
-    pendingGrant.code !== code ||
-    pendingGrant.coins !== coins ||
-    pendingGrant.reason !== reason
-  ) {
+  if (!pendingGrant || pendingGrant.code !== code) {
     pendingGrant = { code, coins, reason, idempotencyKey: crypto.randomUUID() };
   }
   const request = pendingGrant;
+  lockGrantForm();
   granting = true;
   $('#grant-submit').disabled = true;
   result.className = 'result';
-  result.textContent = `Granting ${coins} coins…`;
+  result.textContent = `Granting ${request.coins} coins…`;
+  const settle = () => {
+    if (pendingGrant === request) pendingGrant = null;
+    lockGrantForm();
+  };
   try {
     const answer = await api('POST', `/support/players/${encodeURIComponent(code)}/grants`, {
       coins: request.coins,
       reason: request.reason,
       idempotencyKey: request.idempotencyKey,
     });
+    if (answer.status === 202) {
+      showGrantResult(
+        `Recorded, not paid yet: ${request.coins} coins will be paid once, as soon as a game worker runs it. Press again to check.`,
+        false,
+      );
+      return;
+    }
+    if (answer.status >= 500) {
+      showGrantResult(
+        `Not confirmed: ${errorOf(answer)}. Press again: the same compensation, paid once.`,
+        false,
+      );
+      return;
+    }
+    settle();
     if (!answer.ok) {
       showGrantResult(`Not granted: ${errorOf(answer)}`, false);
       return;
     }
     const done = answer.body;
-    if (pendingGrant === request) pendingGrant = null;
     $('#grant-form').reset();
     showGrantResult(
       `${done.status === 'granted' ? 'Granted' : 'Already granted'}: ${done.coins} coins by ${

@@ -414,6 +414,62 @@ describe('the console', () => {
     await page.close();
   });
 
+  it('keeps a compensation recorded but not paid yet (202 pending) as it was sent, with its key, until it settles', async () => {
+    const { page, problems } = await openConsole();
+    const fake = 'bcdefghijklmnopq';
+    const story: PlayerStory = {
+      userHash: fake,
+      generatedAt: new Date().toISOString(),
+      farm: null,
+      farmNote: 'mocked',
+      registry: { source: 'registry (Redis copy)', entry: null, note: 'mocked' },
+      temporalUi: 'http://ui.example/list',
+      workflowTotal: 0,
+      workflows: [],
+      failures: [],
+      timeline: [],
+      nextBefore: null,
+    };
+    await page.route(
+      (url) => url.pathname === `/support/players/${fake}`,
+      (route) => route.fulfill({ json: story }),
+    );
+    // Mocked answers: first recorded but not paid (no game worker ran it yet), then paid.
+    const keys: string[] = [];
+    await page.route('**/grants', (route) => {
+      const sent = route.request().postDataJSON() as { idempotencyKey: string; coins: number };
+      keys.push(sent.idempotencyKey);
+      const body = {
+        grantId: `support-${sent.idempotencyKey}`,
+        coins: sent.coins,
+        reason: 'late',
+        by: 'alice',
+        workflowId: 'w',
+      };
+      return keys.length === 1
+        ? route.fulfill({ status: 202, json: { ...body, status: 'pending', confirmed: false } })
+        : route.fulfill({ status: 201, json: { ...body, status: 'granted', confirmed: true } });
+    });
+    await signIn(page, SUPPORT_TOKEN);
+    await page.locator('#code').fill(fake);
+    await page.locator('#search').click();
+    await expect.poll(() => page.locator('#grant-coins').isVisible()).toBe(true);
+    await page.locator('#grant-coins').fill('7');
+    await page.locator('#grant-reason').fill('late');
+    await page.locator('#grant-submit').click();
+    await waitForText(page.locator('#grant-result'), /^Recorded, not paid yet: 7 coins/);
+    // Its amount and reason are locked: another amount would be another compensation.
+    expect(await page.locator('#grant-coins').isEditable()).toBe(false);
+    expect(await page.locator('#grant-reason').isEditable()).toBe(false);
+    await page.locator('#grant-submit').click();
+    await waitForText(page.locator('#grant-result'), /^Granted: 7 coins by alice/);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(await page.locator('#grant-coins').isEditable()).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('lets the admin token pause and unpause a schedule with a note', async () => {
     const { page, problems } = await openConsole();
     await signIn(page, ADMIN_TOKEN);

@@ -26,6 +26,9 @@ import {
   farmWorkflowId,
   getFarmQuery,
   grantRewardSignal,
+  type SupportGrantInput,
+  type SupportGrantResult,
+  supportGrantWorkflowId,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../../../workflows/contract';
@@ -81,7 +84,7 @@ beforeAll(async () => {
   await eventually(
     async () => {
       const { count } = await g.t.client.workflow.count(
-        `UserHash = '${code}' AND WorkflowType != '${WORKFLOW_TYPES.gameFarm}'`,
+        `UserHash = '${code}' AND WorkflowType != '${WORKFLOW_TYPES.gameFarm}' AND ExecutionStatus = 'Completed'`,
       );
       return count >= 4 ? count : undefined;
     },
@@ -251,6 +254,47 @@ describe("a player's story", () => {
     expect(s.farm).not.toBeNull();
   });
 
+  it('shows a message still in progress on top, and pages past it to the answered ones', async () => {
+    const other = newPlayer();
+    const { userHash } = await g.game.handleIntent(other, { type: 'query' }, nextUpdateId());
+    // A message no worker runs (nobody polls this queue): in progress until it is terminated.
+    const handle = await g.t.client.workflow.start(WORKFLOW_TYPES.mainMenuMessage, {
+      workflowId: `main-menu-${userHash}-in-progress`,
+      taskQueue: `${g.gameTaskQueue}-nobody`,
+      args: [{ userHash, sealedChatId: 'sealed', action: { type: 'claimDailyBonus' } }],
+      typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
+    });
+    try {
+      const whole = await eventually(
+        async () => {
+          const read = await story.read(userHash);
+          const answered = read.workflows.filter((w) => w.closeTime !== null).length;
+          return read.timeline.length === 3 && answered === 1 ? read : undefined;
+        },
+        10_000,
+        'visibility lists both messages, the first answered',
+      );
+      expect(summaries(whole)).toEqual([
+        'message: claim the daily bonus: in progress',
+        'message: opened the farm',
+        'farm: farm created',
+      ]);
+      for (const limit of [1, 2]) {
+        const seen: string[] = [];
+        let before: Date | undefined;
+        for (let page = 0; page < 5; page += 1) {
+          const s = await story.read(userHash, { limit, ...(before ? { before } : {}) });
+          seen.push(...summaries(s));
+          if (!s.nextBefore) break;
+          before = new Date(s.nextBefore);
+        }
+        expect(seen, `pages of ${limit}`).toEqual(summaries(whole));
+      }
+    } finally {
+      await handle.terminate('test over');
+    }
+  });
+
   it('highlights a failed workflow, in the failures and in the timeline', async () => {
     const other = newPlayer();
     const { userHash } = await g.game.handleIntent(other, { type: 'query' }, nextUpdateId());
@@ -310,7 +354,11 @@ describe('compensation', () => {
     const s = await eventually(
       async () => {
         const read = await story.read(code);
-        return read.timeline.some((e) => e.kind === 'compensation') ? read : undefined;
+        return read.timeline.some(
+          (e) => e.kind === 'compensation' && !e.summary.endsWith('progress'),
+        )
+          ? read
+          : undefined;
       },
       10_000,
       'visibility lists the compensation',
@@ -324,6 +372,63 @@ describe('compensation', () => {
     expect(summaries(s)).toContain(
       `grant: +40 coins: lost wheat in an outage [grant support-${request.idempotencyKey}]`,
     );
+  });
+
+  it('pays nothing when no farm runs under the code (the workflow says so)', async () => {
+    const result: SupportGrantResult = await g.t.client.workflow.execute<
+      (input: SupportGrantInput) => Promise<SupportGrantResult>
+    >(WORKFLOW_TYPES.supportGrant, {
+      workflowId: `support-grant-aaaaaaaaaaaaaaab-${randomUUID()}`,
+      taskQueue: g.gameTaskQueue,
+      args: [
+        {
+          userHash: 'aaaaaaaaaaaaaaab',
+          idempotencyKey: 'no-farm-key',
+          coins: 5,
+          reason: 'none',
+          by: 'alice',
+        },
+      ],
+    });
+    expect(result).toEqual({ outcome: 'no farm', grantId: 'support-no-farm-key' });
+  });
+
+  it('answers pending while no game worker runs it and pays once when one does; a key whose compensation was terminated runs again', async () => {
+    const queue = `${g.gameTaskQueue}-compensations`;
+    const later = createCompensations({
+      client: g.t.client,
+      gameTaskQueue: queue,
+      maxCoins: MAX_COINS,
+      resultWaitMs: 1_000,
+    });
+    const before = await coinsOf(code);
+    const request = {
+      userHash: code,
+      coins: 9,
+      reason: 'paid late',
+      idempotencyKey: randomUUID(),
+      by: 'alice',
+    };
+    expect(await later.grant(request)).toMatchObject({ status: 'pending', confirmed: false });
+    await g.t.client.workflow
+      .getHandle(supportGrantWorkflowId(code, request.idempotencyKey))
+      .terminate('terminated in a test before any worker ran it');
+    expect(await later.grant(request)).toMatchObject({ status: 'pending' });
+    const worker = await g.t.startWorker({}, queue);
+    try {
+      const settled = await eventually(
+        async () => {
+          const answer = await later.grant(request);
+          return answer.status === 'pending' ? undefined : answer;
+        },
+        10_000,
+        'a worker runs the compensation',
+      );
+      expect(settled).toMatchObject({ status: 'already granted', coins: 9, confirmed: true });
+      expect(await coinsOf(code)).toBe(before + 9);
+    } finally {
+      await worker.stop();
+    }
   });
 
   it('refuses a key reused for another amount, amounts over the cap, and unknown players', async () => {
