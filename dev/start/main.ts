@@ -206,15 +206,22 @@ async function applySchedules(deps: {
   }
 }
 
-/** The admin API's lines of the banner; a generated token is shown whole (it is this session's). */
+/**
+ * The admin listener's lines of the banner (admin API, console); a generated token is shown whole
+ * (it is this session's).
+ */
 function adminLines(adminUrl: string | undefined, generatedToken: string | undefined): string[] {
   if (!adminUrl) {
     return ['  Admin API:         off (it could not start: see the warning above)'];
   }
-  if (!generatedToken) return [`  Admin API:         ${adminUrl}/admin  (token: ADMIN_TOKEN)`];
+  const console = `  Console:           ${adminUrl}/console  (support and designers: sign in with the admin token or a SUPPORT_TOKENS token)`;
+  if (!generatedToken) {
+    return [`  Admin API:         ${adminUrl}/admin  (token: ADMIN_TOKEN)`, console];
+  }
   return [
     `  Admin API:         ${adminUrl}/admin  (token for this session: ${generatedToken})`,
     `                     curl -H 'Authorization: Bearer ${generatedToken}' ${adminUrl}/admin/schedules`,
+    console,
   ];
 }
 
