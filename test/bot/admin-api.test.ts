@@ -434,12 +434,43 @@ describe('admin API without ADMIN_TOKEN', () => {
       expect(lines).toHaveLength(1);
       expect(JSON.parse(lines[0]!)).toMatchObject({
         level: 30,
-        msg: expect.stringMatching(/^admin API off: ADMIN_TOKEN is not set/) as unknown,
+        msg: expect.stringMatching(
+          /^admin API, support API and console off: neither ADMIN_TOKEN nor SUPPORT_TOKENS is set/,
+        ) as unknown,
       });
       expect(await listening(bot.adminPort)).toBe(false);
       expect((await fetch(`${bot.service.url}/admin/schedules`, { headers: AUTH })).status).toBe(
         404,
       );
+    } finally {
+      await bot.close();
+    }
+  }, 60_000);
+});
+
+describe('support tokens without ADMIN_TOKEN', () => {
+  it('start the listener for /support and /console alone: no /admin, one line says so', async () => {
+    const capture = logCapture();
+    const supportToken = 's'.repeat(40);
+    const bot = await startTestBot({
+      mode: 'webhook',
+      log: capture.log,
+      supportTokens: `alice:${supportToken}`,
+    });
+    try {
+      expect(bot.service.adminUrl).toBeDefined();
+      expect(
+        capture.lines.filter((line) => line.includes('admin API off: ADMIN_TOKEN is not set')),
+      ).toHaveLength(1);
+      const session = await fetch(`${bot.service.adminUrl}/support/session`, {
+        headers: { authorization: `Bearer ${supportToken}` },
+      });
+      expect(await session.json()).toMatchObject({ name: 'alice', role: 'support' });
+      const admin = await fetch(`${bot.service.adminUrl}/admin/schedules`, {
+        headers: { authorization: `Bearer ${supportToken}` },
+      });
+      expect(admin.status).toBe(404);
+      expect((await fetch(`${bot.service.adminUrl}/console`)).status).toBe(200);
     } finally {
       await bot.close();
     }

@@ -51,6 +51,8 @@ export interface TestBotOptions {
   apiRoot?: (botApiUrl: string) => string;
   /** ADMIN_TOKEN: the admin API on a free port of its own (`service.adminUrl`); unset: off. */
   adminToken?: string;
+  /** SUPPORT_TOKENS: the support API and console on the admin listener. */
+  supportTokens?: string;
   /** ADMIN_HTTP_PORT instead of a free one (e.g. a taken one), and `npm start`'s leniency. */
   admin?: { port: number; optional: boolean };
   /** NOTIFICATIONS_PER_SECOND (default 20). */
@@ -81,6 +83,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     // A port of its own even when off: test files run in parallel, and 3001 is a person's.
     ADMIN_HTTP_PORT: String(adminPort),
     ADMIN_TOKEN: options.adminToken,
+    SUPPORT_TOKENS: options.supportTokens,
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     TELEGRAM_API_ROOT: options.apiRoot?.(api.url) ?? api.url,
     TELEGRAM_MODE: options.mode,
