@@ -24,7 +24,7 @@ import { freePort } from '../../../dev/temporal/server';
 import { webChatExtraRoutes } from '../../../dev/web-chat/plugin';
 import { REDIS_URL } from '../../support/constants';
 import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
-import { connectTestTemporal, type TestTemporal } from '../../support/temporal';
+import { connectTestTemporal, type RunningWorker, type TestTemporal } from '../../support/temporal';
 
 export interface WebChatStack {
   /** The page: http://127.0.0.1:PORT */
@@ -35,6 +35,9 @@ export interface WebChatStack {
   t: TestTemporal;
   redis: RedisClient;
   keyPrefix: string;
+  /** The farms' worker (game task queue): a test stops it to see the game without one. */
+  startGameWorker(): Promise<RunningWorker>;
+  gameWorker: RunningWorker;
   /** Calls a Bot API method as the bot does, for messages the game never sends. */
   callAsBot(method: string, params: Record<string, unknown>): Promise<unknown>;
   close(): Promise<void>;
@@ -62,24 +65,32 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
     ...options.env,
   });
   const local = await startLocalTelegram(config);
-  await t.startWorker(
-    createGameActivities({
-      redis,
-      keyPrefix,
-      userHashSecret: TEST_SECRET,
-      client: t.client,
-      gameTaskQueue: t.taskQueue,
-      logger,
-    }),
-    t.taskQueue,
-  );
+  const startGameWorker = () =>
+    t.startWorker(
+      createGameActivities({
+        redis,
+        keyPrefix,
+        userHashSecret: TEST_SECRET,
+        client: t.client,
+        gameTaskQueue: t.taskQueue,
+        logger,
+      }),
+      t.taskQueue,
+    );
+  const gameWorker = await startGameWorker();
   const service = await startBotService({
     config: local.config,
     logger,
     redis,
     connection: t.nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueues: { game: t.taskQueue, mainMenu: `${t.taskQueue}-menu` },
+    // Queues of the file's own, the notifications' too: another file's bot would send them to its
+    // own local Bot API server.
+    taskQueues: {
+      game: t.taskQueue,
+      mainMenu: `${t.taskQueue}-menu`,
+      notifications: `${t.taskQueue}-notifications`,
+    },
     extraRoutes: webChatExtraRoutes({ players: local.players }),
     ...(options.schedulesIdPrefix !== undefined
       ? { schedules: { idPrefix: options.schedulesIdPrefix, taskQueue: t.taskQueue } }
@@ -90,6 +101,8 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
     local,
     service,
     t,
+    startGameWorker,
+    gameWorker,
     redis,
     keyPrefix,
     async callAsBot(method, params) {
