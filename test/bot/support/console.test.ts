@@ -18,6 +18,7 @@ import { scheduleDefinitions } from '../../../schedules/catalog';
 import { createScheduleOperations } from '../../../schedules/engine';
 import { USER_HASH_SEARCH_ATTRIBUTE, WORKFLOW_TYPES } from '../../../workflows/contract';
 import { launchChromium, startWebChatStack, type WebChatStack } from '../../dev/web-chat/support';
+import type { RunningWorker } from '../../support/temporal';
 import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
 import { deleteSchedules } from '../../support/schedules';
 
@@ -414,58 +415,45 @@ describe('the console', () => {
     await page.close();
   });
 
-  it('keeps a compensation recorded but not paid yet (202 pending) as it was sent, with its key, until it settles', async () => {
+  it('keeps a compensation recorded while no game worker runs (202 pending) as it was sent, with its key, and it is paid once when one is back', async () => {
     const { page, problems } = await openConsole();
-    const fake = 'bcdefghijklmnopq';
-    const story: PlayerStory = {
-      userHash: fake,
-      generatedAt: new Date().toISOString(),
-      farm: null,
-      farmNote: 'mocked',
-      registry: { source: 'registry (Redis copy)', entry: null, note: 'mocked' },
-      temporalUi: 'http://ui.example/list',
-      workflowTotal: 0,
-      workflows: [],
-      failures: [],
-      timeline: [],
-      nextBefore: null,
-    };
-    await page.route(
-      (url) => url.pathname === `/support/players/${fake}`,
-      (route) => route.fulfill({ json: story }),
-    );
-    // Mocked answers: first recorded but not paid (no game worker ran it yet), then paid.
+    await signIn(page, SUPPORT_TOKEN);
+    await searchUntil(page, page.locator('#timeline tbody tr'), 'the story shows');
+    const before = (await story(SUPPORT_TOKEN)).farm!.coins;
     const keys: string[] = [];
     await page.route('**/grants', (route) => {
-      const sent = route.request().postDataJSON() as { idempotencyKey: string; coins: number };
-      keys.push(sent.idempotencyKey);
-      const body = {
-        grantId: `support-${sent.idempotencyKey}`,
-        coins: sent.coins,
-        reason: 'late',
-        by: 'alice',
-        workflowId: 'w',
-      };
-      return keys.length === 1
-        ? route.fulfill({ status: 202, json: { ...body, status: 'pending', confirmed: false } })
-        : route.fulfill({ status: 201, json: { ...body, status: 'granted', confirmed: true } });
+      keys.push((route.request().postDataJSON() as { idempotencyKey: string }).idempotencyKey);
+      return route.continue();
     });
-    await signIn(page, SUPPORT_TOKEN);
-    await page.locator('#code').fill(fake);
-    await page.locator('#search').click();
-    await expect.poll(() => page.locator('#grant-coins').isVisible()).toBe(true);
-    await page.locator('#grant-coins').fill('7');
-    await page.locator('#grant-reason').fill('late');
-    await page.locator('#grant-submit').click();
-    await waitForText(page.locator('#grant-result'), /^Recorded, not paid yet: 7 coins/);
-    // Its amount and reason are locked: another amount would be another compensation.
-    expect(await page.locator('#grant-coins').isEditable()).toBe(false);
-    expect(await page.locator('#grant-reason').isEditable()).toBe(false);
-    await page.locator('#grant-submit').click();
-    await waitForText(page.locator('#grant-result'), /^Granted: 7 coins by alice/);
-    expect(keys).toHaveLength(2);
-    expect(keys[1]).toBe(keys[0]);
-    expect(await page.locator('#grant-coins').isEditable()).toBe(true);
+    // No game worker: the compensation is recorded in Temporal, and nothing runs it yet.
+    await stack.gameWorker.stop();
+    let worker: RunningWorker | undefined;
+    try {
+      await page.locator('#grant-coins').fill('7');
+      await page.locator('#grant-reason').fill('Paid when the workers are back');
+      await page.locator('#grant-submit').click();
+      await waitForText(page.locator('#grant-result'), /^Recorded, not paid yet: 7 coins/);
+      // Its amount and reason are locked: another amount would be another compensation.
+      expect(await page.locator('#grant-coins').isEditable()).toBe(false);
+      expect(await page.locator('#grant-reason').isEditable()).toBe(false);
+
+      worker = await stack.startGameWorker();
+      await expect
+        .poll(
+          async () => {
+            await page.locator('#grant-submit').click();
+            await expect.poll(() => page.locator('#grant-submit').isEnabled()).toBe(true);
+            return (await page.locator('#grant-result').textContent()) ?? '';
+          },
+          { timeout: WAIT_MS, interval: 500 },
+        )
+        .toMatch(/^Already granted: 7 coins by alice/);
+      expect(new Set(keys).size).toBe(1);
+      expect(await page.locator('#grant-coins').isEditable()).toBe(true);
+      expect((await story(SUPPORT_TOKEN)).farm!.coins).toBe(before + 7);
+    } finally {
+      stack.gameWorker = worker ?? (await stack.startGameWorker());
+    }
     expect(problems).toEqual([]);
     await page.close();
   });
