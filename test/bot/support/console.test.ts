@@ -4,7 +4,12 @@
  * with a support token, reads the player's story and compensates them (once, whatever the double
  * click), and a designer signs in with the admin token and pauses and unpauses a schedule.
  *
- * CONSOLE_SCREENSHOT=1 also saves docs/console.png: the console showing the player's story.
+ * Two tests stand the page before answers of the project's own API that a real run cannot be
+ * caught giving on cue (routed in the browser, and said so where they are): a story holding
+ * markup and failures, and a batch caught half-way (a real batch over a few players ends before
+ * the page's first poll; batches are run for real in player-batch.test.ts). Telegram is the local
+ * Bot API server. CONSOLE_SCREENSHOT=1 also saves docs/console.png: the console showing the
+ * player's story.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -330,6 +335,7 @@ describe('the console', () => {
 
   it("highlights failures, and shows the API's text as text only and its links only if http(s)", async () => {
     const { page, problems } = await openConsole();
+    // A story routed in the browser: no real farm holds markup in its log, nor fails on cue.
     const fake = 'abcdefghijklmnop';
     const evil = '<img src=x onerror="window.pwned=1">';
     const now = Date.now();
@@ -520,7 +526,8 @@ describe('the console', () => {
 
   it('follows a running batch with a progress bar until it is done', async () => {
     const { page, problems } = await openConsole();
-    // The batches as the admin API lists them: one running, polled every second.
+    // Routed in the browser: the batches as the admin API lists them, one caught running, polled
+    // every second (see the file's header).
     const polls: number[] = [];
     // The second answer waits until the test has seen the first.
     let release!: () => void;
