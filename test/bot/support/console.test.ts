@@ -22,7 +22,14 @@ import { userHash } from '../../../infra/identity';
 import { scheduleDefinitions } from '../../../schedules/catalog';
 import { createScheduleOperations } from '../../../schedules/engine';
 import { USER_HASH_SEARCH_ATTRIBUTE, WORKFLOW_TYPES } from '../../../workflows/contract';
-import { launchChromium, startWebChatStack, type WebChatStack } from '../../dev/web-chat/support';
+import {
+  botMessages,
+  lastBotText,
+  launchChromium,
+  startWebChatStack,
+  waitForText as waitForTextWithin,
+  type WebChatStack,
+} from '../../dev/web-chat/support';
 import type { RunningWorker } from '../../support/temporal';
 import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
 import { deleteSchedules } from '../../support/schedules';
@@ -34,20 +41,8 @@ const SUPPORT_TOKEN = randomBytes(32).toString('hex');
 const TOKEN_KEY = 'farmflow.console.token';
 const SCREENSHOT = join(__dirname, '../../../docs/console.png');
 
-/** The web chat's screens: the bot's messages but its notifications (they have their own button). */
-const botMessages = (page: Page) =>
-  page
-    .locator('#chat .from-bot')
-    .filter({ hasNot: page.getByRole('button', { name: /Turn notifications off/ }) });
-const lastBotText = (page: Page) => botMessages(page).last().locator('.text');
-
-async function waitForText(locator: Locator, pattern: RegExp) {
-  await expect
-    .poll(async () => (await locator.textContent({ timeout: WAIT_MS })) ?? '', {
-      timeout: WAIT_MS,
-    })
-    .toMatch(pattern);
-}
+const waitForText = (locator: Locator, pattern: RegExp) =>
+  waitForTextWithin(locator, pattern, WAIT_MS);
 
 describe('the console', () => {
   let stack: WebChatStack;

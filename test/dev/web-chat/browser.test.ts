@@ -11,32 +11,26 @@ import { WEEKLY_PRIZE } from '../../../schedules/prizes';
 import { createWorldStore } from '../../../store/world';
 import { WORKFLOW_TYPES } from '../../../workflows/contract';
 import { deleteSchedules } from '../../support/schedules';
-import { ensureChromium, launchChromium, startWebChatStack, type WebChatStack } from './support';
+import {
+  botMessages,
+  ensureChromium,
+  lastBotText,
+  launchChromium,
+  startWebChatStack,
+  waitForText as waitForTextWithin,
+  type WebChatStack,
+} from './support';
 
 const WAIT_MS = 10_000;
 
-/** The chat's bot messages, the newest last. */
-/**
- * The chat's screens, the newest last: the bot's messages but its notifications (crops ready, an
- * event, a reward), which arrive between them and carry a "Turn notifications off" button.
- */
-const botMessages = (page: Page) =>
-  page
-    .locator('#chat .from-bot')
-    .filter({ hasNot: page.getByRole('button', { name: /Turn notifications off/ }) });
+/** The farms' own messages (crops ready, an event, a reward), the newest last. */
 const notifications = (page: Page) =>
   page
     .locator('#chat .from-bot')
     .filter({ has: page.getByRole('button', { name: /Turn notifications off/ }) });
-const lastBotText = (page: Page) => botMessages(page).last().locator('.text');
 
-async function waitForText(locator: Locator, pattern: RegExp) {
-  await expect
-    .poll(async () => (await locator.textContent({ timeout: WAIT_MS })) ?? '', {
-      timeout: WAIT_MS,
-    })
-    .toMatch(pattern);
-}
+const waitForText = (locator: Locator, pattern: RegExp) =>
+  waitForTextWithin(locator, pattern, WAIT_MS);
 
 /** The coins the farm screen shows: "🌻 Your farm · level 1 · 57 🪙 · …". */
 async function coins(page: Page): Promise<number> {

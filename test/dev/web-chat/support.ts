@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { type Browser, chromium } from 'playwright-core';
-import { inject } from 'vitest';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { expect, inject } from 'vitest';
 import { createGameActivities } from '../../../activities/game';
 import { type BotService, startBotService } from '../../../bot/service';
 import { parseConfig } from '../../../infra/config';
@@ -122,6 +122,25 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
       await redis.close();
     },
   };
+}
+
+/**
+ * The chat's screens, the newest last: the bot's messages but its notifications (crops ready, an
+ * event, a reward), which arrive between them and carry a "Turn notifications off" button.
+ */
+export const botMessages = (page: Page) =>
+  page
+    .locator('#chat .from-bot')
+    .filter({ hasNot: page.getByRole('button', { name: /Turn notifications off/ }) });
+export const lastBotText = (page: Page) => botMessages(page).last().locator('.text');
+
+/** Until the locator's text matches, within `timeoutMs`. */
+export async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number) {
+  await expect
+    .poll(async () => (await locator.textContent({ timeout: timeoutMs })) ?? '', {
+      timeout: timeoutMs,
+    })
+    .toMatch(pattern);
 }
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
