@@ -12,11 +12,11 @@ import type { BatchOperations } from '../../schedules/batches';
 import type { ScheduleOperations } from '../../schedules/operations';
 import type { RedisClient } from '../../store/redis';
 import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../app';
-import { closeConnectionsWhenClosing } from '../closing';
+import { type Cancellable, closeConnectionsWhenClosing } from '../closing';
 import { SECURITY_HEADERS, securityHeaders } from '../security-headers';
 import { batchRoutes } from './batch-routes';
 import { bearerAuth, type BearerAuthOptions } from './bearer-auth';
-import { scheduleRoutes, type ScheduleRoutesOptions } from './schedule-routes';
+import { scheduleRoutes } from './schedule-routes';
 import { CONSOLE_PREFIX, consoleRoutes } from '../support/console-routes';
 import { supportRoutes, type SupportRoutesOptions } from '../support/routes';
 
@@ -41,8 +41,8 @@ export interface AdminAppDeps {
   /** Reward batches: list, start (or dry run), progress. */
   batches: BatchOperations;
   /** Lets a closing server cancel the operations in flight (the service: `client.withAbortSignal`). */
-  cancellable?: ScheduleRoutesOptions['cancellable'];
-  /** Tests shorten it; default CLOSING_GRACE_MS. */
+  cancellable?: Cancellable;
+  /** Tests shorten it; default OPERATION_CLOSING_GRACE_MS. */
   closingGraceMs?: number;
   /** Tests lower it; default FAILURE_LIMIT. */
   failureLimit?: Pick<BearerAuthOptions, 'failures' | 'windowSeconds'>;

@@ -5,7 +5,7 @@
  * 409 for a defined id that Temporal holds under another owner, 503 when Temporal is unreachable
  * or too slow.
  *
- * Once the server is closing, an operation still in flight is given CLOSING_GRACE_MS, then its
+ * Once the server is closing, an operation still in flight is given OPERATION_CLOSING_GRACE_MS, then its
  * Temporal calls are cancelled and it is answered 503: a stop never waits out an operation's
  * whole bound (the dev server can hold a schedule's describe for 5 s).
  */
@@ -18,19 +18,17 @@ import {
 } from '../../schedules/operations';
 import { MAX_NOTE_LENGTH } from '../../schedules/engine';
 import { isTemporalUnavailable } from '../failures';
+import { type Cancellable, cancelWhenClosing } from '../closing';
 import { errorSchema } from './error-schema';
 
 export interface ScheduleRoutesOptions {
   /** Each operation bounds its own Temporal calls (a gRPC deadline); past it, 503. */
   operations: ScheduleOperations;
   /** Runs an operation so that `signal` cancels its Temporal calls (`client.withAbortSignal`). */
-  cancellable?: <T>(signal: AbortSignal, call: () => Promise<T>) => Promise<T>;
-  /** Tests shorten it. */
+  cancellable?: Cancellable;
+  /** Tests shorten it; default OPERATION_CLOSING_GRACE_MS. */
   closingGraceMs?: number;
 }
-
-/** Within the process's stop deadline (infra/shutdown.ts), with room for the other steps. */
-export const CLOSING_GRACE_MS = 2_000;
 
 /** The answers every route may give besides its own. */
 const ERRORS = {
@@ -174,14 +172,9 @@ interface IdParams {
 
 export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
   app,
-  { operations, cancellable, closingGraceMs = CLOSING_GRACE_MS },
+  { operations, cancellable, closingGraceMs },
 ) => {
-  const closing = new AbortController();
-  app.addHook('preClose', async () => {
-    setTimeout(() => closing.abort(), closingGraceMs).unref();
-  });
-  const run = <T>(call: () => Promise<T>) =>
-    cancellable ? cancellable(closing.signal, call) : call();
+  const { run, stopping } = cancelWhenClosing(app, cancellable, closingGraceMs);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
@@ -189,7 +182,7 @@ export const scheduleRoutes: FastifyPluginAsync<ScheduleRoutesOptions> = async (
     if (err instanceof ScheduleRequestError) return reply.code(400).send({ error: err.message });
     if (err instanceof ScheduleConflictError) return reply.code(409).send({ error: err.message });
     if (isTemporalUnavailable(err)) {
-      if (closing.signal.aborted) {
+      if (stopping()) {
         return reply.code(503).send({ error: 'the bot process is stopping: try again later' });
       }
       req.log.warn({ err }, 'admin request failed: Temporal unavailable');

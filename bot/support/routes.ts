@@ -26,7 +26,7 @@ import {
   UnknownPlayerError,
 } from './story';
 import { errorSchema } from '../admin/error-schema';
-import { CLOSING_GRACE_MS } from '../admin/schedule-routes';
+import { type Cancellable, cancelWhenClosing } from '../closing';
 
 export interface SupportRoutesOptions {
   story: StoryReader;
@@ -34,7 +34,7 @@ export interface SupportRoutesOptions {
   /** Shown to the console, so its form says the cap. */
   grantMaxCoins: number;
   /** Runs a request so that `signal` cancels its Temporal calls (`client.withAbortSignal`). */
-  cancellable?: <T>(signal: AbortSignal, call: () => Promise<T>) => Promise<T>;
+  cancellable?: Cancellable;
   /** Once the server is closing, requests in flight get this long, then are cancelled (503). */
   closingGraceMs?: number;
 }
@@ -208,12 +208,7 @@ const sessionSchema = {
 
 export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (app, options) => {
   // As the admin routes: a stop never waits out a story's or a compensation's whole bound.
-  const closing = new AbortController();
-  app.addHook('preClose', async () => {
-    setTimeout(() => closing.abort(), options.closingGraceMs ?? CLOSING_GRACE_MS).unref();
-  });
-  const run = <T>(call: () => Promise<T>) =>
-    options.cancellable ? options.cancellable(closing.signal, call) : call();
+  const { run, stopping } = cancelWhenClosing(app, options.cancellable, options.closingGraceMs);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
@@ -233,7 +228,7 @@ export const supportRoutes: FastifyPluginAsync<SupportRoutesOptions> = async (ap
       return reply.code(503).send({ error: err.message });
     }
     if (isTemporalUnavailable(err)) {
-      if (closing.signal.aborted) {
+      if (stopping()) {
         return reply.code(503).send({ error: 'the bot process is stopping: try again later' });
       }
       req.log.warn({ err }, 'support request failed: Temporal unavailable or too slow');
