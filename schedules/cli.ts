@@ -3,10 +3,11 @@
  * schedules (commands in schedules/commands.ts). It talks to Temporal only: TEMPORAL_ADDRESS and
  * TEMPORAL_NAMESPACE, or `npm start`'s local dev server when the address is unset.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
+import { connectTool } from '../infra/temporal-tool';
 import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import { startRedisBackfill } from '../activities/redis-backfill';
@@ -14,12 +15,10 @@ import { createPlayerRegistry } from '../store/players';
 import { type CalendarEventInput, TASK_QUEUES, WORKFLOW_TYPES } from '../workflows/contract';
 import { createBatchOperations, readProgress } from './batches';
 import { OWNED_ID_PREFIX, scheduleDefinitions } from './catalog';
-import { runSchedulesCli, TemporalUnreachableError } from './commands';
+import { runSchedulesCli } from './commands';
 import { validateDefinitions } from './definition';
 import { createScheduleOperations } from './engine';
 
-/** Long enough for a server across a network, short enough that a wrong address fails soon. */
-const CONNECT_TIMEOUT_MS = 5_000;
 /** A progress query waits this long at most (no worker may be running the backfill yet). */
 const PROGRESS_QUERY_DEADLINE_MS = 3_000;
 /** A stray handle must not keep a finished command alive. */
@@ -41,7 +40,7 @@ async function main() {
   let connection: Connection | undefined;
   let redis: RedisClient | undefined;
   const client = async () => {
-    connection ??= await connect(address);
+    connection ??= await connectTool(address);
     return new Client({ connection, namespace });
   };
 
@@ -119,17 +118,6 @@ async function main() {
 
 function calendarEventDurationMs(definition: { args: unknown[] }): number {
   return (definition.args[0] as CalendarEventInput).durationMs;
-}
-
-async function connect(address: string): Promise<Connection> {
-  try {
-    return await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS });
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new TemporalUnreachableError(
-      `Temporal is unreachable at ${address} (${reason}). Set TEMPORAL_ADDRESS, or run npm start for a local one.`,
-    );
-  }
 }
 
 void main();

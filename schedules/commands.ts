@@ -8,6 +8,7 @@
  * request was wrong (usage, a bad range or note, invalid definitions).
  */
 import { isGrpcServiceError } from '@temporalio/client';
+import { TemporalUnreachableError } from '../infra/temporal-tool';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CROP_IDS, CROPS, eventAppliesTo, sellPrice, type WorldState } from '../game';
 import type { Logger } from '../infra/logging';
@@ -41,14 +42,6 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 /** gRPC status codes (grpc-js's `status`, which is not our dependency). */
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
-
-/** Temporal could not be reached at all (raised by whoever connects). */
-export class TemporalUnreachableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TemporalUnreachableError';
-  }
-}
 
 /** The backfill ended without marking Redis's copy whole (its last line says why). */
 export class RedisBackfillIncompleteError extends Error {

@@ -5,11 +5,12 @@
  * unset) and needs no token. Exit status: 0 told, 1 an unknown code or Temporal unreachable,
  * 2 a malformed code or usage.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
+import { connectTool, TemporalUnreachableError } from '../../infra/temporal-tool';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import {
   createStoryReader,
@@ -21,8 +22,6 @@ import {
   UnknownPlayerError,
 } from './story';
 
-/** Long enough for a server across a network, short enough that a wrong address fails soon. */
-const CONNECT_TIMEOUT_MS = 5_000;
 /** A stray handle must not keep a finished command alive. */
 const EXIT_GRACE_MS = 5_000;
 
@@ -83,13 +82,10 @@ async function main(): Promise<number> {
   let redis: RedisClient | undefined;
   try {
     try {
-      connection = await Connection.connect({ address, connectTimeout: CONNECT_TIMEOUT_MS });
+      connection = await connectTool(address);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      return fail(
-        1,
-        `Temporal is unreachable at ${address} (${reason}). Set TEMPORAL_ADDRESS, or run npm start for a local one.`,
-      );
+      if (err instanceof TemporalUnreachableError) return fail(1, err.message);
+      throw err;
     }
     try {
       redis = await connectRedis(config.redis.url, logger);
