@@ -21,6 +21,7 @@ import {
   type CropId,
   type FarmAction,
   isCropId,
+  isReady,
   levelForXp,
   plotNumber,
   preferencesOf,
@@ -597,7 +598,7 @@ function farmView(snapshot: FarmSnapshot): FarmView {
       plot: plotNumber(plot.id),
       crop: plot.crop ? cropName(plot.crop.cropId) : null,
       readyAt: plot.crop ? new Date(plot.crop.readyAtMs).toISOString() : null,
-      ready: ready.has(plot.id) || (plot.crop !== null && plot.crop.readyAtMs <= snapshot.asOfMs),
+      ready: ready.has(plot.id) || (plot.crop !== null && isReady(plot.crop, snapshot.asOfMs)),
     })),
     inventory: Object.fromEntries(
       Object.entries(farm.inventory)
