@@ -50,20 +50,13 @@ export interface AdminAppDeps {
 
 interface AdminRoutesOptions {
   deps: AdminAppDeps;
+  /** The listener's door (bearer-auth.ts): one failure count for both APIs. */
+  guard: ReturnType<typeof bearerAuth>;
 }
 
 /** Everything under /admin: the token first, then the routes. */
-const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }) => {
-  app.addHook(
-    'onRequest',
-    bearerAuth({
-      tokens: [{ name: ADMIN_TOKEN_NAME, token: deps.token! }],
-      expects: 'ADMIN_TOKEN',
-      redis: deps.redis,
-      keyPrefix: deps.keyPrefix,
-      ...deps.failureLimit,
-    }),
-  );
+const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps, guard }) => {
+  app.addHook('onRequest', guard([{ name: ADMIN_TOKEN_NAME, token: deps.token! }], 'ADMIN_TOKEN'));
   await app.register(scheduleRoutes, {
     operations: deps.operations,
     cancellable: deps.cancellable,
@@ -76,20 +69,12 @@ const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }
 };
 
 /** Everything under /support: a support token or the admin token first, then the routes. */
-const supportApi: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps }) => {
-  app.addHook(
-    'onRequest',
-    bearerAuth({
-      tokens: [
-        ...(deps.token ? [{ name: ADMIN_TOKEN_NAME, token: deps.token }] : []),
-        ...deps.support!.tokens,
-      ],
-      expects: 'a support token',
-      redis: deps.redis,
-      keyPrefix: deps.keyPrefix,
-      ...deps.failureLimit,
-    }),
-  );
+const supportApi: FastifyPluginAsync<AdminRoutesOptions> = async (app, { deps, guard }) => {
+  const tokens = [
+    ...(deps.token ? [{ name: ADMIN_TOKEN_NAME, token: deps.token }] : []),
+    ...deps.support!.tokens,
+  ];
+  app.addHook('onRequest', guard(tokens, 'a support token'));
   await app.register(supportRoutes, {
     ...deps.support!,
     cancellable: deps.cancellable,
@@ -108,8 +93,9 @@ export async function buildAdminApp(deps: AdminAppDeps) {
   });
   await app.register(securityHeaders, SECURITY_HEADERS);
   closeConnectionsWhenClosing(app);
-  if (deps.token) await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps });
-  if (deps.support) await app.register(supportApi, { prefix: SUPPORT_PREFIX, deps });
+  const guard = bearerAuth({ redis: deps.redis, keyPrefix: deps.keyPrefix, ...deps.failureLimit });
+  if (deps.token) await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps, guard });
+  if (deps.support) await app.register(supportApi, { prefix: SUPPORT_PREFIX, deps, guard });
   await app.register(consoleRoutes, { prefix: CONSOLE_PREFIX });
   return app;
 }

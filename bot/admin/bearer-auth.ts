@@ -25,10 +25,6 @@ declare module 'fastify' {
 }
 
 export interface BearerAuthOptions {
-  /** The tokens this route accepts, each with the name it is known by. */
-  tokens: readonly NamedToken[];
-  /** How a missing token's answer names what to send, e.g. ADMIN_TOKEN. */
-  expects: string;
   redis: RedisClient;
   keyPrefix: string;
   /** Failed attempts an address may make per window; default FAILURE_LIMIT. */
@@ -52,14 +48,18 @@ function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/**
+ * The listener's door: one count of failed attempts per address, whichever API it tried (in Redis,
+ * or in this process's memory while Redis is down), so the same guesser cannot get twice the
+ * tries. `guard(tokens, expects)` is the hook of a route prefix that accepts `tokens`; `expects`
+ * names, in a missing token's answer, what to send (e.g. ADMIN_TOKEN).
+ */
 export function bearerAuth(options: BearerAuthOptions) {
-  const expected = options.tokens.map(({ name, token }) => ({ name, digest: digest(token) }));
   const failures = options.failures ?? FAILURE_LIMIT.failures;
   const duration = options.windowSeconds ?? FAILURE_LIMIT.windowSeconds;
   const limiter = new RateLimiterRedis({
     storeClient: options.redis,
     useRedisPackage: true,
-    // One count per address whichever API it tried: the same guesser cannot get twice the tries.
     keyPrefix: `${options.keyPrefix}admin-auth-failures`,
     points: failures,
     duration,
@@ -74,52 +74,55 @@ export function bearerAuth(options: BearerAuthOptions) {
       .send({ error: `too many failed attempts from this address: try again in ${seconds} s` });
   };
 
-  return async function authenticate(req: FastifyRequest, reply: FastifyReply) {
-    const address = req.ip;
-    const counted = await limiter.get(address);
-    if (counted && counted.consumedPoints >= failures) {
-      req.log.debug({ address }, 'admin request refused: too many failed attempts');
-      return tooMany(reply, counted.msBeforeNext);
-    }
-    const given = bearerToken(req.headers.authorization);
-    if (given !== undefined) {
-      const givenDigest = digest(given);
-      // Every token is compared, so the time taken does not tell which one came close.
-      let caller: string | undefined;
-      for (const { name, digest: wanted } of expected) {
-        if (timingSafeEqual(givenDigest, wanted)) caller ??= name;
+  return (tokens: readonly NamedToken[], expects: string) => {
+    const expected = tokens.map(({ name, token }) => ({ name, digest: digest(token) }));
+    return async function authenticate(req: FastifyRequest, reply: FastifyReply) {
+      const address = req.ip;
+      const counted = await limiter.get(address);
+      if (counted && counted.consumedPoints >= failures) {
+        req.log.debug({ address }, 'admin request refused: too many failed attempts');
+        return tooMany(reply, counted.msBeforeNext);
       }
-      if (caller !== undefined) {
-        req.caller = caller;
-        return;
+      const given = bearerToken(req.headers.authorization);
+      if (given !== undefined) {
+        const givenDigest = digest(given);
+        // Every token is compared, so the time taken does not tell which one came close.
+        let caller: string | undefined;
+        for (const { name, digest: wanted } of expected) {
+          if (timingSafeEqual(givenDigest, wanted)) caller ??= name;
+        }
+        if (caller !== undefined) {
+          req.caller = caller;
+          return;
+        }
       }
-    }
 
-    req.log.warn(
-      { address, path: req.routeOptions.url ?? 'unknown route' },
-      `request ${given === undefined ? 'without a' : 'with a wrong'} token`,
-    );
-    try {
-      await limiter.consume(address);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      // Other failures from the same address were counted first.
-      return tooMany(reply, rejection.msBeforeNext);
-    }
-    // RFC 6750: no error code when no credentials came at all.
-    return reply
-      .code(401)
-      .header(
-        'www-authenticate',
-        given === undefined
-          ? `Bearer realm="${REALM}"`
-          : `Bearer realm="${REALM}", error="invalid_token"`,
-      )
-      .send({
-        error:
+      req.log.warn(
+        { address, path: req.routeOptions.url ?? 'unknown route' },
+        `request ${given === undefined ? 'without a' : 'with a wrong'} token`,
+      );
+      try {
+        await limiter.consume(address);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        // Other failures from the same address were counted first.
+        return tooMany(reply, rejection.msBeforeNext);
+      }
+      // RFC 6750: no error code when no credentials came at all.
+      return reply
+        .code(401)
+        .header(
+          'www-authenticate',
           given === undefined
-            ? `missing bearer token: send "Authorization: Bearer <${options.expects}>"`
-            : 'invalid token',
-      });
+            ? `Bearer realm="${REALM}"`
+            : `Bearer realm="${REALM}", error="invalid_token"`,
+        )
+        .send({
+          error:
+            given === undefined
+              ? `missing bearer token: send "Authorization: Bearer <${expects}>"`
+              : 'invalid token',
+        });
+    };
   };
 }
