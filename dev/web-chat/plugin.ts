@@ -3,28 +3,19 @@
  * users, and `/play/api/*` is the JSON API it calls, over the local Bot API server's user side.
  * Registered only when the bot runs against that local server (`npm start` without a token).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ExtraRoutes } from '../../bot/app';
+import { PAGE_CONTENT_SECURITY_POLICY, servePageFiles } from '../../bot/page-files';
 import { GoneError, MAX_PLAYER_ID, MAX_TEXT_LENGTH, type PlayerApi } from '../bot-api/player-api';
 
 export interface WebChatOptions {
   players: PlayerApi;
 }
 
-const PUBLIC_DIR = join(__dirname, 'public');
-const STATIC_FILES = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/play/app.mjs': { file: 'app.mjs', type: 'text/javascript; charset=utf-8' },
-  '/play/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-};
-
-/** The page runs only its own script and style, talks only to this server, and is never framed. */
+/** The page's policy, on its API's answers too. */
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'content-security-policy': PAGE_CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
@@ -131,12 +122,11 @@ export const webChatRoutes: FastifyPluginAsync<WebChatOptions> = async (app, { p
     reply.headers(SECURITY_HEADERS);
   });
 
-  for (const [url, { file, type }] of Object.entries(STATIC_FILES)) {
-    const body = await readFile(join(PUBLIC_DIR, file));
-    app.get(url, { logLevel: 'warn' }, async (_request, reply) =>
-      reply.type(type).header('cache-control', 'no-cache').send(body),
-    );
-  }
+  await servePageFiles(app, join(__dirname, 'public'), {
+    '/': 'index.html',
+    '/play/app.mjs': 'app.mjs',
+    '/play/style.css': 'style.css',
+  });
 
   app.post<{ Body: SendBody }>(
     '/play/api/send',

@@ -15,7 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_CONTENT_SECURITY_POLICY } from '../../../bot/support/console-routes';
+import { PAGE_CONTENT_SECURITY_POLICY } from '../../../bot/page-files';
 import type { PlayerStory } from '../../../bot/support/story';
 import { freePort } from '../../../dev/temporal/server';
 import { userHash } from '../../../infra/identity';
@@ -139,7 +139,7 @@ describe('the console', () => {
       const response = await fetch(`${adminUrl}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-security-policy'), path).toBe(
-        CONSOLE_CONTENT_SECURITY_POLICY,
+        PAGE_CONTENT_SECURITY_POLICY,
       );
     }
 
