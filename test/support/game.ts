@@ -15,7 +15,7 @@ import { createEarlyAnswers } from '../../activities/early-answers';
 import { startNotificationsWorker } from '../../bot/notifications-worker';
 import { startTestBotApi, type TestBotApi } from '../../dev/bot-api';
 import { DEFAULT_NOTIFICATIONS_PER_SECOND } from '../../infra/config';
-import { createLogger } from '../../infra/logging';
+import { createLogger, type Logger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import { REDIS_URL } from './constants';
 import { connectTestTemporal, type RunningWorker, type TestTemporal } from './temporal';
@@ -63,17 +63,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
   const notificationsTaskQueue = `${t.taskQueue}-notifications`;
   const botApi = await startTestBotApi({ token: NOTIFY_TOKEN, acceptUnknownChats: true });
 
-  const startGameWorker = () =>
-    t.startWorker(
-      createGameActivities({
-        redis,
-        keyPrefix,
-        userHashSecret: TEST_SECRET,
-        client: t.client,
-        gameTaskQueue,
-      }),
-      gameTaskQueue,
-    );
+  const startGameWorker = () => startTestGameWorker(t, { redis, keyPrefix });
   const earlyAnswers = createEarlyAnswers();
   let mainMenuActivities = createMainMenuActivities({
     earlyAnswers,
@@ -128,6 +118,25 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
       await redis.close();
     },
   };
+}
+
+/**
+ * A worker of the farms and every game activity on the file's game task queue, as a worker
+ * process runs them (the test's USER_HASH_SECRET, the file's Redis key prefix).
+ */
+export function startTestGameWorker(
+  t: TestTemporal,
+  options: { redis: RedisClient; keyPrefix: string; logger?: Logger },
+): Promise<RunningWorker> {
+  return t.startWorker(
+    createGameActivities({
+      ...options,
+      userHashSecret: TEST_SECRET,
+      client: t.client,
+      gameTaskQueue: t.taskQueue,
+    }),
+    t.taskQueue,
+  );
 }
 
 let nextUserId = Math.floor(Math.random() * 1e9);

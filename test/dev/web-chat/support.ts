@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
-import { createGameActivities } from '../../../activities/game';
 import { type BotService, startBotService } from '../../../bot/service';
 import { parseConfig } from '../../../infra/config';
 import {
@@ -23,7 +22,7 @@ import { connectRedis, type RedisClient } from '../../../store/redis';
 import { freePort } from '../../../dev/temporal/server';
 import { webChatExtraRoutes } from '../../../dev/web-chat/plugin';
 import { REDIS_URL } from '../../support/constants';
-import { TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
+import { startTestGameWorker, TEST_SECRET, TEST_TIME_SCALE } from '../../support/game';
 import { connectTestTemporal, type RunningWorker, type TestTemporal } from '../../support/temporal';
 
 export interface WebChatStack {
@@ -65,18 +64,7 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
     ...options.env,
   });
   const local = await startLocalTelegram(config);
-  const startGameWorker = () =>
-    t.startWorker(
-      createGameActivities({
-        redis,
-        keyPrefix,
-        userHashSecret: TEST_SECRET,
-        client: t.client,
-        gameTaskQueue: t.taskQueue,
-        logger,
-      }),
-      t.taskQueue,
-    );
+  const startGameWorker = () => startTestGameWorker(t, { redis, keyPrefix, logger });
   const gameWorker = await startGameWorker();
   const service = await startBotService({
     config: local.config,
