@@ -108,14 +108,25 @@ export function devServerArgs(
   return args;
 }
 
-async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number) {
+/** A start lost to a port race: the server picks its internal services' ports itself. */
+class PortRaceError extends Error {}
+
+/** How many times a start lost to a port race is tried again with fresh ports. */
+const START_ATTEMPTS = 3;
+
+async function waitUntilServing(
+  address: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `the Temporal dev server exited during start (${child.exitCode ?? child.signalCode})`,
-      );
+      const message = `the Temporal dev server exited during start (${child.exitCode ?? child.signalCode})`;
+      if (output().includes('address already in use')) throw new PortRaceError(message);
+      throw new Error(message);
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
@@ -139,8 +150,12 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
   );
 }
 
+/**
+ * Starts the server. Its history, matching and worker services listen on ports it picks itself,
+ * which another process may take between its pick and its bind (tests start servers side by
+ * side): such a start is tried again, up to START_ATTEMPTS times.
+ */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
-  const port = opts.port || (await freePort());
   if (opts.port && !(await portIsFree(opts.port))) {
     throw new Error(
       `Port ${opts.port} is taken: another Temporal server may be running. Stop it, set TEMPORAL_DEV_PORT, ` +
@@ -150,10 +165,22 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.uiPort && !(await portIsFree(opts.uiPort))) {
     throw new Error(`Port ${opts.uiPort} for the Temporal Web UI is taken: set TEMPORAL_UI_PORT.`);
   }
-  const [httpPort, metricsPort] = [await freePort(), await freePort()];
   if (opts.dbFile) mkdirSync(dirname(opts.dbFile), { recursive: true });
   mkdirSync(dirname(opts.logFile), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(opts);
+    } catch (err) {
+      if (!(err instanceof PortRaceError) || attempt === START_ATTEMPTS) {
+        throw new Error(`${(err as Error).message}; see ${opts.logFile}`, { cause: err });
+      }
+    }
+  }
+}
 
+async function launch(opts: DevServerOptions): Promise<DevServer> {
+  const port = opts.port || (await freePort());
+  const [httpPort, metricsPort] = [await freePort(), await freePort()];
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   const child = spawn(opts.cliPath, devServerArgs({ ...opts, port, httpPort, metricsPort }), {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -161,6 +188,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  // What the server says until it serves, to tell a lost port race from other failures.
+  let startOutput = '';
+  const keep = (chunk: Buffer) => (startOutput = (startOutput + chunk.toString()).slice(-16_384));
+  child.stderr?.on('data', keep);
+  child.stdout?.on('data', keep);
   // If this process exits without a graceful stop, take the server down with it. (A SIGKILL of
   // this process leaves it running: nothing runs then.)
   const killOnExit = () => child.kill('SIGKILL');
@@ -181,10 +213,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
 
   const address = `127.0.0.1:${port}`;
   try {
-    await waitUntilServing(address, child, 60_000);
+    await waitUntilServing(address, child, () => startOutput, 60_000);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}; see ${opts.logFile}`, { cause: err });
+    throw err;
+  } finally {
+    child.stderr?.off('data', keep);
+    child.stdout?.off('data', keep);
   }
   return { address, uiUrl: opts.uiPort === null ? null : `http://127.0.0.1:${opts.uiPort}`, stop };
 }
