@@ -100,8 +100,8 @@ describe('npm start', () => {
 
     const first = startLocal(env);
     await waitForHealth(httpPort, first);
-    expect(first.output()).toContain(`http://127.0.0.1:${httpPort}`);
-    expect(first.output()).toContain(`Web UI: http://127.0.0.1:${uiPort}`);
+    await waitForOutput(new RegExp(`http://127\\.0\\.0\\.1:${httpPort}`), first);
+    await waitForOutput(new RegExp(`Web UI: http://127\\.0\\.0\\.1:${uiPort}`), first);
     // Without ADMIN_TOKEN: a token of the session's own, shown to the person, never logged.
     const session = new RegExp(
       `Admin API: +${adminUrl} +\\(token for this session: ([0-9a-f]{64})\\)`,
