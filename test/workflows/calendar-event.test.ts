@@ -73,7 +73,7 @@ describe('CalendarEventWorkflow', () => {
     });
   });
 
-  it('ends after the game worker, stopped past its end, is back', async () => {
+  it('ends after the game worker, stopped past its end, is back', async ({ onTestFailed }) => {
     const durationMs = 2_500;
     const handle = await startCalendarEvent(g, eventInput({ eventId: 'outage-fair', durationMs }));
     await expect.poll(async () => (await worldHash(g))['event:outage-fair']).toBeDefined();
@@ -83,7 +83,16 @@ describe('CalendarEventWorkflow', () => {
     // Stopped once the end's timer is set: a worker stopped while it holds a workflow task makes
     // Temporal wait the task's timeout (10 s) before giving the task to the next worker.
     await expect.poll(() => timerStarted(handle.workflowId)).toBe(true);
+    // Where the time went, printed when it fails (a timeout on a loaded machine included).
+    const phases: string[] = [];
+    onTestFailed(() => console.error(`phases: ${phases.join(', ')}`));
+    let phaseStart = Date.now();
+    const phase = (name: string) => {
+      phases.push(`${name} ${Date.now() - phaseStart} ms`);
+      phaseStart = Date.now();
+    };
     await g.gameWorker.stop();
+    phase('worker stop');
     await sleepMs(endsAtMs - Date.now() + 1_000);
     // Past its end with no worker: the entry is still there, and readers ignore it.
     expect(await worldHash(g)).toHaveProperty('event:outage-fair');
@@ -91,11 +100,14 @@ describe('CalendarEventWorkflow', () => {
     const { status } = await handle.describe();
     expect(status.name).toBe('RUNNING');
 
+    phase('past its end');
     const restartingAt = Date.now();
     const worker = await g.startGameWorker();
+    phase('worker start');
     const backAt = Date.now();
     try {
       const outcome = await handle.result();
+      phase('result');
       const endedAfterMs = Date.now() - backAt;
       expect(outcome).toMatchObject({ outcome: 'ran', event: { id: 'outage-fair', endsAtMs } });
       expect(await worldHash(g)).not.toHaveProperty('event:outage-fair');
@@ -106,7 +118,7 @@ describe('CalendarEventWorkflow', () => {
     } finally {
       g.gameWorker = worker;
     }
-  });
+  }, 60_000);
 
   it('combines with an overlapping event by multiplying', async () => {
     const { act } = await playerWithWheat(g, 1);
