@@ -5,6 +5,20 @@
  */
 import type { Params } from './validation';
 
+/** A file part of a multipart body. */
+export class Upload {
+  constructor(
+    readonly fileName: string,
+    readonly mimeType: string,
+    readonly bytes: Buffer,
+  ) {}
+
+  /** What a recorded call keeps of it: what a Message says of a file, not its bytes. */
+  toJSON() {
+    return { file_name: this.fileName, mime_type: this.mimeType, file_size: this.bytes.length };
+  }
+}
+
 export function formParams(contentType: string, body: Buffer): Params {
   if (!/^multipart\/form-data/i.test(contentType)) {
     return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
@@ -25,16 +39,15 @@ export function formParams(contentType: string, body: Buffer): Params {
     const name = dispositionParam(disposition, 'name');
     const fileName = dispositionParam(disposition, 'filename');
     if (name !== undefined) {
-      // An upload is kept as what a Message says of it, not its bytes.
       params[name] =
         fileName === undefined
           ? content.toString('utf8')
-          : {
-              file_name: fileName,
-              mime_type:
-                /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1] ?? 'application/octet-stream',
-              file_size: content.length,
-            };
+          : new Upload(
+              fileName,
+              /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1] ?? 'application/octet-stream',
+              // A copy: a kept file does not hold on to the whole body.
+              Buffer.from(content),
+            );
     }
     at = next;
   }

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import fastify, { type FastifyRequest } from 'fastify';
 import type { Chat, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import { type ChatMessage, Chats } from './chats';
-import { formParams } from './forms';
+import { FileStore, type StoredFile } from './files';
+import { formParams, Upload } from './forms';
 import { type RateLimits, SendLimiter, TELEGRAM_LIMITS } from './limits';
 import { Described, createMethods } from './methods';
 import { dropOldest, type Retention } from './retention';
@@ -15,6 +16,7 @@ import { type DeliveryResult, UpdateFeed } from './updates';
 import { BotApiError, type Params } from './validation';
 
 export type { ChatMessage } from './chats';
+export type { StoredFile } from './files';
 export type { RateLimits } from './limits';
 export type { Retention } from './retention';
 export type { DeliveryResult } from './updates';
@@ -107,6 +109,8 @@ export interface TestBotApi {
   messages(chatId: number): ChatMessage[];
   /** What users wrote in a chat, oldest first. */
   userMessages(chatId: number): Message[];
+  /** A file the bot sent, by its file_id, while the server keeps it (`retention.fileBytes`). */
+  file(fileId: string): StoredFile | undefined;
   /**
    * Calls the listener with every call as it is recorded, and the chat it concerns when there is
    * one (a callback answer concerns the chat of the pressed message). Returns the unsubscribe.
@@ -126,14 +130,26 @@ interface CallWaiter {
   reject(error: Error): void;
 }
 
+/** Telegram's limit on a request's body: what bots may upload. */
+const MAX_BODY_BYTES = 50 * 2 ** 20;
+
 const unixTime = () => Math.floor(Date.now() / 1000);
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A call's parameters as recorded: an upload as what a Message says of it, not its bytes. */
+const recorded = (params: Params): Params =>
+  Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [
+      name,
+      value instanceof Upload ? value.toJSON() : value,
+    ]),
+  );
 
 export async function startTestBotApi(options: TestBotApiOptions): Promise<TestBotApi> {
   const bot = botInfoFor(options);
   const retention = options.retention ?? {};
   const chats = new Chats(options.acceptUnknownChats ?? false, retention);
+  const files = new FileStore(retention.fileBytes);
   const openCallbackQueries = new Set<string>();
   const calls: RecordedCall[] = [];
   const waiters = new Set<CallWaiter>();
@@ -186,6 +202,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
   const methods = createMethods({
     bot,
     chats,
+    files,
     feed,
     limiter: limits && new SendLimiter(limits),
     openCallbackQueries,
@@ -229,7 +246,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
     }
     record({
       method,
-      params,
+      params: recorded(params),
       at,
       response,
       ...(viaWebhookReply && { viaWebhookReply: true as const }),
@@ -237,7 +254,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
     return response;
   }
 
-  const app = fastify({ forceCloseConnections: true, bodyLimit: 64 * 1024 * 1024 });
+  const app = fastify({ forceCloseConnections: true, bodyLimit: MAX_BODY_BYTES });
   app.removeContentTypeParser('application/json');
   // grammY posts methods without parameters (getMe) with an empty JSON body.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -256,10 +273,25 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
   // Telegram reads parameters from the URL when the body is of no kind it knows.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, async () => ({}));
   app.setErrorHandler(async (error: { statusCode?: number; message: string }, _request, reply) =>
-    reply
-      .code(400)
-      .send({ ok: false, error_code: 400, description: `Bad Request: ${error.message}` }),
+    error.statusCode === 413
+      ? reply
+          .code(413)
+          .send({ ok: false, error_code: 413, description: 'Request Entity Too Large' })
+      : reply
+          .code(400)
+          .send({ ok: false, error_code: 400, description: `Bad Request: ${error.message}` }),
   );
+  // Where getFile's file_path is downloaded, as from api.telegram.org; anything else is not found.
+  app.get('/file/*', async (request, reply) => {
+    const match = /^\/file\/bot([^/]*)\/([^?]+)/.exec(request.url);
+    const file =
+      match && decodeURIComponent(match[1]!) === options.token
+        ? files.atPath(decodeURIComponent(match[2]!))
+        : undefined;
+    if (!file)
+      return reply.code(404).send({ ok: false, error_code: 404, description: 'Not Found' });
+    return reply.type(file.contentType).send(file.bytes);
+  });
   app.route({
     method: ['GET', 'POST'],
     url: '/*',
@@ -404,6 +436,7 @@ export async function startTestBotApi(options: TestBotApiOptions): Promise<TestB
         .filter((stored) => !stored.byBot)
         .map((stored) => stored.message)
         .sort((a, b) => a.message_id - b.message_id),
+    file: (fileId) => files.get(fileId),
     onCall: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

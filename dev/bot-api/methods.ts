@@ -1,5 +1,5 @@
-/** The Bot API methods the test server implements, over its chats and update queue. */
-import { randomBytes } from 'node:crypto';
+/** The Bot API methods the test server implements, over its chats, files and update queue. */
+import { basename } from 'node:path';
 import type {
   InlineKeyboardMarkup,
   Message,
@@ -8,6 +8,9 @@ import type {
   WebhookInfo,
 } from 'grammy/types';
 import type { ChatRecord, Chats } from './chats';
+import type { FileKind, FileStore, StoredFile } from './files';
+import { Upload } from './forms';
+import { imageSize } from './images';
 import type { SendLimiter } from './limits';
 import { DEFAULT_MAX_CONNECTIONS, type UpdateFeed } from './updates';
 import {
@@ -40,6 +43,7 @@ export type Method = (params: Params, signal: AbortSignal) => Promise<unknown>;
 export interface MethodDeps {
   bot: UserFromGetMe;
   chats: Chats;
+  files: FileStore;
   feed: UpdateFeed;
   /** Undefined when limits are off. */
   limiter?: SendLimiter;
@@ -52,14 +56,44 @@ const NOT_MODIFIED =
   'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
 
 /** What an edit may change; an edit that changes none of them is refused. */
-const SHOWN_FIELDS = ['text', 'caption', 'entities', 'caption_entities', 'reply_markup'] as const;
+const SHOWN_FIELDS = [
+  'text',
+  'caption',
+  'entities',
+  'caption_entities',
+  'photo',
+  'document',
+  'reply_markup',
+] as const;
+/** What a new media and caption replace: the message's text or media and caption. */
+const CONTENT_FIELDS = [
+  'text',
+  'entities',
+  'photo',
+  'document',
+  'caption',
+  'caption_entities',
+] as const;
+
+/** TDLib's size limit for a photo. */
+const MAX_PHOTO_BYTES = 10 * 2 ** 20;
+/** Telegram's servers refuse photos whose width and height add up to more, or whose ratio is more. */
+const MAX_PHOTO_SIDES = 10_000;
+const MAX_PHOTO_RATIO = 20;
+/** What Telegram downloads from a URL: 5 MB for a photo, 20 MB for other files. */
+const MAX_URL_BYTES: Record<FileKind, number> = { photo: 5 * 2 ** 20, document: 20 * 2 ** 20 };
+const URL_TIMEOUT_MS = 30_000;
+/** The largest file getFile serves. */
+const MAX_DOWNLOAD_BYTES = 20 * 2 ** 20;
+/** TDLib's names of the file types, in its "can't use file of type" error. */
+const TDLIB_FILE_TYPES: Record<FileKind, string> = { photo: 'Photo', document: 'Document' };
 
 const unixTime = () => Math.floor(Date.now() / 1000);
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value));
 
 /** Bot API methods by their canonical names; Telegram matches names case-insensitively. */
 export function createMethods(deps: MethodDeps): Record<string, Method> {
-  const { bot, chats, feed, limiter, openCallbackQueries } = deps;
+  const { bot, chats, files, feed, limiter, openCallbackQueries } = deps;
   let setWebhookAllowedAt = 0;
 
   const countSend = (chatId: number) => {
@@ -135,10 +169,19 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     return { record, stored };
   };
 
-  const edit = (params: Params, change: (message: Message) => Message, text?: MessageText) => {
+  /**
+   * `shown`: the edit replaces the message's text or caption with this one (none when undefined);
+   * an edit of the keyboard alone leaves it. `notEditable`: Telegram's refusal for a user's message.
+   */
+  const edit = async (
+    params: Params,
+    change: (message: Message) => Message | Promise<Message>,
+    shown?: { text: MessageText | undefined },
+    notEditable = "message can't be edited",
+  ) => {
     const { record, stored } = botMessage(params, 'edit');
-    if (!stored.byBot) throw badRequest("message can't be edited");
-    const edited = change(stored.message);
+    if (!stored.byBot) throw badRequest(notEditable);
+    const edited = await change(stored.message);
     const unchanged = SHOWN_FIELDS.every(
       (key) => JSON.stringify(edited[key] ?? null) === JSON.stringify(stored.message[key] ?? null),
     );
@@ -150,7 +193,7 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     record.store({
       ...stored,
       message,
-      ...(text && { source: text.source, parseMode: text.parseMode }),
+      ...(shown && { source: shown.text?.source, parseMode: shown.text?.parseMode }),
     });
     return message;
   };
@@ -166,33 +209,64 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
     ...(text.entities.length > 0 && { entities: text.entities }),
   });
 
-  /** sendPhoto, sendDocument: the file itself is not kept, only what a Message says of it. */
-  const sendMedia = (kind: 'photo' | 'document') => async (params: Params) => {
-    const file = fileParam(params, kind);
+  /**
+   * The file a message is to show, checked as Telegram checks it: a file_id this server gave, or
+   * an upload or a URL's content, which is kept. Telegram also converts a photo to JPEG in a few
+   * sizes and takes GIF, WebP, BMP and TIFF; this server keeps the PNG or JPEG as sent, in one size.
+   */
+  const mediaFile = async (
+    kind: FileKind,
+    source: Upload | string,
+    signal: AbortSignal,
+  ): Promise<StoredFile> => {
+    if (typeof source === 'string' && !/^https?:\/\//i.test(source)) {
+      const known = files.get(source);
+      if (!known) throw badRequest('wrong file identifier/HTTP URL specified');
+      if (known.kind !== kind) {
+        throw badRequest(
+          `can't use file of type ${TDLIB_FILE_TYPES[known.kind]} as ${TDLIB_FILE_TYPES[kind]}`,
+        );
+      }
+      return known;
+    }
+    const byUrl = typeof source === 'string';
+    const upload = byUrl ? await download(source, kind, signal) : source;
+    const { bytes } = upload;
+    if (bytes.length === 0) throw badRequest('file must be non-empty');
+    if (kind === 'document') {
+      const extension = /\.([^./]{1,16})$/.exec(upload.fileName)?.[1] ?? '';
+      return files.add(
+        { kind, bytes, contentType: upload.mimeType, fileName: upload.fileName },
+        extension,
+      );
+    }
+    if (bytes.length > MAX_PHOTO_BYTES) {
+      throw badRequest(
+        `file of size ${bytes.length} bytes is too big for a photo; the maximum size is ${MAX_PHOTO_BYTES} bytes`,
+      );
+    }
+    const size = imageSize(bytes);
+    if (!size)
+      throw badRequest(byUrl ? 'wrong type of the web page content' : 'IMAGE_PROCESS_FAILED');
+    const { width, height } = size;
+    if (
+      width + height > MAX_PHOTO_SIDES ||
+      Math.max(width, height) > MAX_PHOTO_RATIO * Math.min(width, height)
+    ) {
+      throw badRequest('PHOTO_INVALID_DIMENSIONS');
+    }
+    return files.add({ kind, bytes, contentType: size.contentType, width, height }, size.extension);
+  };
+
+  /** sendPhoto, sendDocument. */
+  const sendMedia = (kind: FileKind) => async (params: Params, signal: AbortSignal) => {
+    const source = fileSource(params[kind], params);
+    if (source === undefined) throw badRequest(`there is no ${kind} in the request`);
     const caption = captionParam(params);
     const markup = replyMarkupParam(params);
     const record = sendTo(params);
-    const ids = { file_id: file.fileId, file_unique_id: file.fileId.slice(-16) };
-    const media =
-      kind === 'photo'
-        ? {
-            photo: [
-              { ...ids, width: 1280, height: 720, ...(file.size && { file_size: file.size }) },
-            ],
-          }
-        : {
-            document: {
-              ...ids,
-              ...(file.name && { file_name: file.name }),
-              ...(file.type && { mime_type: file.type }),
-              ...(file.size && { file_size: file.size }),
-            },
-          };
-    const captionContent = caption && {
-      caption: caption.text,
-      ...(caption.entities.length > 0 && { caption_entities: caption.entities }),
-    };
-    return send(record, { ...media, ...captionContent }, caption, markup, params);
+    const file = await mediaFile(kind, source, signal);
+    return send(record, mediaContent(file, caption), caption, markup, params);
   };
 
   const webhookInfo = (): WebhookInfo => ({
@@ -245,7 +319,26 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
           };
           return markup ? { ...edited, reply_markup: markup } : edited;
         },
-        text,
+        { text },
+      );
+    },
+
+    // A text message may become a photo or document too (TDLib's can_edit_message_media).
+    editMessageMedia: async (params, signal) => {
+      const markup = replyMarkupParam(params);
+      const { kind, source, caption } = inputMediaParam(params);
+      return edit(
+        params,
+        async (current) => {
+          const file = await mediaFile(kind, source, signal);
+          const edited = {
+            ...withoutKeys(current, ...CONTENT_FIELDS, 'reply_markup'),
+            ...mediaContent(file, caption),
+          };
+          return markup ? { ...edited, reply_markup: markup } : edited;
+        },
+        { text: caption },
+        "message media can't be edited",
       );
     },
 
@@ -255,6 +348,16 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
         const edited = withoutKeys(current, 'reply_markup');
         return markup ? { ...edited, reply_markup: markup } : edited;
       });
+    },
+
+    getFile: async (params) => {
+      const fileId = stringParam(params, 'file_id') ?? '';
+      if (fileId === '') throw badRequest('file_id not specified');
+      const file = files.get(fileId);
+      if (!file) throw badRequest('invalid file_id');
+      if (file.bytes.length > MAX_DOWNLOAD_BYTES) throw badRequest('file is too big');
+      const { file_id, file_unique_id, file_path } = file;
+      return { file_id, file_unique_id, file_size: file.bytes.length, file_path };
     },
 
     deleteMessage: async (params) => {
@@ -348,27 +451,89 @@ export function createMethods(deps: MethodDeps): Record<string, Method> {
 }
 
 /**
- * A file parameter: a file_id or URL string, or an upload. grammY uploads a file as its own
- * form part and names it in the field as `attach://<part>`.
+ * A file parameter: an upload, or a file_id or URL string. grammY uploads a file as its own form
+ * part and names it in the field as `attach://<part>`.
  */
-function fileParam(params: Params, kind: 'photo' | 'document') {
-  let value = params[kind];
-  if (typeof value === 'string' && value.startsWith('attach://')) value = params[value.slice(9)];
-  if (value === undefined || value === '') throw badRequest(`there is no ${kind} in the request`);
-  const newFileId = () => `BQACAgIAAxkBAAI${randomBytes(24).toString('base64url')}`;
-  if (typeof value === 'string') {
-    return {
-      fileId: /^https?:\/\//.test(value) ? newFileId() : value,
-      name: '',
-      type: '',
-      size: 0,
-    };
+function fileSource(value: unknown, params: Params): Upload | string | undefined {
+  if (typeof value === 'string' && value.startsWith('attach://')) {
+    const part = params[value.slice('attach://'.length)];
+    return part instanceof Upload ? part : undefined;
   }
-  const upload = value as { file_name?: string; mime_type?: string; file_size?: number };
-  return {
-    fileId: newFileId(),
-    name: upload.file_name ?? '',
-    type: upload.mime_type ?? '',
-    size: upload.file_size ?? 0,
+  if (value instanceof Upload) return value;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * editMessageMedia's `media`, an InputMedia, checked as the Bot API parses it. Animations, audio
+ * and videos, which Telegram takes too, this server does not model.
+ */
+function inputMediaParam(params: Params) {
+  const media = jsonParam(params, 'media', "can't parse input media JSON object");
+  if (media === undefined) throw badRequest('parameter "media" is required');
+  const invalid = (reason: string) => badRequest(`can't parse InputMedia: ${reason}`);
+  if (typeof media !== 'object' || media === null || Array.isArray(media)) {
+    throw invalid('expected an Object');
+  }
+  const fields = media as Params;
+  let caption: MessageText | undefined;
+  try {
+    caption = captionParam(fields);
+  } catch (error) {
+    // The Bot API reports the caption's markup as the InputMedia's; its length TDLib checks later.
+    if (!(error instanceof BotApiError) || error.description.endsWith('caption is too long')) {
+      throw error;
+    }
+    const reason = error.description.replace(/^Bad Request: /, '');
+    throw invalid(reason.charAt(0).toUpperCase() + reason.slice(1));
+  }
+  const type = fields.type;
+  if (type === undefined) throw invalid('Can\'t find field "type"');
+  if (typeof type !== 'string') throw invalid('Field "type" must be of type String');
+  const source = fileSource(fields.media, params);
+  if (source === undefined) throw invalid('media not found');
+  const kind: FileKind | undefined = type === 'photo' || type === 'document' ? type : undefined;
+  if (!kind) {
+    const notModelled = ['animation', 'audio', 'video'].includes(type)
+      ? ' in this local server'
+      : '';
+    throw invalid(`type "${type}" is unsupported${notModelled}`);
+  }
+  return { kind, source, caption };
+}
+
+/** What a Message shows of its file and caption; a photo in its one size. */
+function mediaContent(file: StoredFile, caption: MessageText | undefined): Partial<Message> {
+  const ids = {
+    file_id: file.file_id,
+    file_unique_id: file.file_unique_id,
+    file_size: file.bytes.length,
   };
+  return {
+    ...(file.kind === 'photo'
+      ? { photo: [{ ...ids, width: file.width, height: file.height }] }
+      : { document: { ...ids, file_name: file.fileName, mime_type: file.contentType } }),
+    ...(caption && {
+      caption: caption.text,
+      ...(caption.entities.length > 0 && { caption_entities: caption.entities }),
+    }),
+  };
+}
+
+/** A file sent by URL, which Telegram downloads: errors are Telegram's for a URL it can't use. */
+async function download(url: string, kind: FileKind, signal: AbortSignal): Promise<Upload> {
+  const failed = badRequest('failed to get HTTP URL content');
+  const response = await fetch(url, {
+    signal: AbortSignal.any([signal, AbortSignal.timeout(URL_TIMEOUT_MS)]),
+  }).catch(() => undefined);
+  if (!response?.ok || Number(response.headers.get('content-length')) > MAX_URL_BYTES[kind]) {
+    throw failed;
+  }
+  const bytes = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+  if (bytes.length === 0 || bytes.length > MAX_URL_BYTES[kind]) throw failed;
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+  return new Upload(
+    basename(new URL(url).pathname) || 'file',
+    type || 'application/octet-stream',
+    bytes,
+  );
 }

@@ -5,7 +5,7 @@
  * next change; the bot's callback answers become notices (Telegram's toasts and alerts); an
  * update the webhook refused is delivered again with backoff, as Telegram does.
  */
-import type { InlineKeyboardButton, MessageEntity } from 'grammy/types';
+import type { InlineKeyboardButton, Message, MessageEntity } from 'grammy/types';
 import type { DeliveryResult, RecordedCall, TestBotApi } from './index';
 
 /** Telegram's user ids fit in 52 bits; the page's players stay well inside that. */
@@ -29,9 +29,18 @@ export interface ChatButton {
   url?: string;
 }
 
+/** A message's picture: fetch it with `photo`. */
+export interface ChatPhoto {
+  fileId: string;
+  width: number;
+  height: number;
+}
+
 export interface ChatEntry {
   messageId: number;
   from: 'bot' | 'player';
+  /** Shown above the text, which is then its caption (possibly empty). */
+  photo?: ChatPhoto;
   /** Plain text; formatting comes as entities over it (UTF-16 offsets, as Telegram counts). */
   text: string;
   entities: MessageEntity[];
@@ -77,8 +86,15 @@ export interface PlayerApi {
     playerId: number,
     options?: { after?: number; waitMs?: number; signal?: AbortSignal },
   ): Promise<ChatView>;
+  /** The picture of a photo the player's chat shows; undefined when it shows none such. */
+  photo(playerId: number, fileId: string): PhotoFile | undefined;
   /** Ends every wait and stops redeliveries. */
   close(): void;
+}
+
+export interface PhotoFile {
+  bytes: Buffer;
+  contentType: string;
 }
 
 export class GoneError extends Error {}
@@ -99,6 +115,7 @@ const SHOWN_BY_CALLS = new Set([
   'sendPhoto',
   'sendDocument',
   'editMessageText',
+  'editMessageMedia',
   'editMessageReplyMarkup',
   'deleteMessage',
   'answerCallbackQuery',
@@ -244,6 +261,12 @@ export function createPlayerApi(api: TestBotApi, options: PlayerApiOptions = {})
       };
     },
 
+    photo(playerId, fileId) {
+      const shown = view(api, playerId).some((entry) => entry.photo?.fileId === fileId);
+      const file = shown ? api.file(fileId) : undefined;
+      return file && { bytes: file.bytes, contentType: file.contentType };
+    },
+
     close() {
       closed = true;
       stopListening();
@@ -264,6 +287,7 @@ function view(api: TestBotApi, chatId: number): ChatEntry[] {
   const fromBot = api.messages(chatId).map((shown): ChatEntry => ({
     messageId: shown.message_id,
     from: 'bot',
+    ...photoOf(shown.message),
     text: shown.text,
     entities: shown.entities ?? [],
     keyboard: (shown.reply_markup?.inline_keyboard ?? []).map((row) => row.map(button)),
@@ -273,6 +297,7 @@ function view(api: TestBotApi, chatId: number): ChatEntry[] {
   const fromPlayer = api.userMessages(chatId).map((message): ChatEntry => ({
     messageId: message.message_id,
     from: 'player',
+    ...photoOf(message),
     text: message.text ?? message.caption ?? '',
     entities: message.entities ?? message.caption_entities ?? [],
     keyboard: [],
@@ -282,6 +307,14 @@ function view(api: TestBotApi, chatId: number): ChatEntry[] {
   return [...fromBot, ...fromPlayer]
     .sort((a, b) => a.messageId - b.messageId)
     .slice(-CHAT_VIEW_MESSAGES);
+}
+
+/** Telegram lists a photo's sizes smallest first; a chat shows the largest. */
+function photoOf(message: Message): Pick<ChatEntry, 'photo'> {
+  const largest = message.photo?.at(-1);
+  return largest
+    ? { photo: { fileId: largest.file_id, width: largest.width, height: largest.height } }
+    : {};
 }
 
 function button(shown: InlineKeyboardButton): ChatButton {

@@ -11,6 +11,11 @@ export interface Retention {
   calls?: number;
   /** Updates kept in `updates`, waiting for delivery, and button presses not yet answered. */
   updates?: number;
+  /**
+   * Bytes of the files the bot sent, kept for getFile and the file route; past it the oldest go.
+   * Bounded even in tests, as uploads are large: default 100 MiB.
+   */
+  fileBytes?: number;
 }
 
 /** Forgets the first-inserted entries of a map or set beyond `max` (undefined: no limit). */

@@ -50,6 +50,15 @@ const chatSchema = {
         properties: {
           messageId: { type: 'integer' },
           from: { type: 'string', enum: ['bot', 'player'] },
+          photo: {
+            type: 'object',
+            required: ['fileId', 'width', 'height'],
+            properties: {
+              fileId: { type: 'string' },
+              width: { type: 'integer' },
+              height: { type: 'integer' },
+            },
+          },
           text: { type: 'string' },
           entities: {
             type: 'array',
@@ -211,6 +220,30 @@ export const webChatRoutes: FastifyPluginAsync<WebChatOptions> = async (app, { p
         signal: AbortSignal.any([closing.signal, gone.signal]),
       });
       return reply.header('cache-control', 'no-store').send(view);
+    },
+  );
+
+  // A file id names one file's bytes for good: the browser may keep them.
+  app.get<{ Params: { userId: number; fileId: string } }>(
+    '/play/api/photo/:userId/:fileId',
+    {
+      logLevel: 'warn',
+      schema: {
+        params: {
+          type: 'object',
+          required: ['userId', 'fileId'],
+          properties: { userId, fileId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
+        },
+        response: { 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const photo = players.photo(request.params.userId, request.params.fileId);
+      if (!photo) return reply.code(404).send({ error: 'The chat shows no such photo' });
+      return reply
+        .type(photo.contentType)
+        .header('cache-control', 'private, max-age=31536000, immutable')
+        .send(photo.bytes);
     },
   );
 };

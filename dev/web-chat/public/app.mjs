@@ -1,8 +1,9 @@
 /**
  * The farmflow web chat: a person plays as one or several simulated Telegram users, each in their
  * private chat with the bot on the local Bot API server. The bot's messages are shown as Telegram
- * shows them: text with its formatting entities, inline keyboards, edits in place, callback
- * answers as toasts. Text only ever reaches the page as text nodes, never as HTML.
+ * shows them: text with its formatting entities, photos with their captions, inline keyboards,
+ * edits in place (a text becoming a photo too), callback answers as toasts. Text only ever reaches
+ * the page as text nodes, never as HTML.
  */
 
 const PLAYERS_KEY = 'farmflow.players';
@@ -208,10 +209,16 @@ function renderChat(current, messages) {
   const seen = new Set();
   let previous = null;
   for (const message of messages) {
-    const key = JSON.stringify([message.text, message.entities, message.keyboard, message.edited]);
+    const key = JSON.stringify([
+      message.photo?.fileId,
+      message.text,
+      message.entities,
+      message.keyboard,
+      message.edited,
+    ]);
     let shown = current.shown.get(message.messageId);
     if (!shown || shown.key !== key) {
-      const element = messageElement(message);
+      const element = messageElement(message, current.player.id);
       shown?.element.replaceWith(element);
       shown = { element, key };
       current.shown.set(message.messageId, shown);
@@ -241,16 +248,29 @@ function renderChat(current, messages) {
   }
 }
 
-function messageElement(message) {
+function messageElement(message, playerId) {
   const article = document.createElement('article');
   article.className = `message from-${message.from}`;
   article.dataset.messageId = String(message.messageId);
 
   const bubble = document.createElement('div');
   bubble.className = 'bubble';
-  const text = document.createElement('div');
-  text.className = 'text';
-  text.append(formatted(message.text, message.entities, message.from === 'bot'));
+  if (message.photo) {
+    const image = document.createElement('img');
+    image.className = 'photo';
+    // Its size is known before it loads: the chat does not jump when it arrives.
+    image.width = message.photo.width;
+    image.height = message.photo.height;
+    image.alt = 'Photo';
+    image.src = `/play/api/photo/${playerId}/${encodeURIComponent(message.photo.fileId)}`;
+    bubble.append(image);
+  }
+  if (message.text !== '' || !message.photo) {
+    const text = document.createElement('div');
+    text.className = 'text';
+    text.append(formatted(message.text, message.entities, message.from === 'bot'));
+    bubble.append(text);
+  }
   const meta = document.createElement('div');
   meta.className = 'meta';
   const time = document.createElement('time');
@@ -263,7 +283,7 @@ function messageElement(message) {
     meta.append(edited);
   }
   meta.append(time);
-  bubble.append(text, meta);
+  bubble.append(meta);
   article.append(bubble);
 
   if (message.keyboard.length > 0) {

@@ -5,6 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastify, { type FastifyInstance } from 'fastify';
+import { Api, InputFile } from 'grammy';
+import type { Message } from 'grammy/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBotApi, type TestBotApi } from '../../../dev/bot-api';
 import {
@@ -15,9 +17,11 @@ import {
   type PlayerApi,
 } from '../../../dev/bot-api/player-api';
 import { webChatRoutes } from '../../../dev/web-chat/plugin';
+import { png } from '../bot-api/helpers';
 
 describe('the web chat routes', () => {
   const sent: { id: number; name: string; text: string }[] = [];
+  const picture = png(4, 3);
   let waiting: AbortSignal | undefined;
   const players: PlayerApi = {
     send: async (player, text) => {
@@ -34,6 +38,10 @@ describe('the web chat routes', () => {
       }
       return { version: 7, messages: [], notices: [] };
     },
+    photo: (id, fileId) =>
+      id === 1 && fileId === 'AgAC-photo_1'
+        ? { bytes: picture, contentType: 'image/png' }
+        : undefined,
     close: () => undefined,
   };
   let app: FastifyInstance;
@@ -94,6 +102,21 @@ describe('the web chat routes', () => {
     expect(
       (await press({ userId: 1, name: 'A', messageId: 3, data: 'd'.repeat(65) })).statusCode,
     ).toBe(400);
+  });
+
+  it("serves a photo the player's chat shows, for the browser to keep, and no other", async () => {
+    const photo = await app.inject({ url: '/play/api/photo/1/AgAC-photo_1' });
+    expect(photo.statusCode).toBe(200);
+    expect(photo.headers['content-type']).toBe('image/png');
+    expect(photo.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    expect(photo.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(photo.rawPayload).toEqual(picture);
+
+    const other = await app.inject({ url: '/play/api/photo/2/AgAC-photo_1' });
+    expect(other.statusCode).toBe(404);
+    expect(other.json()).toEqual({ error: 'The chat shows no such photo' });
+    expect((await app.inject({ url: '/play/api/photo/1/a.b' })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/play/api/photo/0/AgAC-photo_1' })).statusCode).toBe(400);
   });
 
   it('validates the chat request, and ends a waiting long poll when the server closes', async () => {
@@ -210,6 +233,58 @@ describe('the player API over the local Bot API server', () => {
 
     await expect(players.press(ann, message.messageId, 'nope')).rejects.toThrow(GoneError);
     await expect(players.press(ann, 999, 'go')).rejects.toThrow(GoneError);
+  });
+
+  it('replaces a text message edited into a photo, and serves the picture through the page API', async () => {
+    const spinner = (await callAsBot('sendMessage', {
+      chat_id: ann.id,
+      text: 'Preparing your report…',
+    })) as Message;
+    const before = await players.chat(ann.id);
+    const waiting = players.chat(ann.id, { after: before.version, waitMs: 5000 });
+    const bytes = png(480, 270);
+    const bot = new Api(TOKEN, { apiRoot: api.url });
+    const edited = (await bot.editMessageMedia(ann.id, spinner.message_id, {
+      type: 'photo',
+      media: new InputFile(bytes, 'report.png'),
+      caption: '<b>Your farm</b>',
+      parse_mode: 'HTML',
+    })) as Message;
+    const fileId = edited.photo![0]!.file_id;
+
+    const after = await waiting;
+    expect(after.version).toBeGreaterThan(before.version);
+    const shown = after.messages.filter((m) => m.messageId === spinner.message_id);
+    expect(shown).toEqual([
+      {
+        messageId: spinner.message_id,
+        from: 'bot',
+        photo: { fileId, width: 480, height: 270 },
+        text: 'Your farm',
+        entities: [{ type: 'bold', offset: 0, length: 9 }],
+        keyboard: [],
+        date: spinner.date,
+        edited: true,
+      },
+    ]);
+    expect(after.messages.some((m) => m.text === 'Preparing your report…')).toBe(false);
+    expect(players.photo(ann.id, fileId)).toEqual({ bytes, contentType: 'image/png' });
+    expect(players.photo(1_000_000_999, fileId)).toBeUndefined();
+
+    // The page's API carries the photo in the chat view and serves its bytes.
+    const page = fastify();
+    await page.register(webChatRoutes, { players });
+    try {
+      const view = await page.inject({ url: `/play/api/chat/${ann.id}` });
+      expect(
+        view.json<ChatView>().messages.find((m) => m.messageId === spinner.message_id)?.photo,
+      ).toEqual({ fileId, width: 480, height: 270 });
+      const photo = await page.inject({ url: `/play/api/photo/${ann.id}/${fileId}` });
+      expect(photo.headers['content-type']).toBe('image/png');
+      expect(photo.rawPayload).toEqual(bytes);
+    } finally {
+      await page.close();
+    }
   });
 
   it('answers at once to a version from before a restart', async () => {
