@@ -26,6 +26,12 @@ const PINO_LEVEL: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'e
   ERROR: 'error',
 };
 
+/**
+ * The SDK warns of every activity-only worker (notifications, reports) that it polls no workflow
+ * tasks: true by design here, so it is not a warning.
+ */
+const EXPECTED_WARNINGS = new Set(['No workflows registered, not polling for workflow tasks']);
+
 /** Temporal's Logger interface on top of pino; workflow/activity attributes arrive as `meta`. */
 export class PinoTemporalLogger implements TemporalLogger {
   constructor(private readonly logger: Logger) {}
@@ -34,7 +40,9 @@ export class PinoTemporalLogger implements TemporalLogger {
     const { timestampNanos: _ts, ...rest } = (meta ?? {}) as LogMetadata & {
       timestampNanos?: bigint;
     };
-    this.logger[PINO_LEVEL[level]](rest, message);
+    const pinoLevel =
+      level === 'WARN' && EXPECTED_WARNINGS.has(message) ? 'debug' : PINO_LEVEL[level];
+    this.logger[pinoLevel](rest, message);
   }
   trace(message: string, meta?: LogMetadata) {
     this.log('TRACE', message, meta);
