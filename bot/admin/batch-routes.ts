@@ -14,7 +14,7 @@ import {
 import { BATCH_ID } from '../../workflows/player-batch';
 import { RedisUnavailableError } from '../../store/redis';
 import { isTemporalUnavailable } from '../failures';
-import { errorSchema } from './error-schema';
+import { errorSchema } from '../error-schema';
 
 export interface BatchRoutesOptions {
   batches: BatchOperations;

@@ -19,7 +19,7 @@ import {
 import { MAX_NOTE_LENGTH } from '../../schedules/engine';
 import { isTemporalUnavailable } from '../failures';
 import { type Cancellable, cancelWhenClosing } from '../closing';
-import { errorSchema } from './error-schema';
+import { errorSchema } from '../error-schema';
 
 export interface ScheduleRoutesOptions {
   /** Each operation bounds its own Temporal calls (a gRPC deadline); past it, 503. */

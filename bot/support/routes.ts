@@ -25,7 +25,7 @@ import {
   type StoryReader,
   UnknownPlayerError,
 } from './story';
-import { errorSchema } from '../admin/error-schema';
+import { errorSchema } from '../error-schema';
 import { type Cancellable, cancelWhenClosing } from '../closing';
 
 export interface SupportRoutesOptions {

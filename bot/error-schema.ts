@@ -1,4 +1,4 @@
-/** The body of every error answer on the admin listener (/admin, /support): `{ error }`. */
+/** The body of every error answer of farmflow's HTTP APIs (/admin, /support, /api/reports): `{ error }`. */
 export const errorSchema = {
   type: 'object',
   properties: { error: { type: 'string' } },
