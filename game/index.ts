@@ -4,3 +4,4 @@ export * from './rules.js';
 export * from './events.js';
 export * from './market.js';
 export * from './profile.js';
+export * from './records.js';

@@ -8,6 +8,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ActionEvent,
   ActiveEvent,
+  CoinDay,
   CropId,
   EventEffect,
   FarmAction,
@@ -183,6 +184,8 @@ export interface FarmCarriedState {
   notices?: Record<string, number>;
   /** A profile change Redis has not been told about yet. */
   unpublished?: boolean;
+  /** The balance per game day, oldest first (game/records.ts); absent on farms from before it. */
+  coinDays?: CoinDay[];
 }
 
 export interface FarmSnapshot {
@@ -238,6 +241,8 @@ export const getFarmQuery = defineQuery<FarmSnapshot>('getFarm');
 export const getSealedChatIdQuery = defineQuery<string>('getSealedChatId');
 /** The farm's record of grants and notifications, newest first. */
 export const getFarmLogQuery = defineQuery<FarmLogEntry[]>('getFarmLog');
+/** The coins chart's points: one per game day up to today (game/records.ts `coinDaysUntil`). */
+export const getCoinDaysQuery = defineQuery<CoinDay[]>('getCoinDays');
 /** Whether the farm applied this grant id (within the grant window). */
 export const hasGrantQuery = defineQuery<boolean, [string]>('hasGrant');
 /** Everything Redis keeps a copy of, for the backfill. */

@@ -26,6 +26,7 @@ import {
   type FarmProfile,
   type FarmSnapshot,
   type GameFarmInput,
+  getCoinDaysQuery,
   getFarmLogQuery,
   getFarmQuery,
   getPlayerRecordQuery,
@@ -44,11 +45,13 @@ import {
   applyAction,
   applyGrant,
   cleanDisplayName,
+  coinDaysUntil,
   CROPS,
   type CropId,
   type FarmAction,
   newFarm,
   preferencesOf,
+  recordCoins,
   scaledMs,
   validateAction,
 } from '../game';
@@ -162,6 +165,16 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     at: (value: T) => number,
   ) => {
     for (const [id, value] of Object.entries(record)) if (at(value) < cutoffMs) delete record[id];
+  };
+
+  /** The coin record for the report's chart: today's balance (state only, no history events). */
+  const noteCoins = () => {
+    state.coinDays = recordCoins(
+      state.coinDays ?? [],
+      state.farm.coins,
+      Date.now(),
+      state.farm.timeScale,
+    );
   };
 
   const remember = (entry: FarmLogEntry) => {
@@ -388,7 +401,9 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     const result = applyAction(state.farm, action, request.world, Date.now());
     // The validator ran against this same state moments ago, in this same activation.
     if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, 'ActionRefused');
+    const coinsBefore = state.farm.coins;
     state.farm = result.state;
+    if (state.farm.coins !== coinsBefore) noteCoins();
     const event = result.event;
     if (event.type === 'planted') watchCrop(event.plotId);
     if (event.type === 'harvested')
@@ -421,6 +436,10 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
   setHandler(getFarmQuery, presentSnapshot);
   setHandler(getSealedChatIdQuery, () => input.sealedChatId);
   setHandler(getFarmLogQuery, () => [...farmLog].reverse());
+  setHandler(getCoinDaysQuery, () => {
+    const { asOfMs } = presentSnapshot();
+    return coinDaysUntil(state.coinDays ?? [], state.farm.coins, asOfMs, state.farm.timeScale);
+  });
   setHandler(hasGrantQuery, (grantId) => state.appliedGrants[grantId] !== undefined);
   if (profile) setHandler(getPlayerRecordQuery, recordCopy);
 
@@ -440,6 +459,7 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
     const xpBefore = state.farm.xp;
     const coinsBefore = state.farm.coins;
     state.farm = applyGrant(state.farm, grant);
+    if (state.farm.coins !== coinsBefore) noteCoins();
     forgetOlderThan(state.appliedGrants, now - GRANT_WINDOW_MS, (issuedAtMs) => issuedAtMs);
     state.appliedGrants[grant.grantId] = grant.issuedAtMs;
     log.info('grant applied', {
