@@ -5,6 +5,7 @@ import type { Bot } from 'grammy';
 import { closeConnectionsWhenClosing } from './closing';
 import type { BotContext } from './context';
 import { type DependencyCheck, healthRoutes } from './routes/health';
+import { reportRoutes, type ReportRoutesOptions } from './routes/reports';
 import { webhookRoutes } from './routes/webhook';
 import { SECURITY_HEADERS, securityHeaders } from './security-headers';
 
@@ -14,6 +15,8 @@ export interface AppDeps {
   readinessChecks: Record<string, DependencyCheck>;
   /** In webhook mode: the bot that handles POST /telegram/webhook, and the secret it checks. */
   webhook?: { bot: Bot<BotContext>; secret: string };
+  /** POST /api/reports and GET /api/reports/:id, where this process makes reports. */
+  reports?: ReportRoutesOptions;
   /**
    * Routes of the caller's own, registered after the app's (`npm start` adds the web chat page
    * this way: the shipped app never imports the local harness).
@@ -52,6 +55,7 @@ export async function buildApp(deps: AppDeps) {
   closeConnectionsWhenClosing(app);
   await app.register(healthRoutes, { checks: deps.readinessChecks });
   if (deps.webhook) await app.register(webhookRoutes, deps.webhook);
+  if (deps.reports) await app.register(reportRoutes, deps.reports);
   if (deps.extraRoutes) await app.register(deps.extraRoutes);
   return app;
 }

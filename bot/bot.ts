@@ -12,6 +12,7 @@ import { actionsFeature } from './features/actions';
 import { farmFeature } from './features/farm';
 import { helpFeature } from './features/help';
 import { leaderboardFeature } from './features/leaderboard';
+import { reportFeature } from './features/report';
 import { membershipFeature } from './features/membership';
 import { unhandledFeature } from './features/unhandled';
 import { throttlePlayers } from './throttle';
@@ -54,7 +55,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     }
   });
   bot.use(throttlePlayers({ redis: deps.services.redis, keyPrefix: deps.services.keyPrefix }));
-  bot.use(farmFeature, actionsFeature, helpFeature, leaderboardFeature, membershipFeature);
+  bot.use(farmFeature, actionsFeature, helpFeature, leaderboardFeature, reportFeature);
+  bot.use(membershipFeature);
   bot.use(unhandledFeature);
   return bot;
 }

@@ -16,6 +16,8 @@ export type ButtonPress =
   | { kind: 'farm' }
   | { kind: 'help' }
   | { kind: 'leaderboard' }
+  /** 📊 Report: a picture of the farm, made in the background. */
+  | { kind: 'report' }
   | { kind: 'choosePlot'; plotId: number }
   | { kind: 'plant'; plotId: number; cropId: CropId }
   | { kind: 'harvest'; plotId: number }
@@ -31,6 +33,7 @@ const CODES = {
   farm: 'f',
   help: 'q',
   leaderboard: 'l',
+  report: 'r',
   choosePlot: 'c',
   plant: 'p',
   harvest: 'h',
@@ -66,6 +69,7 @@ export function parseButton(data: unknown): ButtonPress | null {
     case CODES.farm:
     case CODES.help:
     case CODES.leaderboard:
+    case CODES.report:
     case CODES.buyPlot:
     case CODES.dailyBonus: {
       if (a !== undefined) return null;

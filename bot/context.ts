@@ -5,6 +5,7 @@ import type { Logger } from '../infra/logging';
 import type { PlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
 import type { ButtonPress } from './callback-data';
+import type { Reports } from './reports';
 
 export interface BotServices {
   game: GameClient;
@@ -14,6 +15,8 @@ export interface BotServices {
   logger: Logger;
   /** How long a press may take before the player sees "working…" first. */
   workingAfterMs: number;
+  /** Farm reports; absent where this process makes none (a bot without the reports worker). */
+  reports?: Reports;
 }
 
 export type BotContext = Context & {

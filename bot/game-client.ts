@@ -111,6 +111,8 @@ export function createGameClient(deps: GameClientDeps) {
 
   return {
     userHashOf: (telegramUserId: number) => deriveUserHash(telegramUserId, deps.userHashSecret),
+    /** A chat id as workflows carry it: sealed, never raw (the notifications worker opens it). */
+    sealChatId,
 
     /**
      * Tells the player's farm that Telegram says it can (true) or cannot (false) write to them:

@@ -5,6 +5,7 @@
  * counts each send against the same per-chat and overall budgets as the replies, plus the
  * notifications' own, so a broadcast never takes the replies' share.
  */
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import { Api } from 'grammy';
 import { createNotificationActivities } from '../activities/notifications';
@@ -20,6 +21,7 @@ export interface NotificationsWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
+  dataConverter: DataConverter;
   token: string;
   apiRoot: string;
   /** The queue's rate (server-enforced) and the notifications' share of the pacing. */
@@ -55,6 +57,7 @@ export async function startNotificationsWorker(
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
+    dataConverter: deps.dataConverter,
     maxTaskQueueActivitiesPerSecond: deps.perSecond,
     activities: createNotificationActivities({
       api,

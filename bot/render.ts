@@ -206,9 +206,10 @@ export function renderFarm(snapshot: FarmSnapshot, world: WorldState, notice?: s
   keyboard
     .row()
     .text('🏆 Leaders', encodeButton({ kind: 'leaderboard' }))
+    .text('📊 Report', encodeButton({ kind: 'report' }))
     .text('🔄 Refresh', encodeButton({ kind: 'farm' }))
-    .text('❓ Help', encodeButton({ kind: 'help' }))
     .row()
+    .text('❓ Help', encodeButton({ kind: 'help' }))
     .text(
       notifications ? '🔔 Notifications: on' : '🔕 Notifications: off',
       encodeButton({ kind: 'notifications', on: !notifications }),

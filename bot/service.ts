@@ -5,6 +5,8 @@
  * notifications, the public HTTP server, and the admin HTTP server (admin API, support API and
  * console) on a listener of its own when ADMIN_TOKEN or SUPPORT_TOKENS is set.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Bot } from 'grammy';
@@ -13,7 +15,7 @@ import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient, type GameClient } from './game-client';
 import { createEarlyAnswers } from '../activities/early-answers';
 import { TASK_QUEUES } from '../workflows/contract';
-import type { Config } from '../infra/config';
+import { ADMIN_TOKEN_NAME, type Config } from '../infra/config';
 import type { Logger } from '../infra/logging';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
@@ -28,6 +30,10 @@ import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
 import { startNotificationsWorker, type NotificationsWorker } from './notifications-worker';
+import { createReportLinks, createReports, type Reports, type ReportsDeps } from './reports';
+import { startReportsWorker, type ReportsWorker } from './reports-worker';
+import { farmflowDataConverter } from '../store/payload-files';
+import { createReportFiles } from '../store/report-files';
 import { installOutgoing } from './outgoing';
 
 /**
@@ -70,7 +76,9 @@ export interface BotServiceDeps {
   workflowBundle: WorkflowBundleOption;
   botInfo?: UserFromGetMe;
   /** Tests run on task queues of their own (notifications: TASK_QUEUES.notifications when absent). */
-  taskQueues?: { mainMenu: string; game: string; notifications?: string };
+  taskQueues?: { mainMenu: string; game: string; notifications?: string; reports?: string };
+  /** Tests: a shorter wait for a lost file worker. */
+  reportWorkflowOptions?: ReportsDeps['workflowOptions'];
   farmMaxHistoryEvents?: number;
   workingAfterMs?: number;
   /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
@@ -99,11 +107,13 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, game: TASK_QUEUES.game };
   const notificationsTaskQueue = deps.taskQueues?.notifications ?? TASK_QUEUES.notifications;
   const schedules = deps.schedules ?? { idPrefix: OWNED_ID_PREFIX, taskQueue: queues.game };
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const dataConverter = farmflowDataConverter(config.sharedFilesDir);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const earlyAnswers = createEarlyAnswers();
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
+    dataConverter,
     taskQueue: queues.mainMenu,
     maxConcurrentWorkflowTaskExecutions: MAIN_MENU_WORKFLOW_TASK_SLOTS,
     workflowBundle: deps.workflowBundle,
@@ -144,12 +154,43 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   const servers: { close(): Promise<unknown> }[] = [];
   const closeServers = () => Promise.all(servers.map((server) => server.close()));
   let notifications: NotificationsWorker | undefined;
+  let reportsWorker: ReportsWorker | undefined;
   const stopWorkers = async () => {
-    await notifications?.stop();
+    await Promise.all([notifications?.stop(), reportsWorker?.stop()]);
     await stopWorker();
   };
+  const reportFiles = createReportFiles(config.sharedFilesDir, config.reports.keepMs);
+  const reportLinks = createReportLinks(config.userHashSecret);
+  let reports: Reports | undefined;
   try {
     if (telegram.token) {
+      const reportsTaskQueue = deps.taskQueues?.reports;
+      reportsWorker = await startReportsWorker({
+        connection,
+        client,
+        dataConverter,
+        namespace: config.temporal.namespace,
+        token: telegram.token,
+        apiRoot: telegram.apiRoot,
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        userHashSecret: config.userHashSecret,
+        files: reportFiles,
+        links: reportLinks,
+        publicUrl: config.reports.publicUrl,
+        workRoot: join(tmpdir(), 'farmflow-report-files'),
+        logger,
+        ...(reportsTaskQueue ? { taskQueue: reportsTaskQueue } : {}),
+      });
+      reports = createReports({
+        client,
+        files: reportFiles,
+        gameTaskQueue: queues.game,
+        workflowOptions: {
+          ...deps.reportWorkflowOptions,
+          ...(reportsTaskQueue ? { reportsTaskQueue } : {}),
+        },
+      });
       bot = createBot({
         token: telegram.token,
         apiRoot: telegram.apiRoot,
@@ -161,6 +202,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
           keyPrefix: config.redis.keyPrefix,
           logger: logger.child({ component: 'bot' }),
           workingAfterMs: deps.workingAfterMs ?? 1000,
+          reports,
         },
       });
       installOutgoing(bot.api, {
@@ -174,6 +216,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
         connection,
         namespace: config.temporal.namespace,
         taskQueue: notificationsTaskQueue,
+        dataConverter,
         token: telegram.token,
         apiRoot: telegram.apiRoot,
         perSecond: config.notificationsPerSecond,
@@ -197,6 +240,17 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       logger,
       readinessChecks,
       webhook,
+      reports: reports && {
+        reports,
+        links: reportLinks,
+        tokens: [
+          ...(config.admin.token ? [{ name: ADMIN_TOKEN_NAME, token: config.admin.token }] : []),
+          ...config.support.tokens,
+        ],
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        keepMs: config.reports.keepMs,
+      },
       extraRoutes: deps.extraRoutes,
     });
     servers.push(app);

@@ -10,7 +10,7 @@
  * on them. Give SHAPE a new name when a `patched()` change adds a shape (see README).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -21,10 +21,13 @@ import { createGameActivities } from '../activities/game';
 import { createMainMenuActivities } from '../activities/main-menu';
 import { startRedisBackfill } from '../activities/redis-backfill';
 import { createGameClient } from '../bot/game-client';
+import { createReportLinks, createReports } from '../bot/reports';
+import { startReportsWorker } from '../bot/reports-worker';
 import { createCompensations } from '../bot/support/compensation';
 import {
   batchWorkflowId,
   type CalendarEventInput,
+  farmReportWorkflowId,
   farmWorkflowId,
   ACTION_UPDATES,
   grantRewardSignal,
@@ -43,6 +46,8 @@ import { ensureTemporalCli } from './temporal/cli';
 import { startDevServer } from './temporal/server';
 import { encryptChatId } from '../infra/identity';
 import { createWorker } from '../worker/create-worker';
+import { farmflowDataConverter } from '../store/payload-files';
+import { createReportFiles } from '../store/report-files';
 import { bundleWorkflows } from '../worker/bundle';
 import { type FarmAction, NEUTRAL_WORLD } from '../game';
 import { EVENT_ANNOUNCEMENTS_PATCH } from '../workflows/calendar-event';
@@ -71,11 +76,14 @@ async function main() {
   const keyPrefix = `farmflow-record:${randomUUID().slice(0, 8)}:`;
   const redis = await connectRedis(parseConfig(process.env).redis.url, logger);
   const connection = await NativeConnection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const sharedFilesDir = join(tmpdir(), `farmflow-record-${process.pid}`);
+  const dataConverter = farmflowDataConverter(sharedFilesDir);
+  const client = new Client({ connection, dataConverter });
   const workflowBundle = await bundleWorkflows(logger);
   const workers = [
     await createWorker({
       connection,
+      dataConverter,
       namespace: 'default',
       taskQueue: 'record-game',
       workflowBundle,
@@ -89,6 +97,7 @@ async function main() {
     }),
     await createWorker({
       connection,
+      dataConverter,
       namespace: 'default',
       taskQueue: 'record-menu',
       workflowBundle,
@@ -105,6 +114,7 @@ async function main() {
     // No Telegram here: the recorder's notifications answer "sent" (only the farm's history counts).
     await createWorker({
       connection,
+      dataConverter,
       namespace: 'default',
       taskQueue: 'record-notifications',
       activities: { sendNotification: () => Promise.resolve({ outcome: 'sent' }) },
@@ -112,6 +122,7 @@ async function main() {
     // A worker that was given another USER_HASH_SECRET than the bot.
     await createWorker({
       connection,
+      dataConverter,
       namespace: 'default',
       taskQueue: 'record-game-other-secret',
       workflowBundle,
@@ -307,6 +318,34 @@ async function main() {
       by: 'recorder',
     });
 
+    // A farm report for an API client (no Telegram here): read, claimed, drawn, kept.
+    const reportFiles = createReportFiles(sharedFilesDir, 60_000);
+    const reports = await startReportsWorker({
+      connection,
+      client,
+      dataConverter,
+      namespace: 'default',
+      token: '1:record',
+      apiRoot: 'http://127.0.0.1:9',
+      redis,
+      keyPrefix,
+      userHashSecret: SECRET,
+      files: reportFiles,
+      links: createReportLinks(SECRET),
+      publicUrl: 'http://127.0.0.1',
+      workRoot: join(sharedFilesDir, 'work'),
+      logger,
+      taskQueue: 'record-reports',
+    });
+    await createReports({
+      client,
+      files: reportFiles,
+      gameTaskQueue: 'record-game',
+      workflowOptions: { reportsTaskQueue: 'record-reports' },
+    }).start(userHash);
+    await client.workflow.getHandle(farmReportWorkflowId(userHash)).result();
+    await reports.stop();
+
     mkdirSync(OUT_DIR, { recursive: true });
     const write = async (
       name: string,
@@ -330,6 +369,7 @@ async function main() {
     await write('player-batch', batch.workflowId, batch.firstExecutionRunId, null);
     await write('weekly-prize', 'record-weekly-prize', undefined, null);
     await write('support-grant', compensation.workflowId, undefined, null);
+    await write('farm-report', farmReportWorkflowId(userHash), undefined, null);
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();
@@ -339,6 +379,7 @@ async function main() {
       if (keys.length) await redis.del(keys);
     await redis.close();
     await server.stop();
+    rmSync(sharedFilesDir, { recursive: true, force: true });
   }
 }
 

@@ -2,6 +2,7 @@
  * The one place that reads the environment. Every process parses it once at start; an invalid
  * value stops the process with a message naming the variable.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const DEV_USER_HASH_SECRET = 'farmflow-local-development-secret-not-for-production';
@@ -106,6 +107,19 @@ const envSchema = z.object({
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('data')),
+  SHARED_FILES_DIR: optionalString,
+  REPORT_KEEP_HOURS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .positive()
+      .max(24 * 365)
+      .default(24),
+  ),
+  PUBLIC_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  ),
   REDIS_URL: z.preprocess(
     emptyAsUndefined,
     z
@@ -189,6 +203,13 @@ export interface Config {
     uiPort: number;
   };
   dataDir: string;
+  /**
+   * Files every bot and worker process shares (a volume in production): large payloads by
+   * reference and finished reports. Default: DATA_DIR/shared.
+   */
+  sharedFilesDir: string;
+  /** Farm reports: how long a finished picture is kept, and the public base of their links. */
+  reports: { keepMs: number; publicUrl: string };
   redis: { url: string; keyPrefix: string };
   http: { host: string; port: number };
   /**
@@ -311,6 +332,8 @@ export const ENTRY_POINTS = {
       'TEMPORAL_ADDRESS',
       'TEMPORAL_NAMESPACE',
       'TEMPORAL_DEV_PORT',
+      'DATA_DIR',
+      'SHARED_FILES_DIR',
       'GAME_TIME_SCALE',
       'LOG_LEVEL',
       // An announcement's expected duration.
@@ -333,6 +356,8 @@ export const ENTRY_POINTS = {
       'TEMPORAL_DEV_PORT',
       'TEMPORAL_UI_PORT',
       'TEMPORAL_UI_URL',
+      'DATA_DIR',
+      'SHARED_FILES_DIR',
       'REDIS_URL',
       'REDIS_KEY_PREFIX',
       'LOG_LEVEL',
@@ -457,6 +482,15 @@ export function parseConfig(
       uiPort: e.TEMPORAL_UI_PORT,
     },
     dataDir: e.DATA_DIR,
+    sharedFilesDir: e.SHARED_FILES_DIR ?? join(e.DATA_DIR, 'shared'),
+    reports: {
+      keepMs: Math.round(e.REPORT_KEEP_HOURS * 3_600_000),
+      publicUrl: (
+        e.PUBLIC_URL ??
+        (e.TELEGRAM_WEBHOOK_URL ? new URL(e.TELEGRAM_WEBHOOK_URL).origin : undefined) ??
+        `http://${isLoopback(e.HTTP_HOST) || WILDCARD_HOSTS.has(e.HTTP_HOST) ? '127.0.0.1' : e.HTTP_HOST}:${e.HTTP_PORT}`
+      ).replace(/\/+$/, ''),
+    },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     admin: { token: e.ADMIN_TOKEN, host: e.ADMIN_HTTP_HOST, port: e.ADMIN_HTTP_PORT },

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
 import { connectTool } from '../infra/temporal-tool';
+import { farmflowDataConverter } from '../store/payload-files';
 import { connectRedis, type RedisClient } from '../store/redis';
 import { createWorldStore } from '../store/world';
 import { startRedisBackfill } from '../activities/redis-backfill';
@@ -41,7 +42,11 @@ async function main() {
   let redis: RedisClient | undefined;
   const client = async () => {
     connection ??= await connectTool(address);
-    return new Client({ connection, namespace });
+    return new Client({
+      connection,
+      namespace,
+      dataConverter: farmflowDataConverter(config.sharedFilesDir),
+    });
   };
 
   const status = await runSchedulesCli(process.argv.slice(2), {

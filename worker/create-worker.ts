@@ -2,6 +2,7 @@
  * A farmflow worker: the game queue (farms, their activities) runs in worker processes; the
  * main-menu queue (per-message workflows, local activities) runs in the process that starts them.
  */
+import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { activityLogInterceptors } from './runtime';
 
@@ -12,6 +13,10 @@ export interface WorkerDeps {
   workflowBundle?: WorkflowBundleOption;
   activities: object;
   taskQueue: string;
+  /** Every worker's and client's: large payloads by reference (store/payload-files.ts). */
+  dataConverter: DataConverter;
+  /** Activities this worker runs at once (the SDK's default when absent). */
+  maxConcurrentActivityTaskExecutions?: number;
   /** Workflow tasks this worker runs at once (the SDK's default when absent). */
   maxConcurrentWorkflowTaskExecutions?: number;
   /** The task queue's activity rate, enforced by the Temporal server across every worker. */
@@ -23,6 +28,8 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
+    dataConverter: deps.dataConverter,
+    maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions,
     maxTaskQueueActivitiesPerSecond: deps.maxTaskQueueActivitiesPerSecond,
     workflowBundle: deps.workflowBundle,

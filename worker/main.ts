@@ -13,6 +13,7 @@ import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from './runtime';
 import { connectGuardedRedis } from '../store/secret-fingerprint';
 import { createWorker, runWorker } from './create-worker';
+import { farmflowDataConverter } from '../store/payload-files';
 import { loadWorkflowBundle } from './bundle';
 import { watchRedisCopy } from './redis-copy-watch';
 
@@ -29,9 +30,11 @@ async function main() {
     const redis = await connectGuardedRedis({ config, role: 'worker', logger, shutdown });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const dataConverter = farmflowDataConverter(config.sharedFilesDir);
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     const worker = await createWorker({
       connection,
+      dataConverter,
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
       workflowBundle: await loadWorkflowBundle(logger),

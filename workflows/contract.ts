@@ -46,6 +46,12 @@ export const TASK_QUEUES = {
    * process, which holds the token and the outgoing pacing; its rate is limited by the server.
    */
   notifications: 'farmflow-notifications',
+  /**
+   * Farm reports: reading the farm, and finding a process to draw the picture on. Polled by the
+   * bot processes, each of which also polls a task queue of its own for the picture's files
+   * (`claimFileWorker` names it): the file never leaves that process's disk.
+   */
+  reports: 'farmflow-reports',
 } as const;
 
 /** Workflow types, as the workflow functions are exported. */
@@ -65,6 +71,8 @@ export const WORKFLOW_TYPES = {
   redisBackfill: 'RedisBackfillWorkflow',
   /** Support's compensation to one player: one per idempotency key, ever. */
   supportGrant: 'SupportGrantWorkflow',
+  /** A player's farm report: one at a time per player. */
+  farmReport: 'FarmReportWorkflow',
 } as const;
 
 export const farmWorkflowId = (userHash: string) => `game-farm-${userHash}`;
@@ -76,6 +84,8 @@ export const batchWorkflowId = (batchId: string) => `batch-${batchId}`;
 /** One compensation per player and idempotency key: a double click starts one workflow. */
 export const supportGrantWorkflowId = (userHash: string, idempotencyKey: string) =>
   `support-grant-${userHash}-${idempotencyKey}`;
+/** One report at a time: a second request while one runs gets the running one. */
+export const farmReportWorkflowId = (userHash: string) => `farm-report-${userHash}`;
 /** One backfill at a time per Redis key prefix (the prefix names the copy it rebuilds). */
 export const redisBackfillWorkflowId = (keyPrefix: string) => `redis-backfill-${keyPrefix}`;
 
@@ -687,3 +697,87 @@ export type SupportGrantResult =
   | { outcome: 'granted'; grantId: string; coins: number }
   /** No farm runs under this support code: nothing was paid. */
   | { outcome: 'no farm'; grantId: string };
+
+/** The memo a report is started with: which report this run makes. */
+export const REPORT_MEMO = 'report';
+export interface ReportMemo {
+  reportId: string;
+}
+
+/** What a farm report shows, read from the farm's own records. */
+export interface FarmReportData {
+  userHash: string;
+  /** Null when unknown or hidden by the player. */
+  displayName: string | null;
+  /** The farm's clock. */
+  asOfMs: number;
+  farm: FarmState;
+  /** The balance per game day up to today, oldest first. */
+  coinDays: CoinDay[];
+}
+
+export interface FarmReportInput {
+  userHash: string;
+  /** The player's code, a dash and 26 random characters: unguessable (bot/reports.ts). */
+  reportId: string;
+  /** The "Preparing your report…" message the picture replaces; absent for an API client. */
+  telegram?: { sealedChatId: string; messageId: number };
+  /**
+   * Tests: how long a lost file worker goes unnoticed (default 10 s): the wait for its queue to
+   * be polled, and the silence of its heartbeats.
+   */
+  fileWorkerTimeoutMs?: number;
+  /** Tests: the report activities' shared task queue (default TASK_QUEUES.reports). */
+  reportsTaskQueue?: string;
+}
+
+/** The picture on the pinned worker's disk: never its bytes. */
+export interface RenderedReport {
+  /** The worker's own file, under its report files directory. */
+  path: string;
+  bytes: number;
+  width: number;
+  height: number;
+  sha256: string;
+}
+
+export interface FarmReportResult {
+  reportId: string;
+  bytes: number;
+  width: number;
+  height: number;
+  sha256: string;
+  /** Until when GET /api/reports/:id serves the picture. */
+  expiresAtMs: number;
+  /** replaced: the spinner message became the picture; none: an API client's report. */
+  telegram: 'replaced' | 'message gone' | 'none';
+  /** How many times the pinned block ran (more than 1: a file worker was lost). */
+  attempts: number;
+}
+
+export interface PublishReportInput {
+  reportId: string;
+  userHash: string;
+  file: RenderedReport;
+  telegram?: FarmReportInput['telegram'];
+}
+
+/**
+ * Activities of the reports queue and of each bot process's own file queue (bot/reports-worker.ts),
+ * as function properties: each queue's worker takes its own two.
+ */
+export interface ReportActivities {
+  /** Reports queue: the farm's state and coin record (queries). */
+  readFarmForReport: (input: { userHash: string }) => Promise<FarmReportData>;
+  /** Reports queue: the task queue of the process that took it, for the pinned block. */
+  claimFileWorker: () => Promise<string>;
+  /** Pinned: draws the PNG to the process's disk. */
+  renderReport: (input: { reportId: string; data: FarmReportData }) => Promise<RenderedReport>;
+  /**
+   * Pinned: keeps the PNG in the report store (GET /api/reports/:id), replaces the spinner
+   * message with it, and deletes the local file.
+   */
+  publishReport: (
+    input: PublishReportInput,
+  ) => Promise<Pick<FarmReportResult, 'expiresAtMs' | 'telegram'>>;
+}

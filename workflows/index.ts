@@ -7,3 +7,4 @@ export { PlayerBatchWorkflow } from './player-batch';
 export { WeeklyPrizeWorkflow } from './weekly-prize';
 export { RedisBackfillWorkflow } from './redis-backfill';
 export { SupportGrantWorkflow } from './support-grant';
+export { FarmReportWorkflow } from './farm-report';

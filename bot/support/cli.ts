@@ -11,6 +11,7 @@ import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
 import { connectTool, TemporalUnreachableError } from '../../infra/temporal-tool';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { connectRedis, type RedisClient } from '../../store/redis';
 import {
   createStoryReader,
@@ -94,7 +95,11 @@ async function main(): Promise<number> {
       logger.warn({ err }, 'Redis is unreachable: the registry copy is left out');
     }
     const story = await createStoryReader({
-      client: new Client({ connection, namespace: config.temporal.namespace }),
+      client: new Client({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter: farmflowDataConverter(config.sharedFilesDir),
+      }),
       namespace: config.temporal.namespace,
       temporalUiUrl: config.support.temporalUiUrl,
       redis: redis ? { redis, keyPrefix: config.redis.keyPrefix } : null,

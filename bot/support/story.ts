@@ -37,6 +37,8 @@ import {
   getFarmQuery,
   type MainMenuScreen,
   SUPPORT_GRANT_MEMO,
+  type FarmReportInput,
+  type FarmReportResult,
   type SupportGrantInput,
   type SupportGrantResult,
   USER_HASH_SEARCH_ATTRIBUTE,
@@ -58,6 +60,13 @@ const FARM_QUERY_TIMEOUT_MS = 3_000;
 
 /** A support code that is not one: 16 characters of a-z and 2-7. */
 /** A code as a person may paste or read it out: spaces around it and capitals do not matter. */
+/** What became of a report's picture, as the timeline says it. */
+const REPORT_DELIVERY: Record<FarmReportResult['telegram'], string> = {
+  replaced: 'the picture replaced its message',
+  'message gone': 'kept; its message was gone from the chat',
+  none: 'kept for the API',
+};
+
 export const normalizeSupportCode = (text: string) => text.trim().toLowerCase();
 
 export class MalformedSupportCodeError extends Error {
@@ -364,6 +373,19 @@ export function createStoryReader(deps: StoryDeps) {
           ...(grant?.by !== undefined ? { by: grant.by } : {}),
           ...(result?.outcome === 'no farm' ? { failed: true as const } : failed),
         };
+      }
+      case WORKFLOW_TYPES.farmReport: {
+        const asked = (details.input as Partial<FarmReportInput> | undefined)?.telegram
+          ? 'asked for a farm report in the chat'
+          : 'a farm report over the API';
+        const result = details.result as FarmReportResult | undefined;
+        const made = result
+          ? `: ${REPORT_DELIVERY[result.telegram]} (${Math.round(result.bytes / 1024)} KB)` +
+            (result.attempts > 1
+              ? `, drawn ${result.attempts} times: a report worker was lost`
+              : '')
+          : '';
+        return { ...base, kind: 'message', summary: outcome(asked + made), ...failed };
       }
       default:
         return {

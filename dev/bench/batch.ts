@@ -39,6 +39,7 @@ import { startNotificationsWorker } from '../../bot/notifications-worker';
 import { bundleWorkflows } from '../../worker/bundle';
 import { DEFAULT_BATCH_PAGE_SIZE, DEFAULT_BATCH_PARALLELISM } from '../../workflows/player-batch';
 import { createWorker } from '../../worker/create-worker';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { type CpuSpent, cpuBetween, readCpu } from './cpu';
 import { connectBenchRedis, runUntilShutdown, startBenchTemporal } from './harness';
 import { formatTable } from './measure';
@@ -111,7 +112,8 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
   const connection = await NativeConnection.connect({ address: temporal.address });
   shutdown.add('temporal connection', () => connection.close());
   const namespace = config.temporal.namespace;
-  const client = new Client({ connection, namespace });
+  const dataConverter = farmflowDataConverter(config.sharedFilesDir);
+  const client = new Client({ connection, namespace, dataConverter });
 
   const userHashSecret = `farmflow-bench-${randomUUID()}`;
   const queues = {
@@ -120,6 +122,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
   };
   const gameWorker = await createWorker({
     connection,
+    dataConverter,
     namespace,
     taskQueue: queues.game,
     workflowBundle,
@@ -346,6 +349,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     connection,
     namespace,
     taskQueue: queues.notifications,
+    dataConverter,
     token: BENCH_BOT_TOKEN,
     apiRoot: telegram.url,
     perSecond,

@@ -28,6 +28,7 @@ import type { Shutdown } from '../../infra/shutdown';
 import { DEFAULT_MAX_CONNECTIONS } from '../bot-api/updates';
 import { freePort } from '../temporal/server';
 import { createWorker } from '../../worker/create-worker';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { bundleWorkflows } from '../../worker/bundle';
 import {
   advance,
@@ -106,8 +107,10 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     game: `farmflow-bench-bot-${run}-game`,
     mainMenu: `farmflow-bench-bot-${run}-main-menu`,
   };
+  const dataConverter = farmflowDataConverter(config.sharedFilesDir);
   const gameWorker = await createWorker({
     connection,
+    dataConverter,
     namespace: config.temporal.namespace,
     taskQueue: queues.game,
     workflowBundle,
@@ -148,7 +151,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
   const firstUserId = 1_000_000_000 + Math.floor(Math.random() * 1e9);
   const userIds = Array.from({ length: 2 * PLAYERS }, (_, i) => firstUserId + i);
   // On a server of its own these die with it; on TEMPORAL_ADDRESS's they must not linger.
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   shutdown.add('benchmark farms', () =>
     Promise.allSettled(
       userIds.map((id) =>

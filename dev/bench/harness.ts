@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createFarmActivities } from '../../activities/farm';
 import { createMainMenuActivities } from '../../activities/main-menu';
@@ -22,6 +23,7 @@ import { connectRedis, type RedisClient } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
 import { createWorker, runWorker } from '../../worker/create-worker';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { bundleWorkflows } from '../../worker/bundle';
 import { createBaselineActivities } from './activities';
 import { childListeningOn } from './cpu';
@@ -54,6 +56,11 @@ export interface BenchGame {
   plainClient: Client;
   game: GameClient;
   baselineTaskQueue: string;
+  /** Where farms (and every workflow but the per-message ones) run. */
+  gameTaskQueue: string;
+  /** The workers' connection, for a worker of the bench's own. */
+  connection: NativeConnection;
+  dataConverter: DataConverter;
 }
 
 export interface BenchTemporalOptions {
@@ -127,8 +134,9 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
   shutdown.add('temporal connection', () => connection.close());
   const plainConnection = await Connection.connect({ address });
   shutdown.add('plain temporal connection', () => plainConnection.close());
-  const eagerClient = new Client({ connection, namespace });
-  const plainClient = new Client({ connection: plainConnection, namespace });
+  const dataConverter = farmflowDataConverter(config.sharedFilesDir);
+  const eagerClient = new Client({ connection, namespace, dataConverter });
+  const plainClient = new Client({ connection: plainConnection, namespace, dataConverter });
 
   const userHashSecret = `farmflow-bench-${randomUUID()}`;
   const queues = {
@@ -158,7 +166,7 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
       },
       { taskQueue: queues.baseline, activities: createBaselineActivities() },
     ].map(({ taskQueue, activities }) =>
-      createWorker({ connection, namespace, taskQueue, workflowBundle, activities }),
+      createWorker({ connection, dataConverter, namespace, taskQueue, workflowBundle, activities }),
     ),
   );
   for (const worker of workers) runUntilShutdown(worker, shutdown);
@@ -178,6 +186,9 @@ export async function startBenchGame(options: BenchGameOptions): Promise<BenchGa
       earlyAnswers,
     }),
     baselineTaskQueue: queues.baseline,
+    gameTaskQueue: queues.game,
+    connection,
+    dataConverter,
   };
 }
 

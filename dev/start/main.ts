@@ -24,6 +24,7 @@ import { redactUrl } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
 import { createWorker, runWorker } from '../../worker/create-worker';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { bundleWorkflows } from '../../worker/bundle';
 import { watchRedisCopy } from '../../worker/redis-copy-watch';
 import { webChatExtraRoutes } from '../web-chat/plugin';
@@ -85,10 +86,12 @@ async function main() {
 
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
+    const dataConverter = farmflowDataConverter(config.sharedFilesDir);
     const workflowBundle = await bundleWorkflows(logger);
 
     const gameWorker = await createWorker({
       connection,
+      dataConverter,
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
       workflowBundle,
@@ -96,7 +99,7 @@ async function main() {
         redis,
         keyPrefix: config.redis.keyPrefix,
         userHashSecret: config.userHashSecret,
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }),
         gameTaskQueue: TASK_QUEUES.game,
         logger,
       }),
@@ -109,7 +112,7 @@ async function main() {
     });
     // As a worker process does: a Redis that lost the players' copy (or never had it) gets it back.
     const watch = watchRedisCopy({
-      client: new Client({ connection, namespace: config.temporal.namespace }),
+      client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }),
       redis,
       keyPrefix: config.redis.keyPrefix,
       gameTaskQueue: TASK_QUEUES.game,
@@ -123,7 +126,7 @@ async function main() {
     // whose schedules a deploy applies (npm run schedules -- apply) at its own time scale.
     const schedules = ownDevServer
       ? await applySchedules({
-          client: new Client({ connection, namespace: config.temporal.namespace }),
+          client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }),
           timeScale: config.gameTimeScale,
           logger,
         })

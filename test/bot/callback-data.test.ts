@@ -24,6 +24,7 @@ const EVERY_KIND: [ButtonPress, string][] = [
   [{ kind: 'farm' }, '1:f'],
   [{ kind: 'help' }, '1:q'],
   [{ kind: 'leaderboard' }, '1:l'],
+  [{ kind: 'report' }, '1:r'],
   [{ kind: 'buyPlot' }, '1:b'],
   [{ kind: 'dailyBonus' }, '1:d'],
   [{ kind: 'choosePlot', plotId: 0 }, '1:c:0'],

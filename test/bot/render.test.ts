@@ -136,10 +136,13 @@ describe('the farm screen', () => {
       ],
       [
         ['🏆 Leaders', '1:l'],
+        ['📊 Report', '1:r'],
         ['🔄 Refresh', '1:f'],
-        ['❓ Help', '1:q'],
       ],
-      [['🔔 Notifications: on', '1:n:0']],
+      [
+        ['❓ Help', '1:q'],
+        ['🔔 Notifications: on', '1:n:0'],
+      ],
     ]);
   });
 

@@ -22,6 +22,8 @@ declare module 'vitest' {
     workflowBundlePath: string;
     redisKeyPrefix: string;
     temporalCliPath: string;
+    /** The run's SHARED_FILES_DIR: large payloads by reference and finished reports. */
+    sharedFilesDir: string;
   }
 }
 
@@ -44,6 +46,7 @@ export default async function setup(project: TestProject) {
   project.provide('workflowBundlePath', bundlePath);
   project.provide('redisKeyPrefix', redisKeyPrefix);
   project.provide('temporalCliPath', cliPath);
+  project.provide('sharedFilesDir', join(dir, 'shared'));
 
   return async () => {
     await server.stop();

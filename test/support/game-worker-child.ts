@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createGameActivities } from '../../activities/game';
 import { createLogger } from '../../infra/logging';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { connectRedis } from '../../store/redis';
 import { createWorker, runWorker } from '../../worker/create-worker';
 import { installTemporalRuntime } from '../../worker/runtime';
@@ -22,9 +23,11 @@ async function main() {
   const address = env('TEMPORAL_ADDRESS');
   const taskQueue = env('TEST_TASK_QUEUE');
   const redis = await connectRedis(env('REDIS_URL'), logger);
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const dataConverter = farmflowDataConverter(env('SHARED_FILES_DIR'));
+  const client = new Client({ connection: await Connection.connect({ address }), dataConverter });
   const worker = await createWorker({
     connection: await NativeConnection.connect({ address }),
+    dataConverter,
     namespace: 'default',
     taskQueue,
     workflowBundle: { codePath: env('TEST_WORKFLOW_BUNDLE') },

@@ -57,7 +57,11 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
   const t = await connectTestTemporal();
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
   const redis = await connectRedis(REDIS_URL, createLogger('warn'));
-  const eagerClient = new Client({ connection: t.nativeConnection, namespace: t.namespace });
+  const eagerClient = new Client({
+    connection: t.nativeConnection,
+    namespace: t.namespace,
+    dataConverter: t.dataConverter,
+  });
   const gameTaskQueue = t.taskQueue;
   const mainMenuTaskQueue = `${t.taskQueue}-menu`;
   const notificationsTaskQueue = `${t.taskQueue}-notifications`;
@@ -84,6 +88,7 @@ export async function startTestGame(options: GameOptions = {}): Promise<TestGame
     connection: t.nativeConnection,
     namespace: t.namespace,
     taskQueue: notificationsTaskQueue,
+    dataConverter: t.dataConverter,
     token: NOTIFY_TOKEN,
     apiRoot: botApi.url,
     perSecond: DEFAULT_NOTIFICATIONS_PER_SECOND,

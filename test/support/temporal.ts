@@ -13,6 +13,8 @@ import { createLogger, type Logger } from '../../infra/logging';
 import { installTemporalRuntime } from '../../worker/runtime';
 import { createWorker, runWorker } from '../../worker/create-worker';
 import { type DevServer, freePort, startDevServer } from '../../dev/temporal/server';
+import { farmflowDataConverter } from '../../store/payload-files';
+import type { DataConverter } from '@temporalio/common';
 
 export interface TestTemporal {
   address: string;
@@ -20,6 +22,9 @@ export interface TestTemporal {
   taskQueue: string;
   nativeConnection: NativeConnection;
   client: Client;
+  /** As every process has it: large payloads by reference, in the run's shared files directory. */
+  dataConverter: DataConverter;
+  sharedFilesDir: string;
   /** Starts a worker on the file's task queue (or `taskQueue`); stopped by `close()`. */
   startWorker(activities: object, taskQueue?: string): Promise<RunningWorker>;
   close(): Promise<void>;
@@ -48,7 +53,9 @@ export async function connectTestTemporal(
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const sharedFilesDir = inject('sharedFilesDir');
+  const dataConverter = farmflowDataConverter(sharedFilesDir);
+  const client = new Client({ connection, namespace, dataConverter });
   const workers = new Set<RunningWorker>();
 
   return {
@@ -57,9 +64,12 @@ export async function connectTestTemporal(
     taskQueue,
     nativeConnection,
     client,
+    dataConverter,
+    sharedFilesDir,
     async startWorker(activities, queue = taskQueue) {
       const worker = await createWorker({
         connection: nativeConnection,
+        dataConverter,
         namespace,
         taskQueue: queue,
         workflowBundle: { codePath: inject('workflowBundlePath') },

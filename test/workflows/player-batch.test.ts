@@ -84,6 +84,7 @@ async function startChildWorker(): Promise<ChildProcess> {
       REDIS_URL,
       TEST_KEY_PREFIX: keyPrefix,
       TEST_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      SHARED_FILES_DIR: t.sharedFilesDir,
       USER_HASH_SECRET: TEST_SECRET,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -52,6 +52,8 @@ describe('recorded histories replay against the current workflow code', () => {
         'weekly-prize.json',
         // Support's compensation, in its first shape: the farm signalled, the result.
         'support-grant.json',
+        // A farm report, in its first shape: read, claimed, drawn and published on one worker.
+        'farm-report.json',
       ].sort(),
     );
     // A farm that told its player things: a wave, a reward, a notice; its copy published.
@@ -110,6 +112,14 @@ describe('recorded histories replay against the current workflow code', () => {
     expect(readFileSync(join(DIR, 'support-grant.json'), 'utf8')).toContain(
       'EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED',
     );
+    const report = readFileSync(join(DIR, 'farm-report.json'), 'utf8');
+    for (const activity of [
+      'readFarmForReport',
+      'claimFileWorker',
+      'renderReport',
+      'publishReport',
+    ])
+      expect(report).toContain(`"name": "${activity}"`);
     expect(readFileSync(join(DIR, 'market-tick.json'), 'utf8')).toContain(
       'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED',
     );

@@ -156,6 +156,7 @@ function fakeGame(answer: Answer): GameClient & { calls: IntentCall[] } {
   return {
     calls,
     userHashOf: (id) => userHash(id, USER_HASH_SECRET),
+    sealChatId: () => 'sealed',
     setReachable: async () => false,
     handleIntent(player, intent, unique) {
       const call = { player, intent, unique };

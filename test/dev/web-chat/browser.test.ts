@@ -344,4 +344,32 @@ describe('playing in the browser', () => {
       new RegExp(`Your farm · level \\d+ · ${before + prize} 🪙`),
     );
   });
+
+  it('📊 Report: "Preparing your report…" at once, then the picture in its place', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // a fresh flood-throttle window
+    const box = first.getByRole('textbox', { name: 'Message to the bot' });
+    await box.fill('/farm');
+    await box.press('Enter');
+    await waitForText(lastBotText(first), /Your farm · level/);
+    await button(first, /Report/).click();
+    const spinner = botMessages(first).filter({ hasText: /Preparing your report/ });
+    await expect.poll(() => spinner.count(), { timeout: WAIT_MS }).toBe(1);
+    const id = await spinner.getAttribute('data-message-id');
+    const message = first.locator(`[data-message-id="${id}"]`);
+    const picture = message.locator('img.photo');
+    await expect.poll(() => picture.count(), { timeout: 20_000 }).toBe(1);
+    // Loaded and drawn at its real size: the browser decoded the PNG the bot uploaded.
+    await expect
+      .poll(
+        () =>
+          picture.evaluate((img: { complete: boolean; naturalWidth: number }) =>
+            img.complete ? img.naturalWidth : 0,
+          ),
+        { timeout: WAIT_MS },
+      )
+      .toBe(1200);
+    await waitForText(message, /Your farm report/);
+    expect(await message.textContent()).not.toMatch(/Preparing/);
+    expect(await message.getByRole('link', { name: /Open it in a browser/ }).count()).toBe(1);
+  });
 });

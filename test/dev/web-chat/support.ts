@@ -61,6 +61,7 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
     HTTP_PORT: String(await freePort()),
     USER_HASH_SECRET: TEST_SECRET,
     GAME_TIME_SCALE: String(TEST_TIME_SCALE),
+    SHARED_FILES_DIR: t.sharedFilesDir,
     ...options.env,
   });
   const local = await startLocalTelegram(config);
@@ -78,7 +79,10 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
       game: t.taskQueue,
       mainMenu: `${t.taskQueue}-menu`,
       notifications: `${t.taskQueue}-notifications`,
+      reports: `${t.taskQueue}-reports`,
     },
+    // A lost report worker is noticed within 2 s, not 10.
+    reportWorkflowOptions: { fileWorkerTimeoutMs: 2_000 },
     extraRoutes: webChatExtraRoutes({ players: local.players }),
     ...(options.schedulesIdPrefix !== undefined
       ? { schedules: { idPrefix: options.schedulesIdPrefix, taskQueue: t.taskQueue } }
