@@ -27,8 +27,9 @@ RUN npm ci --omit=dev && npm cache clean --force
 # cannot be left out of the image by accident; dev/ (the local harness) and test/ never go in.
 COPY . .
 COPY --from=build /app/dist ./dist
-# Code and dependencies stay owned by root (read-only to the app); only DATA_DIR is writable.
-RUN mkdir -p /app/data && chown node:node /app/data
+# Code and dependencies stay owned by root (read-only to the app); only DATA_DIR and
+# SHARED_FILES_DIR (docker-compose.yml mounts a volume there, which takes this owner) are writable.
+RUN mkdir -p /app/data /app/shared && chown node:node /app/data /app/shared
 USER node
 EXPOSE 3000
 # `node --import tsx` rather than `npm run`/`tsx`: node is then the process that receives

@@ -296,6 +296,24 @@ describe('Dockerfile', () => {
     expect(users.at(-1)).toBe('node');
   });
 
+  it("makes every folder the app writes, and the app's volumes mount, the node user's", () => {
+    const owned = /^RUN mkdir -p ([^&]+) && chown node:node ([^\n]+)$/m.exec(dockerfile);
+    const made = owned?.[1]?.trim().split(/\s+/) ?? [];
+    const chowned = owned?.[2]?.trim().split(/\s+/) ?? [];
+    expect(made).toEqual(chowned);
+    for (const name of APP_SERVICES) {
+      const env = environment(name);
+      for (const variable of ['DATA_DIR', 'SHARED_FILES_DIR'])
+        expect(made, name).toContain(env[variable]);
+      // A named volume mounted on an empty path is created root-owned; on one of these, it
+      // takes the image's owner.
+      for (const volume of service(name).volumes ?? []) {
+        const target = typeof volume === 'string' ? volume.split(':')[1] : volume.target;
+        expect(made, `${name} mounts ${target}`).toContain(target);
+      }
+    }
+  });
+
   it('keeps secrets and build output out of the build context', () => {
     expect(dockerignore).toEqual(
       expect.arrayContaining(['node_modules', 'data', 'dist', '.git', 'test', '.env']),
