@@ -56,7 +56,8 @@ export function createLogger(
   destination?: DestinationStream,
   secrets: Iterable<string | undefined> = [],
 ): Logger {
-  const scrub = createScrubber(secrets);
+  const scrubSecrets = createScrubber(secrets);
+  const scrub = (line: string) => scrubSecrets(redactLinkSignatures(line));
   return pino(
     {
       level,
@@ -71,6 +72,14 @@ export function createLogger(
 }
 
 const CENSOR = '[redacted]';
+
+/**
+ * The signature of a signed link (a report's: `?…&sig=…`): whoever holds the whole link opens
+ * what it points to, so a request line (fastify logs every URL) keeps the link but not its key.
+ */
+export function redactLinkSignatures(text: string): string {
+  return text.includes('sig=') ? text.replace(/([?&]sig=)[^&\s"#]+/g, `$1${CENSOR}`) : text;
+}
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -4,7 +4,7 @@ import { log as activityLog } from '@temporalio/activity';
 import fastify from 'fastify';
 import { BotError, type Context, GrammyError, HttpError } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger, logSecrets } from '../../infra/logging';
+import { createLogger, logSecrets, redactLinkSignatures } from '../../infra/logging';
 import { PinoTemporalLogger } from '../../worker/runtime';
 import { connectTestTemporal, installTestRuntime, type TestTemporal } from '../support/temporal';
 import { probeWorkflow } from '../support/workflows';
@@ -97,6 +97,20 @@ describe('logging: errors never carry a Telegram token, user ids or message text
     expect(line).not.toContain(String(userId));
     expect(line).not.toContain('my secret plan');
     expect(details).toEqual({ payload: 'kept', ctx: 'kept too' });
+  });
+});
+
+describe("logging: a signed link's signature never reaches a log line", () => {
+  it('keeps the link and drops its sig, in any line of the process logger and its children', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => lines.push(line) });
+    const link = '/api/reports/abcdefghijklmnop-x?format=png&expires=1796036763741&sig=Zm9vYmFy_-9';
+    logger.child({ component: 'http' }).info({ req: { url: link } }, 'incoming request');
+    logger.warn(`no answer for ${link}#top and ?sig=abc`);
+    expect(lines.join('')).not.toMatch(/Zm9vYmFy|sig=abc/);
+    expect(lines[0]).toContain('?format=png&expires=1796036763741&sig=[redacted]');
+    expect(lines[1]).toContain('sig=[redacted]#top and ?sig=[redacted]');
+    expect(redactLinkSignatures('nothing to see')).toBe('nothing to see');
   });
 });
 
