@@ -29,7 +29,8 @@ function dayStart(atMs: number, timeScale: number): number {
 
 /**
  * The record after the balance became `coins` at `atMs`: today's point set, days older than
- * COIN_RECORD_DAYS dropped. Returns a new array (oldest first).
+ * COIN_RECORD_DAYS dropped but the newest of them, the balance the window starts with (a farm
+ * quiet for weeks still charts its balance). Returns a new array (oldest first).
  */
 export function recordCoins(
   days: readonly CoinDay[],
@@ -39,8 +40,9 @@ export function recordCoins(
 ): CoinDay[] {
   const today = dayStart(atMs, timeScale);
   const oldest = today - (COIN_RECORD_DAYS - 1) * coinDayMs(timeScale);
+  const before = days.filter((d) => d.dayStartMs < oldest).at(-1);
   const kept = days.filter((d) => d.dayStartMs >= oldest && d.dayStartMs < today);
-  return [...kept, { dayStartMs: today, coins }];
+  return [...(before ? [before] : []), ...kept, { dayStartMs: today, coins }];
 }
 
 /**

@@ -17,15 +17,25 @@ describe('recordCoins', () => {
     ]);
   });
 
-  it(`forgets days older than ${COIN_RECORD_DAYS}`, () => {
+  it(`forgets days older than ${COIN_RECORD_DAYS} but the newest of them, the window's start`, () => {
     let days = recordCoins([], 1, MIDNIGHT, 1);
-    for (let d = 1; d <= COIN_RECORD_DAYS + 3; d++)
+    for (let d = 1; d <= COIN_RECORD_DAYS + 3; d++) {
       days = recordCoins(days, d + 1, MIDNIGHT + d * DAY, 1);
-    expect(days).toHaveLength(COIN_RECORD_DAYS);
+    }
+    expect(days).toHaveLength(COIN_RECORD_DAYS + 1);
+    expect(days[0]).toEqual({ dayStartMs: MIDNIGHT + 3 * DAY, coins: 4 });
     expect(days.at(-1)).toEqual({
       dayStartMs: MIDNIGHT + (COIN_RECORD_DAYS + 3) * DAY,
       coins: COIN_RECORD_DAYS + 4,
     });
+  });
+
+  it('charts a farm quiet for weeks with its balance on every day, after its next change', () => {
+    const days = recordCoins(recordCoins([], 9, MIDNIGHT, 1), 12, MIDNIGHT + 20 * DAY, 1);
+    const points = coinDaysUntil(days, 12, MIDNIGHT + 20 * DAY + 5, 1);
+    expect(points).toHaveLength(COIN_RECORD_DAYS);
+    expect(points.slice(0, -1).every((p) => p.coins === 9)).toBe(true);
+    expect(points.at(-1)!.coins).toBe(12);
   });
 
   it('scales the day with the farm (a test farm at 0.001 has 86.4 s days)', () => {
