@@ -25,9 +25,6 @@ export const REPORT_PICTURE: Readonly<{ width: number; height: number }> = Objec
   height: 800,
 });
 
-/** More points than this are cut to the newest ones. */
-export const MAX_COIN_DAYS = COIN_RECORD_DAYS;
-
 /**
  * A name of our own rather than "DejaVu Sans": a machine with DejaVu installed (Debian's
  * fonts-dejavu-core) would otherwise answer to the same name, and a failed registration would
@@ -102,7 +99,7 @@ export async function drawFarmReport(data: FarmReportData): Promise<Buffer> {
   drawHeader(ctx, data);
   drawPlots(ctx, data.farm.plots, data.asOfMs);
   drawStock(ctx, data.farm.inventory);
-  drawCoinChart(ctx, data.coinDays.slice(-MAX_COIN_DAYS));
+  drawCoinChart(ctx, data.coinDays.slice(-COIN_RECORD_DAYS));
   drawFooter(ctx, data.userHash);
 
   return canvas.encode('png');

@@ -54,8 +54,6 @@ export interface ReportsWorker {
   stop(): Promise<void>;
 }
 
-/** Pictures drawn at once by one process (each takes ~100 ms of CPU). */
-const MAX_PICTURES_AT_ONCE = 4;
 /** A work file older than this belongs to no attempt any more. */
 const STALE_WORK_FILE_MS = 10 * 60 * 1000;
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
@@ -114,9 +112,19 @@ export async function startReportsWorker(deps: ReportsWorkerDeps): Promise<Repor
     chatIdKeys: chatIdKeyring(deps.userHashSecret),
     files: deps.files,
     fileQueue,
+    // Only while its own queue's worker runs (below) does this process take a job; otherwise
+    // claimFileWorker fails, and another process takes it.
+    polling: () => own.worker.getState() === 'RUNNING',
     workDir,
-    caption: (reportId, expiresAtMs) =>
-      `📊 Your farm report. <a href="${deps.publicUrl}${deps.links.path(reportId, expiresAtMs)}">Open it in a browser</a> (kept for ${Math.round((expiresAtMs - Date.now()) / 3_600_000)} h).`,
+    caption: (reportId, expiresAtMs) => {
+      // In HTML, the link's & are &amp;.
+      const link = `${deps.publicUrl}${deps.links.path(reportId, expiresAtMs)}`.replaceAll(
+        '&',
+        '&amp;',
+      );
+      const hours = Math.max(1, Math.round((expiresAtMs - Date.now()) / 3_600_000));
+      return `📊 Your farm report. <a href="${link}">Open it in a browser</a> (kept for ${hours} h).`;
+    },
   });
   const activities = deps.wrapActivities?.(made) ?? made;
   const common = {
@@ -124,6 +132,16 @@ export async function startReportsWorker(deps: ReportsWorkerDeps): Promise<Repor
     namespace: deps.namespace,
     dataConverter: deps.dataConverter,
   };
+  const own = runWorker(
+    await createWorker({
+      ...common,
+      taskQueue: fileQueue,
+      activities: {
+        renderReport: activities.renderReport,
+        publishReport: activities.publishReport,
+      },
+    }),
+  );
   const shared = runWorker(
     await createWorker({
       ...common,
@@ -131,17 +149,7 @@ export async function startReportsWorker(deps: ReportsWorkerDeps): Promise<Repor
       activities: {
         readFarmForReport: activities.readFarmForReport,
         claimFileWorker: activities.claimFileWorker,
-      },
-    }),
-  );
-  const own = runWorker(
-    await createWorker({
-      ...common,
-      taskQueue: fileQueue,
-      maxConcurrentActivityTaskExecutions: MAX_PICTURES_AT_ONCE,
-      activities: {
-        renderReport: activities.renderReport,
-        publishReport: activities.publishReport,
+        reportFailed: activities.reportFailed,
       },
     }),
   );
@@ -163,7 +171,9 @@ export async function startReportsWorker(deps: ReportsWorkerDeps): Promise<Repor
     fileQueue,
     async stop() {
       clearInterval(sweeper);
-      await Promise.all([shared.stop(), own.stop()]);
+      // The shared queue first: no job is claimed for a queue about to lose its poller.
+      await shared.stop();
+      await own.stop();
       await rm(workDir, { recursive: true, force: true });
     },
   };

@@ -5,20 +5,17 @@
  * (130 bits): unguessable, and it names the player whose report it is.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import {
-  type Client,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { isUserHash } from '../infra/identity';
 import type { ReportFiles, StoredReport } from '../store/report-files';
+import { currentDeadline } from './update-deadline';
 import {
   type FarmReportInput,
   farmReportWorkflowId,
   farmWorkflowId,
   REPORT_MEMO,
   type ReportMemo,
+  type ReportMessage,
   USER_HASH_SEARCH_ATTRIBUTE,
   WORKFLOW_TYPES,
 } from '../workflows/contract';
@@ -74,6 +71,8 @@ export interface ReportsDeps {
   files: ReportFiles;
   /** Where FarmReportWorkflow runs (the game queue). */
   gameTaskQueue: string;
+  /** How long a finished picture is kept (REPORT_KEEP_HOURS), counted from the request. */
+  keepMs: number;
   /** Tests: a shorter wait for a lost file worker, the reports queue. */
   workflowOptions?: Pick<FarmReportInput, 'fileWorkerTimeoutMs' | 'reportsTaskQueue'>;
 }
@@ -84,28 +83,37 @@ export type ReportStatus =
   | { status: 'failed'; reportId: string; reason: string }
   | { status: 'unknown'; reportId: string };
 
+/** The report a request got: the one it started, or the one already running for the player. */
+export interface StartedReport extends ReportMemo {
+  /** This request's report (`reportId` was given and is the running one), or another's. */
+  ours: boolean;
+}
+
 export interface Reports {
   /**
-   * Starts the player's report, or finds the one running; `started` tells which. The picture
-   * replaces the `telegram` message when given.
+   * Starts the player's report under `reportId` (default: a new one), or finds the one running.
+   * Its picture replaces the `telegram` message when given.
    */
   start(
     userHash: string,
-    telegram?: FarmReportInput['telegram'],
-  ): Promise<{ reportId: string; started: boolean }>;
+    options?: { telegram?: ReportMessage; reportId?: string },
+  ): Promise<StartedReport>;
   status(reportId: string): Promise<ReportStatus>;
   /** A finished report's picture, while it is kept. */
   picture(reportId: string): Promise<Buffer | null>;
 }
 
-/** How long a status read may take (a describe, and the result of a failed run). */
-const STATUS_TIMEOUT_MS = 5_000;
+/** How long one call to Temporal may take (and never past the update's deadline). */
+const CALL_TIMEOUT_MS = 5_000;
 
 export function createReports(deps: ReportsDeps): Reports {
   const { client } = deps;
   const bounded = <T>(call: () => Promise<T>) =>
-    client.withDeadline(Date.now() + STATUS_TIMEOUT_MS, call);
-  const reportIdOf = async (workflowId: string, runId?: string) => {
+    client.withDeadline(
+      Math.min(Date.now() + CALL_TIMEOUT_MS, currentDeadline()?.at ?? Number.POSITIVE_INFINITY),
+      call,
+    );
+  const describe = async (workflowId: string, runId?: string) => {
     const description = await bounded(() =>
       client.workflow.getHandle(workflowId, runId).describe(),
     );
@@ -113,45 +121,43 @@ export function createReports(deps: ReportsDeps): Reports {
   };
 
   return {
-    async start(userHash, telegram) {
-      if (!isUserHash(userHash)) throw new Error('not a support code');
+    async start(userHash, { telegram, reportId = newReportId(userHash) } = {}) {
+      if (!isUserHash(userHash) || reportOwner(reportId) !== userHash) {
+        throw new Error('not a support code, or not a report id of it');
+      }
       try {
         await bounded(() => client.workflow.getHandle(farmWorkflowId(userHash)).describe());
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new NoFarmError();
         throw err;
       }
-      const reportId = newReportId(userHash);
       const workflowId = farmReportWorkflowId(userHash);
+      const memo: ReportMemo = {
+        reportId,
+        expiresAtMs: Date.now() + deps.keepMs,
+        toChat: telegram !== undefined,
+      };
       const input: FarmReportInput = {
         userHash,
         reportId,
+        expiresAtMs: memo.expiresAtMs,
         ...(telegram ? { telegram } : {}),
         ...deps.workflowOptions,
       };
-      try {
-        const handle = await bounded(() =>
-          client.workflow.start(WORKFLOW_TYPES.farmReport, {
-            workflowId,
-            taskQueue: deps.gameTaskQueue,
-            args: [input],
-            memo: { [REPORT_MEMO]: { reportId } satisfies ReportMemo },
-            typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
-            // One at a time: a request while one runs gets that one.
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          }),
-        );
-        const { memo } = await reportIdOf(workflowId, handle.firstExecutionRunId);
-        const running = memo?.reportId ?? reportId;
-        return { reportId: running, started: running === reportId };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          const { memo } = await reportIdOf(workflowId);
-          if (memo) return { reportId: memo.reportId, started: false };
-        }
-        throw err;
-      }
+      const handle = await bounded(() =>
+        client.workflow.start(WORKFLOW_TYPES.farmReport, {
+          workflowId,
+          taskQueue: deps.gameTaskQueue,
+          args: [input],
+          memo: { [REPORT_MEMO]: memo },
+          typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: userHash }],
+          // One at a time: a request while one runs gets that one.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        }),
+      );
+      const running = (await describe(workflowId, handle.firstExecutionRunId)).memo ?? memo;
+      return { ...running, ours: running.reportId === reportId };
     },
 
     async status(reportId) {
@@ -162,34 +168,31 @@ export function createReports(deps: ReportsDeps): Reports {
       // Not kept (yet, or any more): the player's latest report run says which.
       let found;
       try {
-        found = await reportIdOf(farmReportWorkflowId(userHash));
+        found = await describe(farmReportWorkflowId(userHash));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return { status: 'unknown', reportId };
         throw err;
       }
       if (found.memo?.reportId !== reportId) return { status: 'unknown', reportId };
-      switch (found.description.status.name) {
-        case 'RUNNING':
-          return { status: 'running', reportId };
-        case 'COMPLETED':
-          // Made, and its picture has expired since.
-          return { status: 'unknown', reportId };
-        default: {
-          const reason = await bounded(() =>
-            client.workflow
-              .getHandle(found.description.workflowId, found.description.runId)
-              .result(),
-          ).then(
-            () => 'it ended without a picture',
-            (err: unknown) => {
-              if (!(err instanceof WorkflowFailedError)) return String(err);
-              const cause = err.cause as Error & { cause?: Error };
-              return cause?.cause?.message ?? cause?.message ?? err.message;
-            },
-          );
-          return { status: 'failed', reportId, reason };
-        }
-      }
+      const status = found.description.status.name;
+      if (status === 'RUNNING') return { status: 'running', reportId };
+      // It may have finished since the store was read.
+      const keptSince = await deps.files.find(reportId);
+      if (keptSince) return { status: 'done', reportId, report: keptSince };
+      // Made, and its picture has expired since.
+      if (status === 'COMPLETED') return { status: 'unknown', reportId };
+      const { workflowId, runId } = found.description;
+      const reason = await bounded(() =>
+        client.workflow.getHandle(workflowId, runId).result(),
+      ).then(
+        () => 'it ended without a picture',
+        (err: unknown) => {
+          if (!(err instanceof WorkflowFailedError)) return String(err);
+          const cause = err.cause as (Error & { cause?: Error }) | undefined;
+          return cause?.cause?.message ?? cause?.message ?? err.message;
+        },
+      );
+      return { status: 'failed', reportId, reason };
     },
 
     picture: (reportId) => deps.files.picture(reportId),

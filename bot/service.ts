@@ -15,7 +15,7 @@ import { createMainMenuActivities } from '../activities/main-menu';
 import { createGameClient, type GameClient } from './game-client';
 import { createEarlyAnswers } from '../activities/early-answers';
 import { TASK_QUEUES } from '../workflows/contract';
-import { ADMIN_TOKEN_NAME, type Config } from '../infra/config';
+import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logging';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
@@ -30,9 +30,9 @@ import { buildApp, type ExtraRoutes } from './app';
 import { createBot } from './bot';
 import type { BotContext } from './context';
 import { startNotificationsWorker, type NotificationsWorker } from './notifications-worker';
-import { createReportLinks, createReports, type Reports, type ReportsDeps } from './reports';
+import { createReportLinks, createReports, type Reports } from './reports';
 import { startReportsWorker, type ReportsWorker } from './reports-worker';
-import { farmflowDataConverter } from '../store/payload-files';
+import { checkSharedFilesDir, farmflowDataConverter } from '../store/payload-files';
 import { createReportFiles } from '../store/report-files';
 import { installOutgoing } from './outgoing';
 
@@ -77,8 +77,6 @@ export interface BotServiceDeps {
   botInfo?: UserFromGetMe;
   /** Tests run on task queues of their own (notifications: TASK_QUEUES.notifications when absent). */
   taskQueues?: { mainMenu: string; game: string; notifications?: string; reports?: string };
-  /** Tests: a shorter wait for a lost file worker. */
-  reportWorkflowOptions?: ReportsDeps['workflowOptions'];
   farmMaxHistoryEvents?: number;
   workingAfterMs?: number;
   /** `npm start` without a token: the web chat page, for the local Bot API server's players. */
@@ -107,6 +105,11 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   const queues = deps.taskQueues ?? { mainMenu: TASK_QUEUES.mainMenu, game: TASK_QUEUES.game };
   const notificationsTaskQueue = deps.taskQueues?.notifications ?? TASK_QUEUES.notifications;
   const schedules = deps.schedules ?? { idPrefix: OWNED_ID_PREFIX, taskQueue: queues.game };
+  await checkSharedFilesDir(config.sharedFilesDir);
+  logger.info(
+    { sharedFilesDir: config.sharedFilesDir },
+    'shared files (payloads by reference, reports)',
+  );
   const dataConverter = farmflowDataConverter(config.sharedFilesDir);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const earlyAnswers = createEarlyAnswers();
@@ -159,7 +162,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     await Promise.all([notifications?.stop(), reportsWorker?.stop()]);
     await stopWorker();
   };
-  const reportFiles = createReportFiles(config.sharedFilesDir, config.reports.keepMs);
+  const reportFiles = createReportFiles(config.sharedFilesDir);
   const reportLinks = createReportLinks(config.userHashSecret);
   let reports: Reports | undefined;
   try {
@@ -186,10 +189,8 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
         client,
         files: reportFiles,
         gameTaskQueue: queues.game,
-        workflowOptions: {
-          ...deps.reportWorkflowOptions,
-          ...(reportsTaskQueue ? { reportsTaskQueue } : {}),
-        },
+        keepMs: config.reports.keepMs,
+        ...(reportsTaskQueue ? { workflowOptions: { reportsTaskQueue } } : {}),
       });
       bot = createBot({
         token: telegram.token,
@@ -243,13 +244,9 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
       reports: reports && {
         reports,
         links: reportLinks,
-        tokens: [
-          ...(config.admin.token ? [{ name: ADMIN_TOKEN_NAME, token: config.admin.token }] : []),
-          ...config.support.tokens,
-        ],
+        tokens: config.support.tokens,
         redis,
         keyPrefix: config.redis.keyPrefix,
-        keepMs: config.reports.keepMs,
       },
       extraRoutes: deps.extraRoutes,
     });

@@ -319,7 +319,7 @@ async function main() {
     });
 
     // A farm report for an API client (no Telegram here): read, claimed, drawn, kept.
-    const reportFiles = createReportFiles(sharedFilesDir, 60_000);
+    const reportFiles = createReportFiles(sharedFilesDir);
     const reports = await startReportsWorker({
       connection,
       client,
@@ -341,6 +341,7 @@ async function main() {
       client,
       files: reportFiles,
       gameTaskQueue: 'record-game',
+      keepMs: 60_000,
       workflowOptions: { reportsTaskQueue: 'record-reports' },
     }).start(userHash);
     await client.workflow.getHandle(farmReportWorkflowId(userHash)).result();

@@ -2,7 +2,7 @@
  * The one place that reads the environment. Every process parses it once at start; an invalid
  * value stops the process with a message naming the variable.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const DEV_USER_HASH_SECRET = 'farmflow-local-development-secret-not-for-production';
@@ -482,7 +482,8 @@ export function parseConfig(
       uiPort: e.TEMPORAL_UI_PORT,
     },
     dataDir: e.DATA_DIR,
-    sharedFilesDir: e.SHARED_FILES_DIR ?? join(e.DATA_DIR, 'shared'),
+    // Absolute: a process started in another folder must find the same files as the others.
+    sharedFilesDir: resolve(e.SHARED_FILES_DIR ?? join(e.DATA_DIR, 'shared')),
     reports: {
       keepMs: Math.round(e.REPORT_KEEP_HOURS * 3_600_000),
       publicUrl: (

@@ -7,8 +7,8 @@
  * a farm carrying the same state on) is one file. They are never deleted by farmflow: an open
  * farm run may need its start input for a replay months later (README: "Large payloads").
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type DataConverter,
@@ -29,6 +29,35 @@ const PayloadProto = temporal.api.common.v1.Payload;
 /** Where the payload files live under the shared files directory. */
 export const payloadFilesDir = (sharedDir: string) => join(sharedDir, 'payloads');
 
+/**
+ * The file is the only copy of what history points to: it is on disk (fsync), under its final
+ * name (rename), and that name is on disk too (fsync of the folder) before the reference goes
+ * into history. Written under a name of its own first, so a reader never sees half a file.
+ */
+async function writeDurably(folder: string, name: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, name);
+  const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
+  try {
+    const file = await open(partial, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(partial, path);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  const folderHandle = await open(folder, 'r');
+  try {
+    await folderHandle.sync();
+  } finally {
+    await folderHandle.close();
+  }
+}
+
 export function createPayloadFilesDriver(sharedDir: string): StorageDriver {
   const dir = payloadFilesDir(sharedDir);
   const pathOf = (key: string) => {
@@ -43,12 +72,7 @@ export function createPayloadFilesDriver(sharedDir: string): StorageDriver {
         payloads.map(async (payload) => {
           const bytes = PayloadProto.encode(payload).finish();
           const key = createHash('sha256').update(bytes).digest('hex');
-          const path = pathOf(key);
-          await mkdir(join(dir, key.slice(0, 2)), { recursive: true });
-          // Written whole under another name first: a reader never sees half a file.
-          const partial = `${path}.${process.pid}.${Date.now()}.partial`;
-          await writeFile(partial, bytes);
-          await rename(partial, path);
+          await writeDurably(join(dir, key.slice(0, 2)), key, bytes);
           return new StorageDriverClaim({ key });
         }),
       );
@@ -65,11 +89,34 @@ export function createPayloadFilesDriver(sharedDir: string): StorageDriver {
             }
             throw err;
           });
+          if (createHash('sha256').update(bytes).digest('hex') !== key) {
+            throw new Error(`payload file ${key} in ${dir} is damaged (its hash differs)`);
+          }
           return PayloadProto.decode(bytes);
         }),
       );
     },
   };
+}
+
+/**
+ * Every process checks at start that it can write and read the shared files directory: a
+ * process that cannot would fail the workflow tasks of every large payload, over and over.
+ */
+export async function checkSharedFilesDir(sharedDir: string): Promise<void> {
+  const probe = join(sharedDir, `.probe-${randomBytes(6).toString('hex')}`);
+  try {
+    await mkdir(sharedDir, { recursive: true });
+    await writeFile(probe, 'farmflow');
+    if ((await readFile(probe, 'utf8')) !== 'farmflow') throw new Error('it read back otherwise');
+  } catch (err) {
+    throw new Error(
+      `SHARED_FILES_DIR ${sharedDir} cannot be written and read: ${(err as Error).message}. Every bot and worker process needs it (a shared volume in production).`,
+      { cause: err },
+    );
+  } finally {
+    await rm(probe, { force: true });
+  }
 }
 
 /** The data converter of every client and worker: the SDK's default, plus large payloads by reference. */

@@ -1,9 +1,11 @@
 /**
- * Finished report pictures in the shared files directory, kept for a configured time (default
- * 24 h) for GET /api/reports/:id: `reports/<id>.png` and its `reports/<id>.json`. Survives a
- * Redis loss and outlives the namespace's retention; expired ones are deleted by `sweep`.
+ * Finished report pictures in the shared files directory, kept until the time their report was
+ * given (REPORT_KEEP_HOURS from the request) for GET /api/reports/:id: `reports/<id>.png` and its
+ * record `reports/<id>.json`. Survives a Redis loss and outlives the namespace's retention;
+ * `sweep` deletes expired reports and what an interrupted copy left behind.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface StoredReport {
@@ -19,30 +21,35 @@ export interface StoredReport {
 
 export interface ReportFiles {
   /** Copies the picture in (replacing an earlier copy of the same report); returns its record. */
-  keep(
-    file: { path: string } & Omit<StoredReport, 'keptAtMs' | 'expiresAtMs'>,
-  ): Promise<StoredReport>;
+  keep(file: { path: string } & Omit<StoredReport, 'keptAtMs'>): Promise<StoredReport>;
   /** The record, or null when there is none or it has expired. */
   find(reportId: string): Promise<StoredReport | null>;
   /** The picture's bytes, or null when there is none or it has expired. */
   picture(reportId: string): Promise<Buffer | null>;
-  /** Deletes expired reports; returns how many. */
+  /** Deletes expired reports, and leftovers older than a copy can take; returns how many files. */
   sweep(): Promise<number>;
 }
 
 /** Report ids are checked by the caller (bot/reports.ts); this only refuses path tricks. */
 const SAFE_ID = /^[a-z0-9-]{1,64}$/;
+/** A copy that has not become its file in this long was interrupted. */
+const LEFTOVER_AFTER_MS = 10 * 60 * 1000;
 
-export function createReportFiles(sharedDir: string, keepMs: number): ReportFiles {
+export function createReportFiles(sharedDir: string): ReportFiles {
   const dir = join(sharedDir, 'reports');
   const pathOf = (reportId: string, ext: 'png' | 'json') => {
     if (!SAFE_ID.test(reportId)) throw new Error(`not a report id: ${reportId}`);
     return join(dir, `${reportId}.${ext}`);
   };
+  /** Written whole under a name of its own first (processes share the folder): never half read. */
   const writeWhole = async (path: string, write: (partial: string) => Promise<void>) => {
-    const partial = `${path}.${process.pid}.partial`;
-    await write(partial);
-    await rename(partial, path);
+    const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
+    try {
+      await write(partial);
+      await rename(partial, path);
+    } finally {
+      await rm(partial, { force: true });
+    }
   };
   const remove = (reportId: string) =>
     Promise.all([
@@ -64,8 +71,7 @@ export function createReportFiles(sharedDir: string, keepMs: number): ReportFile
   return {
     async keep({ path, ...report }) {
       await mkdir(dir, { recursive: true });
-      const keptAtMs = Date.now();
-      const record: StoredReport = { ...report, keptAtMs, expiresAtMs: keptAtMs + keepMs };
+      const record: StoredReport = { ...report, keptAtMs: Date.now() };
       // The picture first: a record is never there without its picture.
       await writeWhole(pathOf(report.reportId, 'png'), (partial) => copyFile(path, partial));
       await writeWhole(pathOf(report.reportId, 'json'), (partial) =>
@@ -82,8 +88,19 @@ export function createReportFiles(sharedDir: string, keepMs: number): ReportFile
       const names = await readdir(dir).catch(() => [] as string[]);
       let removed = 0;
       for (const name of names) {
-        const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : null;
-        if (id && SAFE_ID.test(id) && (await find(id)) === null) removed += 1;
+        const path = join(dir, name);
+        const [id, ext] = name.split('.');
+        const expired = ext === 'json' && SAFE_ID.test(id!) && (await find(id!)) === null;
+        // A picture whose record never came, or a copy that never finished.
+        const left = (ext === 'png' && !names.includes(`${id}.json`)) || name.endsWith('.partial');
+        if (expired) removed += 2;
+        else if (left) {
+          const info = await stat(path).catch(() => null);
+          if (info && Date.now() - info.mtimeMs > LEFTOVER_AFTER_MS) {
+            await rm(path, { force: true });
+            removed += 1;
+          }
+        }
       }
       return removed;
     },

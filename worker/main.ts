@@ -13,7 +13,7 @@ import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from './runtime';
 import { connectGuardedRedis } from '../store/secret-fingerprint';
 import { createWorker, runWorker } from './create-worker';
-import { farmflowDataConverter } from '../store/payload-files';
+import { checkSharedFilesDir, farmflowDataConverter } from '../store/payload-files';
 import { loadWorkflowBundle } from './bundle';
 import { watchRedisCopy } from './redis-copy-watch';
 
@@ -30,6 +30,8 @@ async function main() {
     const redis = await connectGuardedRedis({ config, role: 'worker', logger, shutdown });
     const connection = await NativeConnection.connect({ address });
     shutdown.add('temporal connection', () => connection.close());
+    await checkSharedFilesDir(config.sharedFilesDir);
+    logger.info({ sharedFilesDir: config.sharedFilesDir }, 'shared files (payloads by reference)');
     const dataConverter = farmflowDataConverter(config.sharedFilesDir);
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     const worker = await createWorker({

@@ -698,10 +698,13 @@ export type SupportGrantResult =
   /** No farm runs under this support code: nothing was paid. */
   | { outcome: 'no farm'; grantId: string };
 
-/** The memo a report is started with: which report this run makes. */
+/** The memo a report is started with: which report this run makes, until when, for whom. */
 export const REPORT_MEMO = 'report';
 export interface ReportMemo {
   reportId: string;
+  expiresAtMs: number;
+  /** Its picture replaces a message in the player's chat (false: an API client's report). */
+  toChat: boolean;
 }
 
 /** What a farm report shows, read from the farm's own records. */
@@ -716,12 +719,20 @@ export interface FarmReportData {
   coinDays: CoinDay[];
 }
 
+/** The "Preparing your report…" message the picture replaces: the chat sealed, as always. */
+export interface ReportMessage {
+  sealedChatId: string;
+  messageId: number;
+}
+
 export interface FarmReportInput {
   userHash: string;
   /** The player's code, a dash and 26 random characters: unguessable (bot/reports.ts). */
   reportId: string;
-  /** The "Preparing your report…" message the picture replaces; absent for an API client. */
-  telegram?: { sealedChatId: string; messageId: number };
+  /** Until when the picture is kept (REPORT_KEEP_HOURS from the request), and its links valid. */
+  expiresAtMs: number;
+  /** Absent for an API client's report. */
+  telegram?: ReportMessage;
   /**
    * Tests: how long a lost file worker goes unnoticed (default 10 s): the wait for its queue to
    * be polled, and the silence of its heartbeats.
@@ -741,6 +752,13 @@ export interface RenderedReport {
   sha256: string;
 }
 
+/**
+ * What became of the chat's message: replaced by the picture; gone (deleted by the player) or
+ * blocked (the bot was blocked): the picture is kept for its link all the same; none: an API
+ * client's report.
+ */
+export type ReportDelivery = 'replaced' | 'message gone' | 'blocked' | 'none';
+
 export interface FarmReportResult {
   reportId: string;
   bytes: number;
@@ -749,8 +767,7 @@ export interface FarmReportResult {
   sha256: string;
   /** Until when GET /api/reports/:id serves the picture. */
   expiresAtMs: number;
-  /** replaced: the spinner message became the picture; none: an API client's report. */
-  telegram: 'replaced' | 'message gone' | 'none';
+  telegram: ReportDelivery;
   /** How many times the pinned block ran (more than 1: a file worker was lost). */
   attempts: number;
 }
@@ -759,25 +776,26 @@ export interface PublishReportInput {
   reportId: string;
   userHash: string;
   file: RenderedReport;
-  telegram?: FarmReportInput['telegram'];
+  expiresAtMs: number;
+  telegram?: ReportMessage;
 }
 
 /**
  * Activities of the reports queue and of each bot process's own file queue (bot/reports-worker.ts),
- * as function properties: each queue's worker takes its own two.
+ * as function properties: each queue's worker takes its own.
  */
 export interface ReportActivities {
   /** Reports queue: the farm's state and coin record (queries). */
   readFarmForReport: (input: { userHash: string }) => Promise<FarmReportData>;
   /** Reports queue: the task queue of the process that took it, for the pinned block. */
   claimFileWorker: () => Promise<string>;
+  /** Reports queue: the report could not be made; the message says so instead of spinning on. */
+  reportFailed: (input: { reportId: string; telegram: ReportMessage }) => Promise<void>;
   /** Pinned: draws the PNG to the process's disk. */
   renderReport: (input: { reportId: string; data: FarmReportData }) => Promise<RenderedReport>;
   /**
    * Pinned: keeps the PNG in the report store (GET /api/reports/:id), replaces the spinner
    * message with it, and deletes the local file.
    */
-  publishReport: (
-    input: PublishReportInput,
-  ) => Promise<Pick<FarmReportResult, 'expiresAtMs' | 'telegram'>>;
+  publishReport: (input: PublishReportInput) => Promise<ReportDelivery>;
 }

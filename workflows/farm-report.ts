@@ -5,11 +5,13 @@
  * process's disk and published from there (kept for GET /api/reports/:id, and put in place of
  * the "Preparing your report…" message). The file's bytes never enter history: only its path,
  * size and hash do. If that process is lost between the two (its queue finds no poller within
- * `fileWorkerTimeoutMs`, or an attempt times out), the whole block runs again on another.
+ * `fileWorkerTimeoutMs`, or its heartbeats stop), the whole block runs again on another. A report
+ * that cannot be made says so in place of the spinner.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
+  isCancellation,
   log,
   proxyActivities,
   sleep,
@@ -32,8 +34,29 @@ export async function FarmReportWorkflow(input: FarmReportInput): Promise<FarmRe
     scheduleToCloseTimeout: '2m',
     retry: { initialInterval: '500ms', maximumInterval: '10s' },
   });
-  const data = await shared.readFarmForReport({ userHash: input.userHash });
+  try {
+    return await makeReport(input, shared);
+  } catch (err) {
+    if (input.telegram && !isCancellation(err)) {
+      // Best effort and bounded (scheduleToClose): the report's failure is the result either way.
+      await shared
+        .reportFailed({ reportId: input.reportId, telegram: input.telegram })
+        .catch((failure: unknown) =>
+          log.warn('the report failed, and so did saying so in the chat', {
+            reportId: input.reportId,
+            error: String(failure),
+          }),
+        );
+    }
+    throw err;
+  }
+}
 
+async function makeReport(
+  input: FarmReportInput,
+  shared: ReportActivities,
+): Promise<FarmReportResult> {
+  const data = await shared.readFarmForReport({ userHash: input.userHash });
   const lostAfterMs = input.fileWorkerTimeoutMs ?? DEFAULT_FILE_WORKER_TIMEOUT_MS;
   for (let attempt = 1; ; attempt += 1) {
     const queue = await shared.claimFileWorker();
@@ -49,10 +72,11 @@ export async function FarmReportWorkflow(input: FarmReportInput): Promise<FarmRe
     });
     try {
       const file = await pinned.renderReport({ reportId: input.reportId, data });
-      const published = await pinned.publishReport({
+      const telegram = await pinned.publishReport({
         reportId: input.reportId,
         userHash: input.userHash,
         file,
+        expiresAtMs: input.expiresAtMs,
         ...(input.telegram ? { telegram: input.telegram } : {}),
       });
       log.info('report made', { reportId: input.reportId, attempts: attempt, bytes: file.bytes });
@@ -62,7 +86,8 @@ export async function FarmReportWorkflow(input: FarmReportInput): Promise<FarmRe
         width: file.width,
         height: file.height,
         sha256: file.sha256,
-        ...published,
+        expiresAtMs: input.expiresAtMs,
+        telegram,
         attempts: attempt,
       };
     } catch (err) {
@@ -70,7 +95,7 @@ export async function FarmReportWorkflow(input: FarmReportInput): Promise<FarmRe
         err instanceof ActivityFailure &&
         err.cause instanceof ApplicationFailure &&
         err.cause.nonRetryable;
-      if (refused || attempt >= MAX_BLOCK_ATTEMPTS) throw err;
+      if (isCancellation(err) || refused || attempt >= MAX_BLOCK_ATTEMPTS) throw err;
       log.warn('the report block failed on its process; running it again on another', {
         reportId: input.reportId,
         queue,

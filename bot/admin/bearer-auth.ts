@@ -27,6 +27,11 @@ declare module 'fastify' {
 export interface BearerAuthOptions {
   redis: RedisClient;
   keyPrefix: string;
+  /**
+   * Whose failures count together (default `admin`: the admin listener's APIs). The public
+   * listener's report API counts apart, so that guessing there never locks support out here.
+   */
+  scope?: string;
   /** Failed attempts an address may make per window; default FAILURE_LIMIT. */
   failures?: number;
   windowSeconds?: number;
@@ -60,7 +65,7 @@ export function bearerAuth(options: BearerAuthOptions) {
   const limiter = new RateLimiterRedis({
     storeClient: options.redis,
     useRedisPackage: true,
-    keyPrefix: `${options.keyPrefix}admin-auth-failures`,
+    keyPrefix: `${options.keyPrefix}${options.scope ?? 'admin'}-auth-failures`,
     points: failures,
     duration,
     insuranceLimiter: new RateLimiterMemory({ points: failures, duration }),

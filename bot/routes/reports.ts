@@ -5,8 +5,10 @@
  * - `GET /api/reports/:id` answers its status (running, done, failed); with `format=png`, a
  *   finished report's picture, read from the report store, as long as it is kept.
  *   A support token, or the link the bot gave the player (`expires` and `sig` in the query).
+ * Support tokens only, never ADMIN_TOKEN, on this internet-facing port; failed attempts count
+ * per address apart from the admin listener's.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { NamedToken } from '../../infra/config';
 import { isUserHash } from '../../infra/identity';
 import type { RedisClient } from '../../store/redis';
@@ -19,12 +21,10 @@ import { normalizeSupportCode } from '../support/story';
 export interface ReportRoutesOptions {
   reports: Reports;
   links: ReportLinks;
-  /** Accepted as `Authorization: Bearer`: the support tokens and the admin token. */
+  /** Accepted as `Authorization: Bearer`: the named support tokens. */
   tokens: NamedToken[];
   redis: RedisClient;
   keyPrefix: string;
-  /** How long a finished picture is kept: a link made before it is done lasts as long. */
-  keepMs: number;
 }
 
 const statusSchema = {
@@ -50,21 +50,29 @@ const statusSchema = {
 
 /** How soon a client should ask again about a running report. */
 const RETRY_AFTER_SECONDS = 1;
+const GONE = 'no such report (or it is no longer kept)';
 
 export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app, options) => {
   const { reports, links } = options;
-  const guard = bearerAuth({ redis: options.redis, keyPrefix: options.keyPrefix })(
-    options.tokens,
-    'a support token',
-  );
+  const guard = bearerAuth({
+    redis: options.redis,
+    keyPrefix: options.keyPrefix,
+    scope: 'reports-api',
+  })(options.tokens, 'a support token');
 
-  const unavailable = (reply: FastifyReply, err: unknown) => {
-    if (!isTemporalUnavailable(err)) throw err;
-    return reply
-      .code(503)
-      .header('retry-after', '5')
-      .send({ error: 'Temporal is unreachable: try again shortly' });
-  };
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) return reply.code(400).send({ error: err.message });
+    if (err instanceof NoFarmError) return reply.code(404).send({ error: err.message });
+    if (isTemporalUnavailable(err)) {
+      req.log.warn({ err }, 'report request failed: Temporal unavailable or too slow');
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: 'Temporal is unavailable or too slow: try again shortly' });
+    }
+    req.log.error({ err }, 'report request failed');
+    return reply.code(500).send({ error: 'the report could not be read: try again later' });
+  });
 
   app.post<{ Body: { supportCode: string } }>(
     '/api/reports',
@@ -85,18 +93,20 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
       if (!isUserHash(userHash)) {
         return reply.code(400).send({ error: 'a support code is 16 characters of a-z and 2-7' });
       }
-      try {
-        const { reportId, started } = await reports.start(userHash);
-        req.log.info({ reportId, started, by: req.caller }, 'report requested over HTTP');
-        const expiresAtMs = Date.now() + options.keepMs;
-        return reply
-          .code(202)
-          .header('location', `/api/reports/${reportId}`)
-          .send({ id: reportId, status: 'running', link: links.path(reportId, expiresAtMs) });
-      } catch (err) {
-        if (err instanceof NoFarmError) return reply.code(404).send({ error: err.message });
-        return unavailable(reply, err);
-      }
+      const report = await reports.start(userHash);
+      req.log.info(
+        { reportId: report.reportId, started: report.ours, by: req.caller },
+        'report requested over HTTP',
+      );
+      return reply
+        .code(202)
+        .header('location', `/api/reports/${report.reportId}`)
+        .send({
+          id: report.reportId,
+          status: 'running',
+          link: links.path(report.reportId, report.expiresAtMs),
+          expiresAt: new Date(report.expiresAtMs).toISOString(),
+        });
     },
   );
 
@@ -124,7 +134,8 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
   }>(
     '/api/reports/:id',
     {
-      onRequest: linkOrToken,
+      // After validation: a malformed id or format is a 400, whoever asks.
+      preHandler: linkOrToken,
       schema: {
         params: {
           type: 'object',
@@ -135,8 +146,8 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
           type: 'object',
           properties: {
             format: { type: 'string', enum: ['json', 'png'] },
-            expires: { type: 'string' },
-            sig: { type: 'string' },
+            expires: { type: 'string', maxLength: 20 },
+            sig: { type: 'string', maxLength: 100 },
           },
         },
         response: { 200: statusSchema, 202: statusSchema, '4xx': errorSchema, '5xx': errorSchema },
@@ -144,15 +155,10 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
     },
     async (req, reply) => {
       const { id } = req.params;
-      let found;
-      try {
-        found = await reports.status(id);
-      } catch (err) {
-        return unavailable(reply, err);
-      }
+      const found = await reports.status(id);
       switch (found.status) {
         case 'unknown':
-          return reply.code(404).send({ error: 'no such report (or it is no longer kept)' });
+          return reply.code(404).send({ error: GONE });
         case 'running':
           return reply
             .code(202)
@@ -164,8 +170,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
           const { report } = found;
           if (req.query.format === 'png') {
             const png = await reports.picture(id);
-            if (!png)
-              return reply.code(404).send({ error: 'no such report (or it is no longer kept)' });
+            if (!png) return reply.code(404).send({ error: GONE });
             return reply
               .code(200)
               .type('image/png')

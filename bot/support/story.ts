@@ -39,6 +39,7 @@ import {
   SUPPORT_GRANT_MEMO,
   type FarmReportInput,
   type FarmReportResult,
+  type ReportDelivery,
   type SupportGrantInput,
   type SupportGrantResult,
   USER_HASH_SEARCH_ATTRIBUTE,
@@ -58,17 +59,18 @@ export const STORY_TIMEOUT_MS = 10_000;
 /** A farm that does not answer within this is shown as not answering, not waited for. */
 const FARM_QUERY_TIMEOUT_MS = 3_000;
 
-/** A support code that is not one: 16 characters of a-z and 2-7. */
-/** A code as a person may paste or read it out: spaces around it and capitals do not matter. */
 /** What became of a report's picture, as the timeline says it. */
-const REPORT_DELIVERY: Record<FarmReportResult['telegram'], string> = {
+const REPORT_DELIVERY: Record<ReportDelivery, string> = {
   replaced: 'the picture replaced its message',
   'message gone': 'kept; its message was gone from the chat',
+  blocked: 'kept; the player had blocked the bot',
   none: 'kept for the API',
 };
 
+/** A code as a person may paste or read it out: spaces around it and capitals do not matter. */
 export const normalizeSupportCode = (text: string) => text.trim().toLowerCase();
 
+/** A support code that is not one: 16 characters of a-z and 2-7. */
 export class MalformedSupportCodeError extends Error {
   override name = 'MalformedSupportCodeError';
   constructor() {

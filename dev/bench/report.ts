@@ -46,7 +46,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
   const game = await startBenchGame({ config, logger, shutdown, say, timeScale: 1 });
   const sharedDir = mkdtempSync(join(tmpdir(), 'farmflow-bench-report-'));
   shutdown.add('report files', async () => rmSync(sharedDir, { recursive: true, force: true }));
-  const files = createReportFiles(sharedDir, 3_600_000);
+  const files = createReportFiles(sharedDir);
   const reportsQueue = `${game.gameTaskQueue}-reports`;
   const worker = await startReportsWorker({
     connection: game.connection,
@@ -71,6 +71,7 @@ async function main({ config, logger, shutdown, say }: BenchRun): Promise<BenchO
     client: game.eagerClient,
     files,
     gameTaskQueue: game.gameTaskQueue,
+    keepMs: 3_600_000,
     workflowOptions: { reportsTaskQueue: reportsQueue },
   });
 

@@ -7,12 +7,18 @@ import { createCanvas, GlobalFonts, loadImage } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
 import {
   drawFarmReport,
-  MAX_COIN_DAYS,
   niceAxis,
   REPORT_FONT_FAMILY,
   REPORT_PICTURE,
 } from '../../activities/report-picture';
-import { type CoinDay, CROP_IDS, newFarm, type FarmState, type PlotState } from '../../game';
+import {
+  type CoinDay,
+  COIN_RECORD_DAYS,
+  CROP_IDS,
+  newFarm,
+  type FarmState,
+  type PlotState,
+} from '../../game';
 import type { FarmReportData } from '../../workflows/contract';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,7 +62,7 @@ function report(overrides: Partial<FarmReportData> = {}, farm: Partial<FarmState
       inventory: { wheat: 12, corn: 3, strawberry: 1_234 },
       ...farm,
     },
-    coinDays: coinDays(MAX_COIN_DAYS),
+    coinDays: coinDays(COIN_RECORD_DAYS),
     ...overrides,
   };
   return data;

@@ -28,7 +28,7 @@ const DEFAULTS: Config = {
     uiPort: 8233,
   },
   dataDir: 'data',
-  sharedFilesDir: 'data/shared',
+  sharedFilesDir: resolve('data/shared'),
   reports: { keepMs: 24 * 3_600_000, publicUrl: 'http://127.0.0.1:3000' },
   redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'farmflow:' },
   http: { host: '127.0.0.1', port: 3000 },

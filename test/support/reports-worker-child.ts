@@ -1,8 +1,9 @@
 /**
- * A bot process's reports worker in a process of its own, for the test that kills one between
- * drawing a report and sending it: after its first picture is drawn (and that activity has
- * completed), it dies with SIGKILL, and it never sends one. It prints "ready" on stderr once it
- * polls and "rendered" once it has drawn.
+ * A bot process's reports worker in a process of its own, for the tests that kill one with
+ * SIGKILL. TEST_DIE_AFTER=render: once its first picture is drawn and that activity completed,
+ * it dies before sending anything (it never sends). TEST_DIE_AFTER=publish: it sends the picture
+ * (the chat's message is replaced) and dies before that activity completes. It prints "ready" on
+ * stderr once it polls, and "rendered" or "published" before it dies.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -22,6 +23,7 @@ async function main() {
   const logger = createLogger('error');
   installTemporalRuntime(logger);
   const address = env('TEMPORAL_ADDRESS');
+  const dieAfter = env('TEST_DIE_AFTER');
   const dataConverter = farmflowDataConverter(env('SHARED_FILES_DIR'));
   await startReportsWorker({
     connection: await NativeConnection.connect({ address }),
@@ -33,23 +35,35 @@ async function main() {
     redis: await connectRedis(env('REDIS_URL'), logger),
     keyPrefix: env('TEST_KEY_PREFIX'),
     userHashSecret: env('USER_HASH_SECRET'),
-    files: createReportFiles(env('SHARED_FILES_DIR'), 3_600_000),
+    files: createReportFiles(env('SHARED_FILES_DIR')),
     links: { path: () => '/link', verify: () => false },
     publicUrl: 'http://127.0.0.1',
     workRoot: env('TEST_WORK_ROOT'),
     logger,
     taskQueue: env('TEST_REPORTS_QUEUE'),
-    wrapActivities: (activities) => ({
-      ...activities,
-      async renderReport(input) {
-        const rendered = await activities.renderReport(input);
-        process.stderr.write('rendered\n');
-        // Dies once this activity's completion has reached Temporal, before sending anything.
-        setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
-        return rendered;
-      },
-      publishReport: () => new Promise(() => undefined),
-    }),
+    wrapActivities: (activities) => {
+      const die = () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
+      return dieAfter === 'render'
+        ? {
+            ...activities,
+            async renderReport(input) {
+              const rendered = await activities.renderReport(input);
+              process.stderr.write('rendered\n');
+              die(); // once this activity's completion has reached Temporal
+              return rendered;
+            },
+            publishReport: () => new Promise(() => undefined),
+          }
+        : {
+            ...activities,
+            async publishReport(input) {
+              await activities.publishReport(input);
+              process.stderr.write('published\n');
+              process.kill(process.pid, 'SIGKILL'); // before the completion is sent
+              return new Promise(() => undefined);
+            },
+          };
+    },
   });
   process.stderr.write('ready\n');
 }

@@ -8,7 +8,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFarm } from '../../game';
 import { PAYLOAD_REFERENCE_THRESHOLD, payloadFilesDir } from '../../store/payload-files';
@@ -22,44 +21,10 @@ import {
   WORKFLOW_TYPES,
 } from '../../workflows/contract';
 import { newPlayer, startTestGame, type TestGame } from '../support/game';
-
-const { EventType } = temporal.api.enums.v1;
-type EventType = temporal.api.enums.v1.EventType;
+import { EventType, historyPayloads } from '../support/history';
 
 const GRANTS = 45_000;
 const REFERENCE_TYPE = 'temporal.api.sdk.v1.ExternalStorageReference';
-
-interface HistoryPayload {
-  metadata: Record<string, string>;
-  data: Buffer;
-}
-
-/** Every payload of a run's history, as the server keeps it. */
-async function payloadsOf(client: Client, workflowId: string, runId: string) {
-  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const found: { event: EventType; payload: HistoryPayload }[] = [];
-  for (const event of history.events ?? []) {
-    const walk = (value: unknown): void => {
-      if (value instanceof Uint8Array || value === null || typeof value !== 'object') return;
-      const record = value as Record<string, unknown>;
-      if (record.metadata && record.data instanceof Uint8Array) {
-        const metadata = Object.fromEntries(
-          Object.entries(record.metadata as Record<string, Uint8Array>).map(([k, v]) => [
-            k,
-            Buffer.from(v).toString(),
-          ]),
-        );
-        found.push({
-          event: event.eventType!,
-          payload: { metadata, data: Buffer.from(record.data) },
-        });
-      }
-      for (const child of Object.values(record)) walk(child);
-    };
-    walk(event);
-  }
-  return found;
-}
 
 describe('payloads over 256 KiB go by reference', () => {
   let g: TestGame;
@@ -142,12 +107,12 @@ describe('payloads over 256 KiB go by reference', () => {
     expect(coins).toBeGreaterThan(100);
 
     for (const runId of [firstRunId, secondRunId]) {
-      const payloads = await payloadsOf(g.t.client, workflowId, runId);
+      const payloads = await historyPayloads(g.t.client, workflowId, runId);
       const started = payloads.filter(
         (p) => p.event === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
       );
-      expect(started.map((p) => p.payload.metadata.messageType)).toContain(REFERENCE_TYPE);
-      for (const { payload } of payloads) {
+      expect(started.map((p) => p.metadata.messageType)).toContain(REFERENCE_TYPE);
+      for (const payload of payloads) {
         expect(payload.data.length).toBeLessThan(PAYLOAD_REFERENCE_THRESHOLD);
         // Every payload that is not a reference is plain JSON, as any client reads it.
         if (payload.metadata.messageType !== REFERENCE_TYPE) {
@@ -160,7 +125,7 @@ describe('payloads over 256 KiB go by reference', () => {
         payloads.some(
           (p) =>
             p.event === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED &&
-            p.payload.metadata.encoding === 'json/plain',
+            p.metadata.encoding === 'json/plain',
         ),
       ).toBe(true);
     }

@@ -81,8 +81,6 @@ export async function startWebChatStack(options: WebChatStackOptions = {}): Prom
       notifications: `${t.taskQueue}-notifications`,
       reports: `${t.taskQueue}-reports`,
     },
-    // A lost report worker is noticed within 2 s, not 10.
-    reportWorkflowOptions: { fileWorkerTimeoutMs: 2_000 },
     extraRoutes: webChatExtraRoutes({ players: local.players }),
     ...(options.schedulesIdPrefix !== undefined
       ? { schedules: { idPrefix: options.schedulesIdPrefix, taskQueue: t.taskQueue } }
