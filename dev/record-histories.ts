@@ -10,7 +10,7 @@
  * on them. Give SHAPE a new name when a `patched()` change adds a shape (see README).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -31,6 +31,7 @@ import {
   farmWorkflowId,
   ACTION_UPDATES,
   grantRewardSignal,
+  hasGrantQuery,
   noticeSignal,
   type PlayerBatchInput,
   setReachableSignal,
@@ -46,14 +47,16 @@ import { ensureTemporalCli } from './temporal/cli';
 import { startDevServer } from './temporal/server';
 import { encryptChatId } from '../infra/identity';
 import { createWorker } from '../worker/create-worker';
-import { farmflowDataConverter } from '../store/payload-files';
+import { farmflowDataConverter, payloadFilesDir } from '../store/payload-files';
 import { createReportFiles } from '../store/report-files';
 import { bundleWorkflows } from '../worker/bundle';
-import { type FarmAction, NEUTRAL_WORLD } from '../game';
+import { type FarmAction, NEUTRAL_WORLD, newFarm } from '../game';
 import { EVENT_ANNOUNCEMENTS_PATCH } from '../workflows/calendar-event';
 import { PROFILES_AND_NOTIFICATIONS_PATCH, type GameFarmWorkflow } from '../workflows/farm';
 
 const OUT_DIR = join(__dirname, '..', 'test', 'fixtures', 'histories');
+/** The payload files the histories' references point to: `payloads/` under it, as under SHARED_FILES_DIR. */
+const PAYLOAD_FIXTURES_DIR = join(__dirname, '..', 'test', 'fixtures');
 /** The newest shape of the farm's history: the latest patch it records. */
 const SHAPE = PROFILES_AND_NOTIFICATIONS_PATCH;
 const SECRET = 'record-histories-secret-0123456789';
@@ -347,6 +350,41 @@ async function main() {
     await client.workflow.getHandle(farmReportWorkflowId(userHash)).result();
     await reports.stop();
 
+    // A farm carrying more than Temporal's payload warning size: its start input goes by
+    // reference (store/payload-files.ts), and the payload's file is kept beside the fixtures.
+    const bigHash = game.userHashOf(616161);
+    const appliedGrants: Record<string, number> = {};
+    for (let i = 0; i < 5_000; i++) {
+      appliedGrants[`batch-2026-11-${i}-daily-reward-for-everyone`] = Date.now();
+    }
+    const big = await client.workflow.start<typeof GameFarmWorkflow>(WORKFLOW_TYPES.gameFarm, {
+      workflowId: farmWorkflowId(bigHash),
+      taskQueue: 'record-game',
+      args: [
+        {
+          userHash: bigHash,
+          sealedChatId: encryptChatId(616161, SECRET),
+          timeScale: 0.001,
+          carried: {
+            farm: newFarm(Date.now(), 0.001),
+            readyCrops: [],
+            appliedGrants,
+            recentActions: {},
+            registered: true,
+          },
+        },
+      ],
+      typedSearchAttributes: [{ key: USER_HASH_SEARCH_ATTRIBUTE, value: bigHash }],
+    });
+    await big.signal(grantRewardSignal, {
+      grantId: 'record-big',
+      issuedAtMs: Date.now(),
+      coins: 5,
+      xp: 0,
+      reason: 'record',
+    });
+    while (!(await big.query(hasGrantQuery, 'record-big'))) await sleep(50);
+
     mkdirSync(OUT_DIR, { recursive: true });
     const write = async (
       name: string,
@@ -371,6 +409,11 @@ async function main() {
     await write('weekly-prize', 'record-weekly-prize', undefined, null);
     await write('support-grant', compensation.workflowId, undefined, null);
     await write('farm-report', farmReportWorkflowId(userHash), undefined, null);
+    await write('game-farm-payload-reference', big.workflowId, big.firstExecutionRunId, null);
+    rmSync(payloadFilesDir(PAYLOAD_FIXTURES_DIR), { recursive: true, force: true });
+    cpSync(payloadFilesDir(sharedFilesDir), payloadFilesDir(PAYLOAD_FIXTURES_DIR), {
+      recursive: true,
+    });
     process.stdout.write(`histories written to ${OUT_DIR}\n`);
   } finally {
     for (const w of workers) w.shutdown();

@@ -2,7 +2,8 @@
  * Determinism guard: histories recorded from a full play session (npm run record:histories)
  * must replay against the current workflow code. A change that alters what a workflow does on
  * replay fails here; such a change needs `patched()` (see README), and fixtures of the new shape
- * recorded next to the old ones.
+ * recorded next to the old ones. A history whose payloads went by reference replays with the
+ * converter every process has, reading its payload file from test/fixtures/payloads.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +14,12 @@ import {
   PROFILES_AND_NOTIFICATIONS_PATCH,
   REGISTRATION_OFF_MAIN_PATH_PATCH,
 } from '../../workflows/farm';
+import { farmflowDataConverter } from '../../store/payload-files';
 import { installTestRuntime } from '../support/temporal';
 
 const DIR = join(__dirname, '..', 'fixtures', 'histories');
+/** Where the references in the histories point: `payloads/` under it, as under SHARED_FILES_DIR. */
+const PAYLOAD_FILES = join(__dirname, '..', 'fixtures');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 describe('recorded histories replay against the current workflow code', () => {
@@ -54,6 +58,8 @@ describe('recorded histories replay against the current workflow code', () => {
         'support-grant.json',
         // A farm report, in its first shape: read, claimed, drawn and published on one worker.
         'farm-report.json',
+        // A farm whose start input (its carried state, over 256 KiB) went by reference.
+        'game-farm-payload-reference.json',
       ].sort(),
     );
     // A farm that told its player things: a wave, a reward, a notice; its copy published.
@@ -112,6 +118,21 @@ describe('recorded histories replay against the current workflow code', () => {
     expect(readFileSync(join(DIR, 'support-grant.json'), 'utf8')).toContain(
       'EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED',
     );
+    // The farm's start input is a reference; its file is kept beside the fixtures.
+    const referenced = readFileSync(join(DIR, 'game-farm-payload-reference.json'), 'utf8');
+    const started = (
+      JSON.parse(referenced) as {
+        events: {
+          workflowExecutionStartedEventAttributes?: {
+            input: { payloads: { metadata: Record<string, string> }[] };
+          };
+        }[];
+      }
+    ).events[0]!.workflowExecutionStartedEventAttributes!.input.payloads[0]!;
+    expect(Buffer.from(started.metadata.messageType!, 'base64').toString()).toBe(
+      'temporal.api.sdk.v1.ExternalStorageReference',
+    );
+    expect(readdirSync(join(PAYLOAD_FILES, 'payloads'))).toHaveLength(1);
     const report = readFileSync(join(DIR, 'farm-report.json'), 'utf8');
     for (const activity of [
       'readFarmForReport',
@@ -128,7 +149,10 @@ describe('recorded histories replay against the current workflow code', () => {
   it.each(files)('%s replays without nondeterminism', async (file) => {
     const history: unknown = JSON.parse(readFileSync(join(DIR, file), 'utf8'));
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      {
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        dataConverter: farmflowDataConverter(PAYLOAD_FILES),
+      },
       history,
       `replay-${file}`,
     );
