@@ -267,10 +267,10 @@ describe('📊 Report in the chat', () => {
         { timeout: 20_000 },
       )
       .toBe(REPORT_FAILED_TEXT);
-    expect(await reports.status(reportId)).toMatchObject({
-      status: 'failed',
-      reason: 'no farm runs under this support code',
-    });
+    // The message says so a moment before the run ends failed.
+    await expect
+      .poll(() => reports.status(reportId), { timeout: 10_000 })
+      .toMatchObject({ status: 'failed', reason: 'no farm runs under this support code' });
     const failed = await api(`/api/reports/${reportId}`, { headers: asSupport });
     expect(failed.status).toBe(200);
     expect(await failed.json()).toMatchObject({
@@ -290,6 +290,23 @@ describe('📊 Report in the chat', () => {
     expect(await reportResult(code)).toMatchObject({ telegram: 'message gone' });
     expect(await files.find(kept.reportId)).not.toBeNull();
     expect(await photosOf(player)).toEqual([]);
+
+    // The player blocked the bot meanwhile: kept too, and nothing retried against the 403.
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // Telegram's 1 message/s a chat
+    const blockedSpinner = (await stack.callAsBot('sendMessage', {
+      chat_id: player.id,
+      text: 'Preparing your report…',
+    })) as { message_id: number };
+    await stack.local.api.blockChat(player.id);
+    try {
+      const blocked = await reports.start(code, {
+        telegram: { sealedChatId, messageId: blockedSpinner.message_id },
+      });
+      expect(await reportResult(code)).toMatchObject({ telegram: 'blocked', attempts: 1 });
+      expect(await files.find(blocked.reportId)).not.toBeNull();
+    } finally {
+      await stack.local.api.unblockChat(player.id);
+    }
   });
 });
 
