@@ -1,7 +1,7 @@
 /**
  * A bot process's reports worker in a process of its own, for the tests that kill one with
- * SIGKILL. TEST_DIE_AFTER=render: once its first picture is drawn and that activity completed,
- * it dies before sending anything (it never sends). TEST_DIE_AFTER=publish: it sends the picture
+ * SIGKILL. TEST_DIE_AFTER=render: it draws the picture, and dies when given the sending (so the
+ * drawing has completed in Temporal), before sending anything. TEST_DIE_AFTER=publish: it sends the picture
  * (the chat's message is replaced) and dies before that activity completes. It prints "ready" on
  * stderr once it polls, and "rendered" or "published" before it dies.
  */
@@ -41,18 +41,20 @@ async function main() {
     workRoot: env('TEST_WORK_ROOT'),
     logger,
     taskQueue: env('TEST_REPORTS_QUEUE'),
-    wrapActivities: (activities) => {
-      const die = () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);
-      return dieAfter === 'render'
+    wrapActivities: (activities) =>
+      dieAfter === 'render'
         ? {
             ...activities,
             async renderReport(input) {
               const rendered = await activities.renderReport(input);
               process.stderr.write('rendered\n');
-              die(); // once this activity's completion has reached Temporal
               return rendered;
             },
-            publishReport: () => new Promise(() => undefined),
+            // Given the sending, so the drawing has completed in Temporal: dies, sending nothing.
+            publishReport: () => {
+              process.kill(process.pid, 'SIGKILL');
+              return new Promise(() => undefined);
+            },
           }
         : {
             ...activities,
@@ -62,8 +64,7 @@ async function main() {
               process.kill(process.pid, 'SIGKILL'); // before the completion is sent
               return new Promise(() => undefined);
             },
-          };
-    },
+          },
   });
   process.stderr.write('ready\n');
 }
