@@ -46,6 +46,11 @@ const ROOT = join(__dirname, '..', '..');
 /** The first bytes of every PNG file. */
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const HOUR_MS = 3_600_000;
+/**
+ * Tests that stop a worker (its sticky queue then holds the next task for 10 s) or start one in a
+ * child process: about 10-15 s here, more on a loaded machine.
+ */
+const SLOW_TEST_MS = 60_000;
 
 let stack: WebChatStack;
 let nextPlayer = 7_000_000 + Math.floor(Math.random() * 1_000_000);
@@ -209,25 +214,29 @@ describe('📊 Report in the chat', () => {
     expect(await reportRuns(code)).toHaveLength(1);
   });
 
-  it('a second press while one is being made starts no second one', async () => {
-    const { player, code } = await playerOnFarm();
-    // The game worker stopped: the report waits, running, for a worker to run it.
-    await stack.gameWorker.stop();
-    try {
-      await pressReport(player);
-      await expect.poll(async () => (await reportRuns(code)).length, { timeout: 10_000 }).toBe(1);
-      await pressReport(player);
-      await expect
-        .poll(async () => (await chatOf(player)).some((m) => /on its way/.test(m.text)), {
-          timeout: 10_000,
-        })
-        .toBe(true);
-    } finally {
-      stack.gameWorker = await stack.startGameWorker();
-    }
-    await expect.poll(async () => (await photosOf(player)).length, { timeout: 30_000 }).toBe(1);
-    expect(await reportRuns(code)).toHaveLength(1);
-  });
+  it(
+    'a second press while one is being made starts no second one',
+    async () => {
+      const { player, code } = await playerOnFarm();
+      // The game worker stopped: the report waits, running, for a worker to run it.
+      await stack.gameWorker.stop();
+      try {
+        await pressReport(player);
+        await expect.poll(async () => (await reportRuns(code)).length, { timeout: 10_000 }).toBe(1);
+        await pressReport(player);
+        await expect
+          .poll(async () => (await chatOf(player)).some((m) => /on its way/.test(m.text)), {
+            timeout: 10_000,
+          })
+          .toBe(true);
+      } finally {
+        stack.gameWorker = await stack.startGameWorker();
+      }
+      await expect.poll(async () => (await photosOf(player)).length, { timeout: 30_000 }).toBe(1);
+      expect(await reportRuns(code)).toHaveLength(1);
+    },
+    SLOW_TEST_MS,
+  );
 
   it('a report that cannot be made says so in place of the spinner; one kept without its message', async () => {
     const { player, code } = await playerOnFarm();
@@ -311,57 +320,61 @@ describe('📊 Report in the chat', () => {
 });
 
 describe('/api/reports', () => {
-  it('starts one at once, reports its status, then serves the picture by token and by signed link', async () => {
-    const { code } = await playerOnFarm();
-    // While the game worker is away, the report runs and says so.
-    await stack.gameWorker.stop();
-    let id: string;
-    let link: string;
-    try {
-      const started = await post(asSupport, { supportCode: code.toUpperCase() });
-      expect(started.status).toBe(202);
-      const body = (await started.json()) as { id: string; status: string; link: string };
-      ({ id, link } = body);
-      expect(body.status).toBe('running');
-      expect(id).toMatch(new RegExp(`^${code}-[a-z2-7]{26}$`));
-      const running = await api(`/api/reports/${id}`, { headers: asSupport });
-      expect(running.status).toBe(202);
-      expect(running.headers.get('retry-after')).toBe('1');
-    } finally {
-      stack.gameWorker = await stack.startGameWorker();
-    }
+  it(
+    'starts one at once, reports its status, then serves the picture by token and by signed link',
+    async () => {
+      const { code } = await playerOnFarm();
+      // While the game worker is away, the report runs and says so.
+      await stack.gameWorker.stop();
+      let id: string;
+      let link: string;
+      try {
+        const started = await post(asSupport, { supportCode: code.toUpperCase() });
+        expect(started.status).toBe(202);
+        const body = (await started.json()) as { id: string; status: string; link: string };
+        ({ id, link } = body);
+        expect(body.status).toBe('running');
+        expect(id).toMatch(new RegExp(`^${code}-[a-z2-7]{26}$`));
+        const running = await api(`/api/reports/${id}`, { headers: asSupport });
+        expect(running.status).toBe(202);
+        expect(running.headers.get('retry-after')).toBe('1');
+      } finally {
+        stack.gameWorker = await stack.startGameWorker();
+      }
 
-    await expect
-      .poll(async () => (await api(`/api/reports/${id}`, { headers: asSupport })).status, {
-        timeout: 30_000,
-      })
-      .toBe(200);
-    const done = (await (await api(`/api/reports/${id}`, { headers: asSupport })).json()) as {
-      status: string;
-      picture: { sha256: string; bytes: number };
-      expiresAt: string;
-      link: string;
-    };
-    expect(done.status).toBe('done');
-    expect(Date.parse(done.expiresAt) - Date.now()).toBeGreaterThan(23 * HOUR_MS);
-    // The link the POST gave is the one the report keeps: valid exactly as long as the picture.
-    expect(done.link).toBe(link);
+      await expect
+        .poll(async () => (await api(`/api/reports/${id}`, { headers: asSupport })).status, {
+          timeout: 30_000,
+        })
+        .toBe(200);
+      const done = (await (await api(`/api/reports/${id}`, { headers: asSupport })).json()) as {
+        status: string;
+        picture: { sha256: string; bytes: number };
+        expiresAt: string;
+        link: string;
+      };
+      expect(done.status).toBe('done');
+      expect(Date.parse(done.expiresAt) - Date.now()).toBeGreaterThan(23 * HOUR_MS);
+      // The link the POST gave is the one the report keeps: valid exactly as long as the picture.
+      expect(done.link).toBe(link);
 
-    // No token needed with the link; the same bytes as the run made.
-    const png = await api(link);
-    expect(png.status).toBe(200);
-    expect(png.headers.get('content-type')).toBe('image/png');
-    const bytes = Buffer.from(await png.arrayBuffer());
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.picture.sha256);
+      // No token needed with the link; the same bytes as the run made.
+      const png = await api(link);
+      expect(png.status).toBe(200);
+      expect(png.headers.get('content-type')).toBe('image/png');
+      const bytes = Buffer.from(await png.arrayBuffer());
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.picture.sha256);
 
-    // Hours later, Temporal may have forgotten the run (retention): the picture comes from the
-    // report store, whatever Temporal holds.
-    await stack.t.client.connection.workflowService.deleteWorkflowExecution({
-      namespace: stack.t.namespace,
-      workflowExecution: { workflowId: farmReportWorkflowId(code) },
-    });
-    expect((await api(link)).status).toBe(200);
-  });
+      // Hours later, Temporal may have forgotten the run (retention): the picture comes from the
+      // report store, whatever Temporal holds.
+      await stack.t.client.connection.workflowService.deleteWorkflowExecution({
+        namespace: stack.t.namespace,
+        workflowExecution: { workflowId: farmReportWorkflowId(code) },
+      });
+      expect((await api(link)).status).toBe(200);
+    },
+    SLOW_TEST_MS,
+  );
 
   it('refuses without a valid token or link, and answers unknown and malformed ids clearly', async () => {
     const { code } = await playerOnFarm();
@@ -520,96 +533,104 @@ describe('files on a pinned worker', () => {
     return spinner.message_id;
   }
 
-  it('killed between drawing and sending: the block runs again elsewhere, one picture', async () => {
-    const { player, code } = await playerOnFarm();
-    const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
-    workRoots.push(workRoot);
-    const queue = `${stack.t.taskQueue}-pinned-render`;
-    const child = await childWorker(queue, workRoot, 'render');
-    const messageId = await reportInChat(player, code, queue);
+  it(
+    'killed between drawing and sending: the block runs again elsewhere, one picture',
+    async () => {
+      const { player, code } = await playerOnFarm();
+      const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
+      workRoots.push(workRoot);
+      const queue = `${stack.t.taskQueue}-pinned-render`;
+      const child = await childWorker(queue, workRoot, 'render');
+      const messageId = await reportInChat(player, code, queue);
 
-    // The child draws the picture, then dies (SIGKILL) before it sends it.
-    expect(await child.exited).toBe('SIGKILL');
-    expect(child.output()).toContain('rendered');
-    const [childDir] = readdirSync(workRoot);
-    expect(readdirSync(join(workRoot, childDir!)).filter((f) => f.endsWith('.png'))).toHaveLength(
-      1,
-    );
+      // The child draws the picture, then dies (SIGKILL) before it sends it.
+      expect(await child.exited).toBe('SIGKILL');
+      expect(child.output()).toContain('rendered');
+      const [childDir] = readdirSync(workRoot);
+      expect(readdirSync(join(workRoot, childDir!)).filter((f) => f.endsWith('.png'))).toHaveLength(
+        1,
+      );
 
-    // Another worker comes: it clears the dead one's files at start, and the block runs on it.
-    const other = await otherWorker(queue, workRoot);
-    try {
-      expect(readdirSync(workRoot)).not.toContain(childDir);
-      const result = await reportResult(code);
-      expect(result).toMatchObject({ telegram: 'replaced', attempts: 2 });
-      const photos = await photosOf(player);
-      expect(photos.map((p) => p.messageId)).toEqual([messageId]);
-      // History: the drawing completed on the dead process's queue, the sending never started
-      // there (no poller) or timed out (no heartbeat), and both ran on the other's.
-      const history = await stack.t.client.workflow
-        .getHandle(farmReportWorkflowId(code))
-        .fetchHistory();
-      const events = history.events ?? [];
-      const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
-      const on = (name: string, taskQueue: string) =>
-        scheduled.filter(
+      // Another worker comes: it clears the dead one's files at start, and the block runs on it.
+      const other = await otherWorker(queue, workRoot);
+      try {
+        expect(readdirSync(workRoot)).not.toContain(childDir);
+        const result = await reportResult(code);
+        expect(result).toMatchObject({ telegram: 'replaced', attempts: 2 });
+        const photos = await photosOf(player);
+        expect(photos.map((p) => p.messageId)).toEqual([messageId]);
+        // History: the drawing completed on the dead process's queue, the sending never started
+        // there (no poller) or timed out (no heartbeat), and both ran on the other's.
+        const history = await stack.t.client.workflow
+          .getHandle(farmReportWorkflowId(code))
+          .fetchHistory();
+        const events = history.events ?? [];
+        const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
+        const on = (name: string, taskQueue: string) =>
+          scheduled.filter(
+            (e) =>
+              e.activityTaskScheduledEventAttributes!.activityType?.name === name &&
+              e.activityTaskScheduledEventAttributes!.taskQueue?.name === taskQueue,
+          );
+        const childQueue = scheduled.find(
+          (e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'renderReport',
+        )!.activityTaskScheduledEventAttributes!.taskQueue!.name!;
+        const [render] = on('renderReport', childQueue);
+        const completed = events.find(
           (e) =>
-            e.activityTaskScheduledEventAttributes!.activityType?.name === name &&
-            e.activityTaskScheduledEventAttributes!.taskQueue?.name === taskQueue,
+            e.activityTaskCompletedEventAttributes &&
+            Number(e.activityTaskCompletedEventAttributes.scheduledEventId) ===
+              Number(render!.eventId),
         );
-      const childQueue = scheduled.find(
-        (e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'renderReport',
-      )!.activityTaskScheduledEventAttributes!.taskQueue!.name!;
-      const [render] = on('renderReport', childQueue);
-      const completed = events.find(
-        (e) =>
-          e.activityTaskCompletedEventAttributes &&
-          Number(e.activityTaskCompletedEventAttributes.scheduledEventId) ===
-            Number(render!.eventId),
-      );
-      expect(completed, 'the drawing completed on the dead process').toBeDefined();
-      const [publish] = on('publishReport', childQueue);
-      expect(
-        events.some(
-          (e) =>
-            e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT &&
-            Number(e.activityTaskTimedOutEventAttributes!.scheduledEventId) ===
-              Number(publish!.eventId),
-        ),
-      ).toBe(true);
-      const story = await storyReader().read(code);
-      expect(story.timeline.map((entry) => entry.summary)).toContainEqual(
-        expect.stringMatching(/drawn 2 times: a report worker was lost$/),
-      );
-      // Its own files are gone after use.
-      expect(readdirSync(join(workRoot, readdirSync(workRoot)[0]!))).toEqual([]);
-    } finally {
-      await other.stop();
-    }
-    expect(readdirSync(workRoot)).toEqual([]);
-  });
+        expect(completed, 'the drawing completed on the dead process').toBeDefined();
+        const [publish] = on('publishReport', childQueue);
+        expect(
+          events.some(
+            (e) =>
+              e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT &&
+              Number(e.activityTaskTimedOutEventAttributes!.scheduledEventId) ===
+                Number(publish!.eventId),
+          ),
+        ).toBe(true);
+        const story = await storyReader().read(code);
+        expect(story.timeline.map((entry) => entry.summary)).toContainEqual(
+          expect.stringMatching(/drawn 2 times: a report worker was lost$/),
+        );
+        // Its own files are gone after use.
+        expect(readdirSync(join(workRoot, readdirSync(workRoot)[0]!))).toEqual([]);
+      } finally {
+        await other.stop();
+      }
+      expect(readdirSync(workRoot)).toEqual([]);
+    },
+    SLOW_TEST_MS,
+  );
 
-  it('killed while sending, after the picture reached the chat: still one picture', async () => {
-    const { player, code } = await playerOnFarm();
-    const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
-    workRoots.push(workRoot);
-    const queue = `${stack.t.taskQueue}-pinned-publish`;
-    const child = await childWorker(queue, workRoot, 'publish');
-    const messageId = await reportInChat(player, code, queue);
-    expect(await child.exited).toBe('SIGKILL');
-    expect(child.output()).toContain('published');
-    // The edit landed before the process died: the message shows the picture already.
-    expect((await photosOf(player)).map((p) => p.messageId)).toEqual([messageId]);
+  it(
+    'killed while sending, after the picture reached the chat: still one picture',
+    async () => {
+      const { player, code } = await playerOnFarm();
+      const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
+      workRoots.push(workRoot);
+      const queue = `${stack.t.taskQueue}-pinned-publish`;
+      const child = await childWorker(queue, workRoot, 'publish');
+      const messageId = await reportInChat(player, code, queue);
+      expect(await child.exited).toBe('SIGKILL');
+      expect(child.output()).toContain('published');
+      // The edit landed before the process died: the message shows the picture already.
+      expect((await photosOf(player)).map((p) => p.messageId)).toEqual([messageId]);
 
-    const other = await otherWorker(queue, workRoot);
-    try {
-      expect(await reportResult(code)).toMatchObject({ telegram: 'replaced', attempts: 2 });
-      // Drawn and sent again, to the same message: the chat shows one picture, the new one.
-      const photos = await photosOf(player);
-      expect(photos.map((p) => p.messageId)).toEqual([messageId]);
-      expect((await chatOf(player)).filter((m) => m.messageId === messageId)).toHaveLength(1);
-    } finally {
-      await other.stop();
-    }
-  });
+      const other = await otherWorker(queue, workRoot);
+      try {
+        expect(await reportResult(code)).toMatchObject({ telegram: 'replaced', attempts: 2 });
+        // Drawn and sent again, to the same message: the chat shows one picture, the new one.
+        const photos = await photosOf(player);
+        expect(photos.map((p) => p.messageId)).toEqual([messageId]);
+        expect((await chatOf(player)).filter((m) => m.messageId === messageId)).toHaveLength(1);
+      } finally {
+        await other.stop();
+      }
+    },
+    SLOW_TEST_MS,
+  );
 });

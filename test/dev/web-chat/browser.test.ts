@@ -371,5 +371,5 @@ describe('playing in the browser', () => {
     await waitForText(message, /Your farm report/);
     expect(await message.textContent()).not.toMatch(/Preparing/);
     expect(await message.getByRole('link', { name: /Open it in a browser/ }).count()).toBe(1);
-  });
+  }, 60_000);
 });
