@@ -8,7 +8,7 @@
  * farm run may need its start input for a replay months later (README: "Large payloads").
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type DataConverter,
@@ -17,6 +17,7 @@ import {
   StorageDriverClaim,
 } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { writeWhole } from './whole-files';
 
 /** The driver's name as it is written into every reference (never change it). */
 export const PAYLOAD_DRIVER_NAME = 'farmflow-shared-files';
@@ -28,35 +29,6 @@ const PayloadProto = temporal.api.common.v1.Payload;
 
 /** Where the payload files live under the shared files directory. */
 export const payloadFilesDir = (sharedDir: string) => join(sharedDir, 'payloads');
-
-/**
- * The file is the only copy of what history points to: it is on disk (fsync), under its final
- * name (rename), and that name is on disk too (fsync of the folder) before the reference goes
- * into history. Written under a name of its own first, so a reader never sees half a file.
- */
-async function writeDurably(folder: string, name: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(folder, { recursive: true });
-  const path = join(folder, name);
-  const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
-  try {
-    const file = await open(partial, 'w');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(partial, path);
-  } finally {
-    await rm(partial, { force: true });
-  }
-  const folderHandle = await open(folder, 'r');
-  try {
-    await folderHandle.sync();
-  } finally {
-    await folderHandle.close();
-  }
-}
 
 export function createPayloadFilesDriver(sharedDir: string): StorageDriver {
   const dir = payloadFilesDir(sharedDir);
@@ -72,7 +44,12 @@ export function createPayloadFilesDriver(sharedDir: string): StorageDriver {
         payloads.map(async (payload) => {
           const bytes = PayloadProto.encode(payload).finish();
           const key = createHash('sha256').update(bytes).digest('hex');
-          await writeDurably(join(dir, key.slice(0, 2)), key, bytes);
+          const folder = join(dir, key.slice(0, 2));
+          await mkdir(folder, { recursive: true });
+          // The only copy of what history will point to: on disk, name and all, before that.
+          await writeWhole(join(folder, key), (partial) => writeFile(partial, bytes), {
+            durable: true,
+          });
           return new StorageDriverClaim({ key });
         }),
       );

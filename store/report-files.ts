@@ -4,9 +4,9 @@
  * record `reports/<id>.json`. Survives a Redis loss and outlives the namespace's retention;
  * `sweep` deletes expired reports and what an interrupted copy left behind.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PARTIAL_SUFFIX, writeWhole } from './whole-files';
 
 export interface StoredReport {
   reportId: string;
@@ -40,16 +40,6 @@ export function createReportFiles(sharedDir: string): ReportFiles {
   const pathOf = (reportId: string, ext: 'png' | 'json') => {
     if (!SAFE_ID.test(reportId)) throw new Error(`not a report id: ${reportId}`);
     return join(dir, `${reportId}.${ext}`);
-  };
-  /** Written whole under a name of its own first (processes share the folder): never half read. */
-  const writeWhole = async (path: string, write: (partial: string) => Promise<void>) => {
-    const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
-    try {
-      await write(partial);
-      await rename(partial, path);
-    } finally {
-      await rm(partial, { force: true });
-    }
   };
   const remove = (reportId: string) =>
     Promise.all([
@@ -92,7 +82,8 @@ export function createReportFiles(sharedDir: string): ReportFiles {
         const [id, ext] = name.split('.');
         const expired = ext === 'json' && SAFE_ID.test(id!) && (await find(id!)) === null;
         // A picture whose record never came, or a copy that never finished.
-        const left = (ext === 'png' && !names.includes(`${id}.json`)) || name.endsWith('.partial');
+        const left =
+          (ext === 'png' && !names.includes(`${id}.json`)) || name.endsWith(PARTIAL_SUFFIX);
         if (expired) removed += 2;
         else if (left) {
           const info = await stat(path).catch(() => null);
