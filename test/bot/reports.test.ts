@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -450,7 +450,6 @@ describe('the report store', () => {
     const stale = new Date(Date.now() - HOUR_MS);
     const left = [`${newReportId('a'.repeat(16))}.png`, `${kept}.png.abc.partial`];
     for (const name of left) writeFileSync(join(dir, 'reports', name), 'x');
-    const { utimesSync } = await import('node:fs');
     for (const name of left) utimesSync(join(dir, 'reports', name), stale, stale);
     expect(await files.sweep()).toBe(2);
     expect(readdirSync(join(dir, 'reports')).sort()).toEqual([`${kept}.json`, `${kept}.png`]);
@@ -533,19 +532,27 @@ describe('files on a pinned worker', () => {
     return spinner.message_id;
   }
 
+  /**
+   * A player's report in the chat, taken by a child process's reports worker that dies with
+   * SIGKILL after drawing (before sending) or after sending (before telling Temporal).
+   */
+  async function reportKilled(dieAfter: 'render' | 'publish') {
+    const { player, code } = await playerOnFarm();
+    const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
+    workRoots.push(workRoot);
+    const queue = `${stack.t.taskQueue}-pinned-${dieAfter}`;
+    const child = await childWorker(queue, workRoot, dieAfter);
+    const messageId = await reportInChat(player, code, queue);
+    expect(await child.exited).toBe('SIGKILL');
+    expect(child.output()).toContain(dieAfter === 'render' ? 'rendered' : 'published');
+    return { player, code, workRoot, queue, messageId };
+  }
+
   it(
     'killed between drawing and sending: the block runs again elsewhere, one picture',
     async () => {
-      const { player, code } = await playerOnFarm();
-      const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
-      workRoots.push(workRoot);
-      const queue = `${stack.t.taskQueue}-pinned-render`;
-      const child = await childWorker(queue, workRoot, 'render');
-      const messageId = await reportInChat(player, code, queue);
-
       // The child draws the picture, then dies (SIGKILL) before it sends it.
-      expect(await child.exited).toBe('SIGKILL');
-      expect(child.output()).toContain('rendered');
+      const { player, code, workRoot, queue, messageId } = await reportKilled('render');
       const [childDir] = readdirSync(workRoot);
       expect(readdirSync(join(workRoot, childDir!)).filter((f) => f.endsWith('.png'))).toHaveLength(
         1,
@@ -609,14 +616,7 @@ describe('files on a pinned worker', () => {
   it(
     'killed while sending, after the picture reached the chat: still one picture',
     async () => {
-      const { player, code } = await playerOnFarm();
-      const workRoot = mkdtempSync(join(tmpdir(), 'farmflow-report-work-'));
-      workRoots.push(workRoot);
-      const queue = `${stack.t.taskQueue}-pinned-publish`;
-      const child = await childWorker(queue, workRoot, 'publish');
-      const messageId = await reportInChat(player, code, queue);
-      expect(await child.exited).toBe('SIGKILL');
-      expect(child.output()).toContain('published');
+      const { player, code, workRoot, queue, messageId } = await reportKilled('publish');
       // The edit landed before the process died: the message shows the picture already.
       expect((await photosOf(player)).map((p) => p.messageId)).toEqual([messageId]);
 
