@@ -20,7 +20,6 @@ import { startReportsWorker } from '../../bot/reports-worker';
 import { createStoryReader } from '../../bot/support/story';
 import type { ChatEntry, Player } from '../../dev/bot-api/player-api';
 import { LOCAL_BOT_TOKEN } from '../../dev/start/telegram';
-import { freePort } from '../../dev/temporal/server';
 import { createChatIdSealer, userHash } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
 import { createReportFiles } from '../../store/report-files';
@@ -59,10 +58,10 @@ const workRoots: string[] = [];
 
 beforeAll(async () => {
   stack = await startWebChatStack({
+    adminListener: true,
     env: {
       SUPPORT_TOKENS: `tester:${SUPPORT_TOKEN}`,
       ADMIN_TOKEN,
-      ADMIN_HTTP_PORT: String(await freePort()),
     },
   });
 });

@@ -17,7 +17,6 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CONTENT_SECURITY_POLICY } from '../../../bot/page-files';
 import type { PlayerStory } from '../../../bot/support/story';
-import { freePort } from '../../../dev/temporal/server';
 import { userHash } from '../../../infra/identity';
 import { scheduleDefinitions } from '../../../schedules/catalog';
 import { createScheduleOperations } from '../../../schedules/engine';
@@ -56,10 +55,10 @@ describe('the console', () => {
   beforeAll(async () => {
     browser = await launchChromium();
     stack = await startWebChatStack({
+      adminListener: true,
       env: {
         ADMIN_TOKEN,
         SUPPORT_TOKENS: `${SUPPORT_NAME}:${SUPPORT_TOKEN}`,
-        ADMIN_HTTP_PORT: String(await freePort()),
         SUPPORT_GRANT_MAX_COINS: '500',
       },
       schedulesIdPrefix: idPrefix,

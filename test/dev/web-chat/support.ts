@@ -43,49 +43,75 @@ export interface WebChatStack {
 }
 
 export interface WebChatStackOptions {
-  /** More environment for the bot service, e.g. ADMIN_TOKEN, SUPPORT_TOKENS, ADMIN_HTTP_PORT. */
+  /** More environment for the bot service, e.g. ADMIN_TOKEN, SUPPORT_TOKENS. */
   env?: Record<string, string>;
+  /** The admin listener on a free port of its own (`service.adminUrl`). */
+  adminListener?: boolean;
   /** The admin API's schedules: an id prefix of the file's own, on the file's game task queue. */
   schedulesIdPrefix?: string;
 }
+
+/** Ports picked free can be taken by a neighbour before the service listens: tried again. */
+const START_ATTEMPTS = 3;
 
 export async function startWebChatStack(options: WebChatStackOptions = {}): Promise<WebChatStack> {
   const t = await connectTestTemporal();
   const keyPrefix = `${inject('redisKeyPrefix')}${randomUUID().slice(0, 8)}:`;
   const logger = createLogger('warn');
   const redis = await connectRedis(REDIS_URL, logger);
-  const config = parseConfig({
-    TEMPORAL_ADDRESS: t.address,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: keyPrefix,
-    HTTP_PORT: String(await freePort()),
-    USER_HASH_SECRET: TEST_SECRET,
-    GAME_TIME_SCALE: String(TEST_TIME_SCALE),
-    SHARED_FILES_DIR: t.sharedFilesDir,
-    ...options.env,
-  });
-  const local = await startLocalTelegram(config);
   const startGameWorker = () => startTestGameWorker(t, { redis, keyPrefix, logger });
   const gameWorker = await startGameWorker();
-  const service = await startBotService({
-    config: local.config,
-    logger,
-    redis,
-    connection: t.nativeConnection,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    // Queues of the file's own, the notifications' too: another file's bot would send them to its
-    // own local Bot API server.
-    taskQueues: {
-      game: t.taskQueue,
-      mainMenu: `${t.taskQueue}-menu`,
-      notifications: `${t.taskQueue}-notifications`,
-      reports: `${t.taskQueue}-reports`,
-    },
-    extraRoutes: webChatExtraRoutes({ players: local.players }),
-    ...(options.schedulesIdPrefix !== undefined
-      ? { schedules: { idPrefix: options.schedulesIdPrefix, taskQueue: t.taskQueue } }
-      : {}),
-  });
+  const start = async () => {
+    const config = parseConfig({
+      TEMPORAL_ADDRESS: t.address,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: keyPrefix,
+      HTTP_PORT: String(await freePort()),
+      ...(options.adminListener ? { ADMIN_HTTP_PORT: String(await freePort()) } : {}),
+      USER_HASH_SECRET: TEST_SECRET,
+      GAME_TIME_SCALE: String(TEST_TIME_SCALE),
+      SHARED_FILES_DIR: t.sharedFilesDir,
+      ...options.env,
+    });
+    const local = await startLocalTelegram(config);
+    try {
+      const service = await startBotService({
+        config: local.config,
+        logger,
+        redis,
+        connection: t.nativeConnection,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        // Queues of the file's own, the notifications' too: another file's bot would send them to
+        // its own local Bot API server.
+        taskQueues: {
+          game: t.taskQueue,
+          mainMenu: `${t.taskQueue}-menu`,
+          notifications: `${t.taskQueue}-notifications`,
+          reports: `${t.taskQueue}-reports`,
+        },
+        extraRoutes: webChatExtraRoutes({ players: local.players }),
+        ...(options.schedulesIdPrefix !== undefined
+          ? { schedules: { idPrefix: options.schedulesIdPrefix, taskQueue: t.taskQueue } }
+          : {}),
+      });
+      return { local, service };
+    } catch (err) {
+      await local.close();
+      throw err;
+    }
+  };
+  let started: Awaited<ReturnType<typeof start>>;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      started = await start();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === START_ATTEMPTS) {
+        throw err;
+      }
+    }
+  }
+  const { local, service } = started;
   return {
     url: service.url,
     local,
