@@ -3,7 +3,8 @@
  * Used by .ci/run; `npm start`, the tests and the benchmarks call the same code in-process.
  */
 import { loadTemporalCliPath } from '../../infra/config';
-import { TemporalCliError, cliVersion, ensureTemporalCli } from './cli';
+import { cliVersion, ensureTemporalCli } from './cli';
+import { TemporalBuildError } from './go-install';
 
 async function main() {
   const path = await ensureTemporalCli({
@@ -16,7 +17,7 @@ async function main() {
 
 main().catch((err: unknown) => {
   process.stderr.write(
-    `farmflow: ${err instanceof TemporalCliError ? err.message : String(err)}\n`,
+    `farmflow: ${err instanceof TemporalBuildError ? err.message : String(err)}\n`,
   );
   process.exit(1);
 });
