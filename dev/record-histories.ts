@@ -42,7 +42,7 @@ import {
 import { loadTemporalCliPath, parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logging';
 import { installTemporalRuntime } from '../worker/runtime';
-import { connectRedis } from '../store/redis';
+import { connectRedis, deleteKeysWithPrefix } from '../store/redis';
 import { ensureTemporalCli } from './temporal/cli';
 import { startDevServer } from './temporal/server';
 import { encryptChatId } from '../infra/identity';
@@ -275,8 +275,7 @@ async function main() {
     });
 
     // The Redis backfill over this game's farms, after a loss of the prefix's keys, page by page.
-    for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*` }))
-      if (keys.length) await redis.del(keys);
+    await deleteKeysWithPrefix(redis, keyPrefix);
     const backfill = await startRedisBackfill(client, {
       keyPrefix,
       gameTaskQueue: 'record-game',
@@ -419,8 +418,7 @@ async function main() {
     for (const w of workers) w.shutdown();
     await Promise.all(running);
     await connection.close();
-    for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*` }))
-      if (keys.length) await redis.del(keys);
+    await deleteKeysWithPrefix(redis, keyPrefix);
     await redis.close();
     await server.stop();
     rmSync(sharedFilesDir, { recursive: true, force: true });

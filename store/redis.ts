@@ -99,3 +99,16 @@ export function redactUrl(url: string): string {
 export function keyspace(prefix: string) {
   return (...parts: string[]) => `${prefix}${parts.join(':')}`;
 }
+
+/**
+ * Deletes every key under the prefix, and only those (never FLUSHDB: other games, tests and
+ * stacks share the server). Returns how many were deleted.
+ */
+export async function deleteKeysWithPrefix(redis: RedisClient, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let deleted = 0;
+  for await (const keys of redis.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
+    if (keys.length > 0) deleted += await redis.del(keys);
+  }
+  return deleted;
+}

@@ -19,7 +19,7 @@ import { createEarlyAnswers } from '../../activities/early-answers';
 import type { Config } from '../../infra/config';
 import type { Shutdown } from '../../infra/shutdown';
 import type { Logger } from '../../infra/logging';
-import { connectRedis, type RedisClient } from '../../store/redis';
+import { connectRedis, deleteKeysWithPrefix, type RedisClient } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/server';
 import { createWorker, runWorker } from '../../worker/create-worker';
@@ -110,11 +110,7 @@ export async function connectBenchRedis(
 ): Promise<RedisClient> {
   const redis = await connectRedis(config.redis.url, logger);
   shutdown.add('redis', () => redis.close());
-  shutdown.add('benchmark redis keys', async () => {
-    for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 1000 })) {
-      if (keys.length > 0) await redis.del(keys);
-    }
-  });
+  shutdown.add('benchmark redis keys', () => deleteKeysWithPrefix(redis, keyPrefix));
   return redis;
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadTemporalCliPath } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
-import { connectRedis } from '../../store/redis';
+import { connectRedis, deleteKeysWithPrefix } from '../../store/redis';
 import { ensureTemporalCli } from '../../dev/temporal/cli';
 import { startDevServer } from '../../dev/temporal/server';
 import { bundleWorkflows } from '../../worker/bundle';
@@ -51,9 +51,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await server.stop();
     const redis = await connectRedis(REDIS_URL, logger);
-    for await (const keys of redis.scanIterator({ MATCH: `${redisKeyPrefix}*`, COUNT: 1000 })) {
-      if (keys.length > 0) await redis.del(keys);
-    }
+    await deleteKeysWithPrefix(redis, redisKeyPrefix);
     await redis.close();
     rmSync(dir, { recursive: true, force: true });
   };
