@@ -7,6 +7,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Bot } from 'grammy';
@@ -35,6 +36,7 @@ import { startReportsWorker, type ReportsWorker } from './reports-worker';
 import { checkSharedFilesDir, farmflowDataConverter } from '../store/payload-files';
 import { createReportFiles } from '../store/report-files';
 import { installOutgoing } from './outgoing';
+import type { DependencyCheck } from './routes/health';
 
 /**
  * Update kinds the bot handles; Telegram does not send the others at all. No feature acts on an
@@ -67,6 +69,11 @@ const READINESS_TIMEOUT_MS = 2_000;
 export const ADMIN_CALL_TIMEOUT_MS = 10_000;
 /** getUpdates' long poll: within the bound of every Bot API call (BOT_API_TIMEOUT_SECONDS). */
 const POLL_TIMEOUT_SECONDS = 5;
+/**
+ * Pauses between setWebhook attempts at start (each call bounded like every Bot API call): about
+ * half a minute in all, then the start fails and the supervisor sees a bot that is not ready.
+ */
+const WEBHOOK_REGISTRATION_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 15_000];
 
 export interface BotServiceDeps {
   config: Config;
@@ -144,7 +151,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     maxWaitMs: MAX_INTENT_WAIT_MS,
   });
   const players = createPlayerRegistry(redis, config.redis.keyPrefix);
-  const readinessChecks = {
+  const readinessChecks: Record<string, DependencyCheck> = {
     // The gRPC deadline ends the SDK's own retries too; the route's timeout ends the wait.
     temporal: () =>
       connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () =>
@@ -237,6 +244,14 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
 
     const webhook =
       bot && telegram.mode === 'webhook' ? { bot, secret: telegram.webhookSecret! } : undefined;
+    // Updates are taken from the moment the server listens (another replica's registration may
+    // already send them here), but the process is ready only once it registered the webhook too.
+    let webhookRegistered = false;
+    if (webhook) {
+      readinessChecks.webhook = async () => {
+        if (!webhookRegistered) throw new Error('not registered with Telegram yet');
+      };
+    }
     const app = await buildApp({
       logger,
       readinessChecks,
@@ -263,12 +278,9 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     });
     if (admin) servers.push(admin.app);
 
-    if (bot && telegram.mode === 'webhook') {
-      // Every bot process registers the same URL and secret; none deletes it on shutdown.
-      await bot.api.setWebhook(telegram.webhookUrl!, {
-        secret_token: telegram.webhookSecret!,
-        allowed_updates: [...ALLOWED_UPDATES],
-      });
+    if (webhook) {
+      await registerWebhook(webhook.bot, telegram.webhookUrl!, telegram.webhookSecret!, logger);
+      webhookRegistered = true;
       logger.info({ mode: 'webhook' }, 'telegram bot ready');
     } else if (bot) {
       // Long polling confirms an update when it fetches the next batch: a failed one is not
@@ -299,6 +311,32 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
     await closeServers();
     await stopWorkers();
     throw err;
+  }
+}
+
+/**
+ * Registers this process's webhook, as every bot process does at start: all replicas register
+ * the same URL, secret and update kinds, so a second registration changes nothing, and none ever
+ * deletes it or drops pending updates (a stopping replica would cut off the others). Telegram
+ * answers 429 to registrations close together: the outgoing layer waits its retry_after, and any
+ * other failure is tried again after a pause.
+ */
+async function registerWebhook(bot: Bot<BotContext>, url: string, secret: string, logger: Logger) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await bot.api.setWebhook(url, {
+        secret_token: secret,
+        allowed_updates: [...ALLOWED_UPDATES],
+        drop_pending_updates: false,
+      });
+      logger.info({ attempt: attempt + 1 }, 'webhook registered');
+      return;
+    } catch (err) {
+      const delay = WEBHOOK_REGISTRATION_DELAYS_MS[attempt];
+      if (delay === undefined) throw err;
+      logger.warn({ err, retryInMs: delay }, 'webhook registration failed; trying again');
+      await sleep(delay);
+    }
   }
 }
 
