@@ -51,6 +51,7 @@ async function main() {
     });
     const { done, stop } = runWorker(worker);
     shutdown.add('worker', stop);
+    logger.info({ taskQueue: TASK_QUEUES.game }, 'worker process ready');
     const watch = watchRedisCopy({
       client,
       redis,
