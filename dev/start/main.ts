@@ -28,9 +28,7 @@ import { farmflowDataConverter } from '../../store/payload-files';
 import { bundleWorkflows } from '../../worker/bundle';
 import { watchRedisCopy } from '../../worker/redis-copy-watch';
 import { webChatExtraRoutes } from '../web-chat/plugin';
-import { OWNED_ID_PREFIX, scheduleDefinitions } from '../../schedules/catalog';
-import { createScheduleOperations } from '../../schedules/engine';
-import type { Logger } from '../../infra/logging';
+import { applySchedules } from './schedules';
 import { startLocalTelegram } from './telegram';
 
 async function main() {
@@ -165,47 +163,6 @@ async function main() {
   } catch (err) {
     say(`farmflow: ${(err as Error).message}`);
     await shutdown.run(1);
-  }
-}
-
-/** Deadline of the whole apply: a slow Temporal must not hold the game back. */
-const SCHEDULES_APPLY_TIMEOUT_MS = 15_000;
-
-/**
- * Makes the dev server's schedules match the definitions, built at this game's time scale (the
- * local counterpart of a deploy's `npm run schedules -- apply`). A failure is logged and leaves
- * the game running without them; the banner says which.
- */
-async function applySchedules(deps: {
-  client: Client;
-  timeScale: number;
-  logger: Logger;
-}): Promise<string> {
-  try {
-    const operations = createScheduleOperations({
-      client: deps.client,
-      definitions: scheduleDefinitions({
-        timeScale: deps.timeScale,
-        taskQueue: TASK_QUEUES.game,
-        idPrefix: OWNED_ID_PREFIX,
-      }),
-      idPrefix: OWNED_ID_PREFIX,
-      logger: deps.logger,
-      timeoutMs: SCHEDULES_APPLY_TIMEOUT_MS,
-    });
-    const result = await operations.apply();
-    const owned = result.created.length + result.updated.length + result.unchanged.length;
-    const changes = [
-      [result.created.length, 'created'],
-      [result.updated.length, 'updated'],
-      [result.deleted.length, 'deleted'],
-    ]
-      .filter(([count]) => count !== 0)
-      .map(([count, what]) => `${count} ${what}`);
-    return `${owned} owned (apply: ${changes.length > 0 ? changes.join(', ') : 'up to date'}; npm run schedules -- list)`;
-  } catch (err) {
-    deps.logger.warn({ err }, 'schedules apply failed: the game runs without its schedules');
-    return `not applied (${(err as Error).message.split('\n')[0]}); the game runs without them`;
   }
 }
 
