@@ -545,3 +545,67 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof en
 export function loadTemporalCliPath(env: Record<string, string | undefined> = process.env) {
   return envSchema.shape.TEMPORAL_CLI_PATH.parse(env.TEMPORAL_CLI_PATH);
 }
+
+/** `npm run stack` and `npm run chaos`: the services they start the app against. */
+const stackEnvSchema = z.object({
+  POSTGRES_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^postgres(ql)?:\/\//,
+        'must start with postgres://, e.g. postgres://postgres@127.0.0.1:5432/postgres',
+      )
+      .default('postgres://postgres@127.0.0.1:5432/postgres'),
+  ),
+  REDIS_URL: envSchema.shape.REDIS_URL,
+  DATA_DIR: envSchema.shape.DATA_DIR,
+  TEMPORAL_CLI_PATH: envSchema.shape.TEMPORAL_CLI_PATH,
+  TELEGRAM_BOT_TOKEN: envSchema.shape.TELEGRAM_BOT_TOKEN,
+  TELEGRAM_API_ROOT: envSchema.shape.TELEGRAM_API_ROOT,
+  TELEGRAM_WEBHOOK_URL: envSchema.shape.TELEGRAM_WEBHOOK_URL,
+  TELEGRAM_WEBHOOK_SECRET: envSchema.shape.TELEGRAM_WEBHOOK_SECRET,
+  LOG_LEVEL: envSchema.shape.LOG_LEVEL,
+});
+
+export interface StackEnv {
+  postgresUrl: string;
+  redisUrl: string;
+  dataDir: string;
+  cliPath: string | undefined;
+  /** A real bot for the stack's bot process; absent: the local Bot API server. */
+  telegram?: { token: string; apiRoot: string; webhookUrl: string; webhookSecret: string };
+  logLevel: LogLevel;
+}
+
+export function parseStackEnv(env: Record<string, string | undefined>): StackEnv {
+  const parsed = stackEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const base = {
+    postgresUrl: e.POSTGRES_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    cliPath: e.TEMPORAL_CLI_PATH,
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+  if (!e.TELEGRAM_BOT_TOKEN) return base;
+  if (!e.TELEGRAM_WEBHOOK_URL || !e.TELEGRAM_WEBHOOK_SECRET) {
+    throw new ConfigError([
+      'TELEGRAM_BOT_TOKEN is set: the stack runs its bot in webhook mode, so set TELEGRAM_WEBHOOK_URL (HTTPS, reaching the bot port) and TELEGRAM_WEBHOOK_SECRET too, or unset the token to play through the local Bot API server',
+    ]);
+  }
+  return {
+    ...base,
+    telegram: {
+      token: e.TELEGRAM_BOT_TOKEN,
+      apiRoot: e.TELEGRAM_API_ROOT,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+    },
+  };
+}
