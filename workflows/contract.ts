@@ -221,6 +221,8 @@ export interface FarmActionInput {
 export interface FarmActionResult {
   event: ActionEvent;
   snapshot: FarmSnapshot;
+  /** A retried action id answered from the farm's memory: applied once, before. */
+  repeated?: true;
 }
 
 export const plantCropUpdate = defineUpdate<FarmActionResult, [FarmActionInput]>('plantCrop');

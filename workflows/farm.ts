@@ -395,7 +395,7 @@ export async function GameFarmWorkflow(input: GameFarmInput): Promise<void> {
 
   const apply = (request: FarmActionInput): FarmActionResult => {
     const known = state.recentActions[request.actionId];
-    if (known) return { event: known.event, snapshot: snapshot() };
+    if (known) return { event: known.event, snapshot: snapshot(), repeated: true };
     const action = validateAction(request.action) as FarmAction;
     const xpBefore = state.farm.xp;
     const result = applyAction(state.farm, action, request.world, Date.now());
