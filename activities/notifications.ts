@@ -3,11 +3,18 @@
  * outgoing pacing): opens the player's sealed chat id and sends what the farm decided to tell
  * them. The farm has already checked preferences and reachability; this checks the time (an
  * announcement never goes out after its event) and reports a chat that blocked the bot.
+ *
+ * Sent once, however often Temporal runs it: an attempt whose completion was lost (the bot process
+ * killed, the Temporal server restarted) runs again, and Telegram has no idempotency key, so a
+ * sent message leaves a mark in Redis that a later attempt finds. Only a process that dies between
+ * Telegram's answer and the mark's write sends it twice (the chaos play saw 5 doubles in 100
+ * reward messages through a server restart without the mark).
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Api, GrammyError, type InlineKeyboard } from 'grammy';
 import { type ChatIdKeyring, decryptChatId, SealedChatIdError } from '../infra/identity';
+import { keyspace, type RedisClient } from '../store/redis';
 import type {
   NotificationActivities,
   NotificationContent,
@@ -22,7 +29,13 @@ export interface NotificationActivityDeps {
   chatIdKeys: ChatIdKeyring;
   /** The message as Telegram shows it (bot/notifications.ts), rendered at the time it is sent. */
   render(content: NotificationContent, nowMs: number): { text: string; keyboard: InlineKeyboard };
+  /** Where the sent marks live. */
+  redis: RedisClient;
+  keyPrefix: string;
 }
+
+/** Longer than any notification's schedule-to-close (a reward's is 24 h), so retries all see it. */
+const SENT_MARK_TTL_SECONDS = 48 * 60 * 60;
 
 /** Telegram's 400 for a chat the bot never talked to (or one that no longer exists). */
 const CHAT_NOT_FOUND = /chat not found/i;
@@ -30,8 +43,16 @@ const CHAT_NOT_FOUND = /chat not found/i;
 export function createNotificationActivities(
   deps: NotificationActivityDeps,
 ): NotificationActivities {
+  const sentMark = (notificationId: string) =>
+    keyspace(deps.keyPrefix)('notification-sent', notificationId);
   return {
     async sendNotification(input: SendNotificationInput): Promise<SendNotificationResult> {
+      if ((await deps.redis.exists(sentMark(input.notificationId))) === 1) {
+        log.info('notification already sent by an earlier attempt', {
+          notificationId: input.notificationId,
+        });
+        return { outcome: 'sent' };
+      }
       const expired = () => input.notAfterMs !== undefined && Date.now() >= input.notAfterMs;
       if (expired()) {
         log.info('notification expired before its turn', { notificationId: input.notificationId });
@@ -91,6 +112,17 @@ export function createNotificationActivities(
           );
         }
         throw err; // 429 after the retries, 5xx, no answer, no send turn: Temporal retries later
+      }
+      try {
+        await deps.redis.set(sentMark(input.notificationId), String(Date.now()), {
+          EX: SENT_MARK_TTL_SECONDS,
+        });
+      } catch (err) {
+        // Sent all the same: failing now would send it again.
+        log.warn('notification sent, but its mark was not written', {
+          notificationId: input.notificationId,
+          error: String(err),
+        });
       }
       log.info('notification sent', { notificationId: input.notificationId });
       return { outcome: 'sent' };

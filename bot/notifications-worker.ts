@@ -63,6 +63,8 @@ export async function startNotificationsWorker(
       api,
       chatIdKeys: chatIdKeyring(deps.userHashSecret),
       render: renderNotification,
+      redis: deps.redis,
+      keyPrefix: deps.keyPrefix,
     }),
   });
   const running = runWorker(worker);
