@@ -2,12 +2,17 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that run after the rest, one at a time: those that load the whole machine for
- * minutes (2,000 farms and their batches), so that the tests that wait on timers and restarts are
+ * minutes (2,000 farms and their batches; a real Temporal server on PostgreSQL with its bot and
+ * worker processes), so that the tests that wait on timers and restarts are
  * not starved of the two cores and the one server they share; and the broadcast that must draw
  * no 429 from the local Bot API server, whose sends are paced to the quarter second: beside
  * another file, a stalled event loop on a loaded host bunched them past Telegram's 30 a second.
  */
-const ALONE = ['test/workflows/player-batch.test.ts', 'test/bot/notifications.test.ts'];
+const ALONE = [
+  'test/workflows/player-batch.test.ts',
+  'test/bot/notifications.test.ts',
+  'test/dev/stack/stack.test.ts',
+];
 
 export default defineConfig({
   test: {
