@@ -6,7 +6,8 @@
  * 2 a malformed code or usage.
  */
 import { Client, type Connection } from '@temporalio/client';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseCommandLine } from '../../infra/command-line';
 import pino from 'pino';
 import { ENTRY_POINTS, loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
@@ -59,17 +60,9 @@ async function main(): Promise<number> {
       limitOption,
       DEFAULT_TIMELINE_LIMIT,
     )
-    .option('--before <time>', 'only what happened before this time (the next page)', beforeOption)
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  try {
-    program.parse(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
-    }
-    throw err;
-  }
+    .option('--before <time>', 'only what happened before this time (the next page)', beforeOption);
+  const ended = parseCommandLine(program);
+  if (ended !== undefined) return ended;
   const code = program.args[0]!;
   const options = program.opts<Options>();
 

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseCommandLine } from '../../infra/command-line';
 import { ConfigError, parseStackEnv, type StackEnv } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
 import { farmflowDataConverter } from '../../store/payload-files';
@@ -70,18 +71,8 @@ function parseArgs(): Options | number {
       '--no-faults',
       'play without faults (to measure what the stack sustains, with --think 0)',
     )
-    .option('--keep', 'keep the stack (databases, folder, Redis keys) to look at afterwards')
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  try {
-    program.parse(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
-    }
-    throw err;
-  }
-  return program.opts<Options>();
+    .option('--keep', 'keep the stack (databases, folder, Redis keys) to look at afterwards');
+  return parseCommandLine(program) ?? program.opts<Options>();
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -8,7 +8,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseCommandLine } from '../../infra/command-line';
 import fastify from 'fastify';
 import { ConfigError, parseStackEnv, type StackEnv } from '../../infra/config';
 import { createTerminalLogger } from '../../infra/terminal-log';
@@ -69,18 +70,8 @@ function parseArgs(): Options | number {
     .option('--http-port <port>', "the bot's public port (default: a free one)", portOption, 0)
     .option('--admin-port <port>', "the bot's admin port (default: a free one)", portOption, 0)
     .option('--play-port <port>', "the web chat's port (default: a free one)", portOption, 0)
-    .option('--time-scale <n>', 'multiplies every game duration', scaleOption, 0.01)
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  try {
-    program.parse(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
-    }
-    throw err;
-  }
-  return program.opts<Options>();
+    .option('--time-scale <n>', 'multiplies every game duration', scaleOption, 0.01);
+  return parseCommandLine(program) ?? program.opts<Options>();
 }
 
 /** The pid of a stack of this name still running, from its pid file. */

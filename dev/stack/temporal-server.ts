@@ -59,37 +59,54 @@ export interface TemporalDatabases {
   visibility: string;
 }
 
-/** Creates the databases when missing and applies the schema versions they lack. */
-export async function setUpSchema(
-  sqlTool: string,
-  postgres: PostgresTarget,
-  databases: TemporalDatabases,
-  log: (line: string) => void,
+/**
+ * Runs one of deploy/temporal's scripts with only the given environment; its output goes to `log`,
+ * and a failure names what failed with the script's last lines.
+ */
+async function runScript(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  what: string,
+  log: (text: string) => void,
 ): Promise<void> {
   try {
-    const { stdout, stderr } = await execFileAsync('sh', [SETUP_SCHEMA], {
-      env: {
-        PATH: process.env.PATH,
-        TEMPORAL_SQL_TOOL: sqlTool,
-        POSTGRES_SEEDS: postgres.host,
-        DB_PORT: String(postgres.port),
-        POSTGRES_USER: postgres.user,
-        POSTGRES_PWD: postgres.password,
-        DBNAME: databases.main,
-        VISIBILITY_DBNAME: databases.visibility,
-      },
-      timeout: 120_000,
+    const { stdout, stderr } = await execFileAsync('sh', [script], {
+      env,
+      timeout: timeoutMs,
       maxBuffer: 16 * 2 ** 20,
     });
     log(stdout + stderr);
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
     log(stdout + stderr);
-    throw new Error(
-      `setting up Temporal's databases ${databases.main} and ${databases.visibility} failed: ${lastLines(stderr || stdout)}`,
-      { cause: err },
-    );
+    throw new Error(`${what} failed: ${lastLines(stdout + stderr)}`, { cause: err });
   }
+}
+
+/** Creates the databases when missing and applies the schema versions they lack. */
+export function setUpSchema(
+  sqlTool: string,
+  postgres: PostgresTarget,
+  databases: TemporalDatabases,
+  log: (text: string) => void,
+): Promise<void> {
+  return runScript(
+    SETUP_SCHEMA,
+    {
+      PATH: process.env.PATH,
+      TEMPORAL_SQL_TOOL: sqlTool,
+      POSTGRES_SEEDS: postgres.host,
+      DB_PORT: String(postgres.port),
+      POSTGRES_USER: postgres.user,
+      POSTGRES_PWD: postgres.password,
+      DBNAME: databases.main,
+      VISIBILITY_DBNAME: databases.visibility,
+    },
+    120_000,
+    `setting up Temporal's databases ${databases.main} and ${databases.visibility}`,
+    log,
+  );
 }
 
 interface Ports {
@@ -342,32 +359,25 @@ async function waitUntilServing(address: string, child: ChildProcess, output: ()
 }
 
 /** The namespace and `UserHash`, by the script the compose stack runs (idempotent, retried). */
-async function setUpNamespace(
+function setUpNamespace(
   cliPath: string,
   address: string,
   namespace: string,
-  log: (line: string) => void,
-) {
-  try {
-    const { stdout, stderr } = await execFileAsync('sh', [SETUP_NAMESPACE], {
-      env: {
-        PATH: `${dirname(cliPath)}:${process.env.PATH ?? ''}`,
-        HOME: process.env.HOME,
-        TEMPORAL_ADDRESS: address,
-        TEMPORAL_NAMESPACE: namespace,
-      },
-      timeout: 180_000,
-      maxBuffer: 16 * 2 ** 20,
-    });
-    log(stdout + stderr);
-  } catch (err) {
-    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
-    log(stdout + stderr);
-    throw new Error(
-      `registering namespace ${namespace} and UserHash failed: ${lastLines(stdout + stderr)}`,
-      { cause: err },
-    );
-  }
+  log: (text: string) => void,
+): Promise<void> {
+  return runScript(
+    SETUP_NAMESPACE,
+    {
+      // The script calls `temporal`: the CLI this project provides comes first.
+      PATH: `${dirname(cliPath)}:${process.env.PATH ?? ''}`,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+    },
+    180_000,
+    `registering namespace ${namespace} and UserHash`,
+    log,
+  );
 }
 
 /** The end of a tool's or the server's output; of the server's JSON lines, the errors' messages. */
