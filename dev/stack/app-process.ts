@@ -90,7 +90,8 @@ export function appProcess(options: AppProcessOptions): AppProcess {
         if (!sawReady && line.includes(`"msg":"${options.readyMessage}"`)) sawReady = true;
       });
     }
-    void exited.then(() => output.end());
+    // 'close' comes after the last of its output: a line read after 'exit' still has a log.
+    started.once('close', () => output.end());
 
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
