@@ -125,6 +125,7 @@ async function play(
   env: StackEnv,
   say: (line: string) => void,
 ): Promise<Finding[]> {
+  const began = Date.now();
   const name = `chaos_${randomBytes(3).toString('hex')}`;
   const postgres = parsePostgresUrl(env.postgresUrl);
   const cliPath = await ensureTemporalCli({ configuredPath: env.cliPath, say });
@@ -208,6 +209,9 @@ async function play(
         batchId: BATCH_ID,
       });
       for (const line of summarize(players.records, playedMs)) say(line);
+      say(
+        `time: ${seconds(startedAt - began)} to build and start, ${seconds(playedMs)} of play and settling, ${seconds(Date.now() - startedAt - playedMs)} reading the farms`,
+      );
       const findings = runChecks({
         records: players.records,
         facts,
