@@ -38,7 +38,7 @@ describe('sendNotification', () => {
   const sent = () => api.calls.filter((call) => call.method === 'sendMessage').length;
 
   it('sends a notification once, however often its attempt runs', async () => {
-    const { sendNotification } = createNotificationActivities({
+    const activities = createNotificationActivities({
       api: new Api(TOKEN, { apiRoot: api.url }),
       chatIdKeys: chatIdKeyring(TEST_SECRET),
       render: renderNotification,
@@ -52,6 +52,8 @@ describe('sendNotification', () => {
       content: { topic: 'reward', coins: 100, xp: 5, reason: 'test', message: 'A reward, once.' },
     });
     const env = new MockActivityEnvironment();
+    const sendNotification = (notification: SendNotificationInput) =>
+      activities.sendNotification(notification);
 
     expect(await env.run(sendNotification, input('grant-a'))).toEqual({ outcome: 'sent' });
     // The completion was lost: Temporal runs the activity again.

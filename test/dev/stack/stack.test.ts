@@ -1,9 +1,9 @@
 /**
  * `npm run stack` against the machine's PostgreSQL and Redis, with the real Temporal server (built
  * once per machine; `.ci/run` builds it before the tests): it starts with its databases and
- * several history shards, plays an update end to end through the local Bot API server, registers
- * its webhook again when the bot restarts, stops on Ctrl-C with no process left, keeps the farms
- * for its next start, and `--reset` drops what it created. Broken PostgreSQL settings end in one
+ * several history shards, plays an update end to end through the local Bot API server, stops on
+ * Ctrl-C with no process left, keeps the farms for its next start, cleans up after a SIGKILL of
+ * its own process, and `--reset` drops what it created. Broken PostgreSQL settings end in one
  * clear sentence.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -155,8 +155,25 @@ describe('npm run stack', () => {
       messages: { text: string }[];
     };
     expect(view.messages.at(-1)!.text).toContain('Your farm');
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+
+    // SIGKILL, which nothing can catch: the bot and the worker see their parent gone and stop;
+    // the Go server cannot, so the next start stops the one left running before its own.
+    second.child.kill('SIGKILL');
+    await second.exited;
+    await expect
+      .poll(() => [alive(Number(again.botPid)), alive(Number(again.workerPid))], {
+        timeout: 20_000,
+      })
+      .toEqual([false, false]);
+    expect(alive(Number(again.temporalPid))).toBe(true);
+    const third = stack(['--name', name]);
+    await banner(third);
+    expect(third.output()).toContain(
+      `Stopping the Temporal server an earlier run of this stack left running (pid ${again.temporalPid})`,
+    );
+    expect(alive(Number(again.temporalPid))).toBe(false);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
 
     const reset = stack(['--name', name, '--reset']);
     expect(await reset.exited).toBe(0);
