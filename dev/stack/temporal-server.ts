@@ -6,7 +6,15 @@
  * namespace and `UserHash` registered by `deploy/temporal/setup-namespace.sh`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -212,9 +220,30 @@ export interface TemporalServer {
 
 class PortRaceError extends Error {}
 
+/**
+ * A server this stack started before and never stopped (its stack process was SIGKILLed, which
+ * nothing can catch): stopped now, so that two servers never share the stack's databases.
+ */
+async function stopLeftover(pidFile: string, serverPath: string, say: (line: string) => void) {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8'));
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(serverPath)) return;
+  } catch {
+    return; // no pid file, or no such process (or no /proc: not Linux)
+  }
+  say(`Stopping the Temporal server an earlier run of this stack left running (pid ${pid})…`);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (Date.now() < deadline && existsSync(`/proc/${pid}`)) await sleep(100);
+  if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+}
+
 export async function startTemporalServer(opts: TemporalServerOptions): Promise<TemporalServer> {
   mkdirSync(join(opts.dir, 'config'), { recursive: true });
   mkdirSync(dirname(opts.logFile), { recursive: true });
+  const pidFile = join(opts.dir, 'server.pid');
+  await stopLeftover(pidFile, opts.binaries.server, opts.say);
   let ports: Ports | undefined;
   let child: ChildProcess | undefined;
   const log = createWriteStream(opts.logFile, { flags: 'a' });
@@ -237,6 +266,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     child = started;
+    writeFileSync(pidFile, String(started.pid));
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-32_768));
     for (const stream of [started.stdout, started.stderr]) {
       stream.pipe(log, { end: false });
@@ -280,6 +310,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     },
     async stop() {
       if (child) await stopChild(child);
+      rmSync(pidFile, { force: true });
       process.off('exit', killOnExit);
       log.end();
     },
