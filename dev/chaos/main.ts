@@ -9,12 +9,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseCommandLine } from '../../infra/command-line';
 import { ConfigError, parseStackEnv, type StackEnv } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
 import { farmflowDataConverter } from '../../store/payload-files';
+import { installTemporalRuntime } from '../../worker/runtime';
 import { connectRedis, deleteKeysWithPrefix } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
 import { parsePostgresUrl } from '../stack/postgres';
@@ -131,6 +133,7 @@ async function play(
   const cliPath = await ensureTemporalCli({ configuredPath: env.cliPath, say });
   const binaries = await ensureTemporalServer({ say });
   const logger = createLogger('error');
+  installTemporalRuntime(logger);
   const redis = await connectRedis(env.redisUrl, logger);
   let stack: Stack | undefined;
   const cleanUp = async () => {
@@ -191,7 +194,7 @@ async function play(
     const playedMs = Date.now() - startedAt;
     say('Play over; reading every farm…');
     // The batch's last pages and reward messages may still be on their way.
-    const connection = await Connection.connect({ address: stack.temporal.address });
+    const connection = await NativeConnection.connect({ address: stack.temporal.address });
     try {
       const client = new Client({
         connection,

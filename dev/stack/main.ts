@@ -7,7 +7,8 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseCommandLine } from '../../infra/command-line';
 import fastify from 'fastify';
@@ -16,6 +17,7 @@ import { createTerminalLogger } from '../../infra/terminal-log';
 import { createLogger, type Logger } from '../../infra/logging';
 import { createShutdown, type Shutdown } from '../../infra/shutdown';
 import { farmflowDataConverter } from '../../store/payload-files';
+import { installTemporalRuntime } from '../../worker/runtime';
 import { connectRedis, deleteKeysWithPrefix } from '../../store/redis';
 import { createPlayerApi } from '../bot-api/player-api';
 import { applySchedules } from '../start/schedules';
@@ -131,6 +133,8 @@ async function main(): Promise<number | undefined> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const logFile = join(dir, 'logs', 'stack.log');
   const logger = createTerminalLogger({ level: 'info', file: logFile });
+  // The SDK's own lines (its retries) go to the stack's log, not raw to the terminal.
+  installTemporalRuntime(logger);
   const shutdown = createShutdown(logger, {
     signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
     announce: say,
@@ -185,7 +189,9 @@ async function run(
     });
   }
 
-  const connection = await Connection.connect({ address: stack.temporal.address });
+  // The SDK's native connection: a grpc-js one left a retry timer behind an apply that timed
+  // out, which threw "Channel has been shut down" once the stop had closed it.
+  const connection = await NativeConnection.connect({ address: stack.temporal.address });
   shutdown.add('temporal connection', () => connection.close());
   const schedules = await applySchedules({
     client: new Client({
