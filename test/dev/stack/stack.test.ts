@@ -156,8 +156,9 @@ describe('npm run stack', () => {
     };
     expect(view.messages.at(-1)!.text).toContain('Your farm');
 
-    // SIGKILL, which nothing can catch: the bot and the worker see their parent gone and stop;
-    // the Go server cannot, so the next start stops the one left running before its own.
+    // SIGKILL, which nothing can catch: the bot and the worker see their parent gone and stop.
+    // The Go server cannot; it dies at its next log line (its output went to the dead process),
+    // and if it is still running when the stack starts again, that start stops it first.
     second.child.kill('SIGKILL');
     await second.exited;
     await expect
@@ -165,12 +166,14 @@ describe('npm run stack', () => {
         timeout: 20_000,
       })
       .toEqual([false, false]);
-    expect(alive(Number(again.temporalPid))).toBe(true);
+    const leftover = alive(Number(again.temporalPid));
     const third = stack(['--name', name]);
     await banner(third);
-    expect(third.output()).toContain(
-      `Stopping the Temporal server an earlier run of this stack left running (pid ${again.temporalPid})`,
-    );
+    if (leftover) {
+      expect(third.output()).toContain(
+        `Stopping the Temporal server an earlier run of this stack left running (pid ${again.temporalPid})`,
+      );
+    }
     expect(alive(Number(again.temporalPid))).toBe(false);
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
