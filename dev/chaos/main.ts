@@ -212,6 +212,11 @@ async function play(
         batchId: BATCH_ID,
       });
       for (const line of summarize(players.records, playedMs)) say(line);
+      const results = facts.players.flatMap((player) => Object.values(player.results));
+      const applications = facts.players.flatMap((player) => player.applications);
+      say(
+        `actions: ${results.filter((r) => 'kind' in r && r.kind === 'actionDone').length} acknowledged, ${results.filter((r) => 'kind' in r && r.kind === 'actionRefused').length} refused by the farm; the farms applied ${applications.filter((a) => !a.repeated).length} and answered ${applications.filter((a) => a.repeated).length} retries from memory`,
+      );
       say(
         `time: ${seconds(startedAt - began)} to build and start, ${seconds(playedMs)} of play and settling, ${seconds(Date.now() - startedAt - playedMs)} reading the farms`,
       );
