@@ -183,7 +183,9 @@ describe('dev/temporal/cli: building needs Go 1.25', () => {
     const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
     await expect(attempt).rejects.toThrow(TemporalBuildError);
     const message = await attempt.catch((err: Error) => err.message);
-    expect(message).toContain('go install of the Temporal CLI failed (exit 1)');
+    expect(message).toContain(
+      `go install of the Temporal CLI v${TEMPORAL_CLI_VERSION} failed (exit 1)`,
+    );
     expect(message).toContain('go: module lookup disabled');
     expect(go.calls()).toHaveLength(1);
     expect(said.join('\n')).toContain('go: module lookup disabled');
@@ -209,9 +211,9 @@ describe('dev/temporal/cli: building needs Go 1.25', () => {
     expect(call).toContain(`GOBIN=${join(cacheDir(env), 'build-')}`);
     expect(call).toContain('GOTOOLCHAIN=local CGO_ENABLED=0');
     expect(readdir(cacheDir(env))).toEqual(['temporal']);
-    expect(said[0]).toMatch(/^Building Temporal CLI v1\.5\.1 from Go modules into /);
-    expect(said.at(-1)).toMatch(/^Built the Temporal CLI in \d+ s: /);
-    expect(said.at(-1)).toContain(cachedPath());
+    expect(said[0]).toMatch(/^Building the Temporal CLI v1\.5\.1 from Go modules into /);
+    expect(said.at(-1)).toMatch(/^Built the Temporal CLI v1\.5\.1 in \d+ s: /);
+    expect(said.at(-1)).toContain(cacheDir(env));
 
     // The next call finds the cached binary and does not build again.
     said = [];
