@@ -43,11 +43,13 @@ const CHAT_NOT_FOUND = /chat not found/i;
 export function createNotificationActivities(
   deps: NotificationActivityDeps,
 ): NotificationActivities {
-  const sentMark = (notificationId: string) =>
-    keyspace(deps.keyPrefix)('notification-sent', notificationId);
+  // A notification id names what is said (`crops-ready-<time>`, an announcement's batch), not to
+  // whom: the mark is the player's.
+  const sentMark = ({ userHash, notificationId }: SendNotificationInput) =>
+    keyspace(deps.keyPrefix)('notification-sent', userHash, notificationId);
   return {
     async sendNotification(input: SendNotificationInput): Promise<SendNotificationResult> {
-      if ((await deps.redis.exists(sentMark(input.notificationId))) === 1) {
+      if ((await deps.redis.exists(sentMark(input))) === 1) {
         log.info('notification already sent by an earlier attempt', {
           notificationId: input.notificationId,
         });
@@ -114,7 +116,7 @@ export function createNotificationActivities(
         throw err; // 429 after the retries, 5xx, no answer, no send turn: Temporal retries later
       }
       try {
-        await deps.redis.set(sentMark(input.notificationId), String(Date.now()), {
+        await deps.redis.set(sentMark(input), String(Date.now()), {
           EX: SENT_MARK_TTL_SECONDS,
         });
       } catch (err) {

@@ -45,10 +45,13 @@ describe('sendNotification', () => {
       redis,
       keyPrefix,
     });
-    const input = (notificationId: string): SendNotificationInput => ({
+    const input = (
+      notificationId: string,
+      player = { userHash: 'abcdefghijklmnop', chat: CHAT },
+    ): SendNotificationInput => ({
       notificationId,
-      userHash: 'abcdefghijklmnop',
-      sealedChatId: encryptChatId(CHAT, TEST_SECRET),
+      userHash: player.userHash,
+      sealedChatId: encryptChatId(player.chat, TEST_SECRET),
       content: { topic: 'reward', coins: 100, xp: 5, reason: 'test', message: 'A reward, once.' },
     });
     const env = new MockActivityEnvironment();
@@ -59,7 +62,7 @@ describe('sendNotification', () => {
     // The completion was lost: Temporal runs the activity again.
     expect(await env.run(sendNotification, input('grant-a'))).toEqual({ outcome: 'sent' });
     expect(sent()).toBe(1);
-    expect(await redis.exists(`${keyPrefix}notification-sent:grant-a`)).toBe(1);
+    expect(await redis.exists(`${keyPrefix}notification-sent:abcdefghijklmnop:grant-a`)).toBe(1);
 
     expect(await env.run(sendNotification, input('grant-b'))).toEqual({ outcome: 'sent' });
     expect(sent()).toBe(2);
@@ -67,5 +70,11 @@ describe('sendNotification', () => {
       expect.stringContaining('A reward, once.'),
       expect.stringContaining('A reward, once.'),
     ]);
+
+    // An id names what is said, not to whom (an announcement's is the same for every player).
+    const other = { userHash: 'qrstuvwxyzabcdef', chat: CHAT + 1 };
+    expect(await env.run(sendNotification, input('grant-b', other))).toEqual({ outcome: 'sent' });
+    expect(sent()).toBe(3);
+    expect(api.messages(CHAT + 1)).toHaveLength(1);
   });
 });
