@@ -71,6 +71,8 @@ export function appProcess(options: AppProcessOptions): AppProcess {
     );
     child = started;
     process.on('exit', killOnExit);
+    // Node that cannot start (ENOENT, EACCES) ends the start below, through its exit.
+    started.on('error', (err) => recent.push(err.message));
     const output = log;
     exited = new Promise((resolve) =>
       started.once('exit', (code, signal) => {

@@ -28,6 +28,9 @@ import {
 
 export const STACK_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 
+/** Variables of the person's environment the app processes never inherit. */
+const WITHHELD = /^(TELEGRAM_|ADMIN_|SUPPORT_TOKENS$|POSTGRES_URL$)/;
+
 export interface StackOptions {
   /** Lowercase letters, digits and `_`: it names databases. */
   name: string;
@@ -63,7 +66,7 @@ export interface Stack {
   telegram: TestBotApi | undefined;
   urls: { http: string; admin: string };
   logs: { temporal: string; bot: string; worker: string };
-  /** Bot, then worker, then the Temporal server, then the local Bot API server. */
+  /** Bot, then worker, then the local Bot API server, then the Temporal server. */
   stop(): Promise<void>;
 }
 
@@ -163,8 +166,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     const redisKeyPrefix = `${options.name}:`;
+    // The person's environment minus what the stack decides and what a process must not see: the
+    // worker never gets Telegram's or the admin API's secrets, nor PostgreSQL's URL.
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !WITHHELD.test(name)),
+    );
     const common: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       REDIS_URL: options.redisUrl,

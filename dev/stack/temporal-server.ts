@@ -224,7 +224,13 @@ class PortRaceError extends Error {}
  * A server this stack started before and never stopped (its stack process was SIGKILLed, which
  * nothing can catch): stopped now, so that two servers never share the stack's databases.
  */
-async function stopLeftover(pidFile: string, serverPath: string, say: (line: string) => void) {
+export const serverPidFile = (dir: string) => join(dir, 'server.pid');
+
+export async function stopLeftover(
+  pidFile: string,
+  serverPath: string,
+  say: (line: string) => void,
+) {
   let pid: number;
   try {
     pid = Number(readFileSync(pidFile, 'utf8'));
@@ -233,29 +239,47 @@ async function stopLeftover(pidFile: string, serverPath: string, say: (line: str
     return; // no pid file, or no such process (or no /proc: not Linux)
   }
   say(`Stopping the Temporal server an earlier run of this stack left running (pid ${pid})…`);
-  process.kill(pid, 'SIGTERM');
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // It exited meanwhile.
+    }
+  };
+  signal('SIGTERM');
   const deadline = Date.now() + STOP_GRACE_MS;
   while (Date.now() < deadline && existsSync(`/proc/${pid}`)) await sleep(100);
-  if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+  if (existsSync(`/proc/${pid}`)) signal('SIGKILL');
 }
 
 export async function startTemporalServer(opts: TemporalServerOptions): Promise<TemporalServer> {
   mkdirSync(join(opts.dir, 'config'), { recursive: true });
   mkdirSync(dirname(opts.logFile), { recursive: true });
-  const pidFile = join(opts.dir, 'server.pid');
+  const pidFile = serverPidFile(opts.dir);
   await stopLeftover(pidFile, opts.binaries.server, opts.say);
   let ports: Ports | undefined;
   let child: ChildProcess | undefined;
   const log = createWriteStream(opts.logFile, { flags: 'a' });
+  // A log that cannot be written must not take the stack down.
+  log.on('error', () => undefined);
   // If this process exits without a graceful stop, take the server down with it.
   const killOnExit = () => child?.kill('SIGKILL');
   process.on('exit', killOnExit);
+  const release = () => {
+    rmSync(pidFile, { force: true });
+    process.off('exit', killOnExit);
+    log.end();
+  };
 
-  const launch = async (fresh: boolean) => {
-    if (fresh || !ports) ports = await pickPorts(opts.port);
+  /** Starts the server; its frontend keeps its port on a restart (clients know the address). */
+  const launch = async (fresh: 'all ports' | 'internal ports' | 'same ports') => {
+    if (fresh === 'all ports' || !ports) ports = await pickPorts(opts.port);
+    else if (fresh === 'internal ports') ports = await pickPorts(ports.frontend);
+    // It holds the database password.
     writeFileSync(
       join(opts.dir, 'config', 'base.yaml'),
       serverConfig(opts.postgres, opts.databases, ports),
+      { mode: 0o600 },
     );
     let output = '';
     const started = spawn(
@@ -266,7 +290,11 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     child = started;
-    writeFileSync(pidFile, String(started.pid));
+    // A binary that cannot run (ENOENT, EACCES) ends the start below, through its exit.
+    started.on('error', (err) => {
+      output += `\n${err.message}`;
+    });
+    writeFileSync(pidFile, String(started.pid ?? ''));
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-32_768));
     for (const stream of [started.stdout, started.stderr]) {
       stream.pipe(log, { end: false });
@@ -285,41 +313,45 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     return address;
   };
 
-  let address: string;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      address = await launch(true);
-      break;
-    } catch (err) {
-      if (!(err instanceof PortRaceError) || attempt === START_ATTEMPTS) {
-        process.off('exit', killOnExit);
-        log.end();
-        throw new Error(`${(err as Error).message}; see ${opts.logFile}`, { cause: err });
+  /** A start lost to a port race (a neighbour bound one of its ports first) goes again. */
+  const launchRetried = async (first: 'all ports' | 'same ports') => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch(attempt === 1 ? first : 'internal ports');
+      } catch (err) {
+        if (!(err instanceof PortRaceError) || attempt === START_ATTEMPTS) {
+          throw new Error(`${(err as Error).message}; see ${opts.logFile}`, { cause: err });
+        }
       }
     }
-  }
-  opts.say(
-    `Temporal server ${TEMPORAL_SERVER_VERSION} serves at ${address}; setting up namespace ${opts.namespace}…`,
-  );
-  await setUpNamespace(opts.cliPath, address, opts.namespace, (line) => log.write(`${line}\n`));
-
-  return {
-    address,
-    get pid() {
-      return child?.pid;
-    },
-    async stop() {
-      if (child) await stopChild(child);
-      rmSync(pidFile, { force: true });
-      process.off('exit', killOnExit);
-      log.end();
-    },
-    async restart() {
-      if (child) await stopChild(child);
-      // Same ports: the bot and the worker reconnect to the address they were given.
-      await launch(false);
-    },
   };
+
+  try {
+    const address = await launchRetried('all ports');
+    opts.say(
+      `Temporal server ${TEMPORAL_SERVER_VERSION} serves at ${address}; setting up namespace ${opts.namespace}…`,
+    );
+    await setUpNamespace(opts.cliPath, address, opts.namespace, (line) => log.write(`${line}\n`));
+    return {
+      address,
+      get pid() {
+        return child?.pid;
+      },
+      async stop() {
+        if (child) await stopChild(child);
+        release();
+      },
+      async restart() {
+        if (child) await stopChild(child);
+        // The same frontend port: the bot and the worker reconnect to the address they have.
+        await launchRetried('same ports');
+      },
+    };
+  } catch (err) {
+    if (child) await stopChild(child);
+    release();
+    throw err;
+  }
 }
 
 /** The server keeps membership ports in a smallint column: they must stay below 32768. */
@@ -353,13 +385,23 @@ async function pickPorts(frontend: number): Promise<Ports> {
   };
 }
 
+/** Stops it and waits until its output is read to the end ('close'), so the log can end after. */
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const closed = new Promise<void>((resolve) => {
+    // 'close' comes after the exit, once its output streams closed; it may have come already.
+    if (exited() && child.stdout?.closed !== false && child.stderr?.closed !== false) resolve();
+    else child.once('close', () => resolve());
+    // Bounded all the same: a grandchild holding the pipes must not hold the stop.
+    setTimeout(resolve, STOP_GRACE_MS + 5_000).unref();
+  });
+  if (!exited()) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await closed;
+    clearTimeout(timer);
+  }
+  await closed;
 }
 
 async function waitUntilServing(address: string, child: ChildProcess, output: () => string) {

@@ -2,7 +2,7 @@
  * Builds Go programs from Go modules into a per-machine cache keyed by version (`go install`,
  * CGO off, the machine's own Go toolchain), so every clone and CI checkout on the machine shares
  * one build. The Temporal CLI (./cli.ts) and the Temporal server with its SQL tool
- * (./server-build.ts) come from here; nothing but Go modules is downloaded.
+ * (dev/stack/temporal-server.ts) come from here; nothing but Go modules is downloaded.
  */
 import { execFile, spawn } from 'node:child_process';
 import {
