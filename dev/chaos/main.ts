@@ -8,6 +8,8 @@
  * (`--keep` keeps it to look at).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -17,11 +19,11 @@ import { ConfigError, parseStackEnv, type StackEnv } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
 import { farmflowDataConverter } from '../../store/payload-files';
 import { installTemporalRuntime } from '../../worker/runtime';
-import { connectRedis, deleteKeysWithPrefix } from '../../store/redis';
+import { connectRedis, deleteKeysWithPrefix, type RedisClient } from '../../store/redis';
 import { ensureTemporalCli } from '../temporal/cli';
-import { parsePostgresUrl } from '../stack/postgres';
-import { dropStack, type Stack, startStack } from '../stack/stack';
-import { ensureTemporalServer } from '../stack/temporal-server';
+import { parsePostgresUrl, type PostgresTarget } from '../stack/postgres';
+import { dropStack, type Stack, stackDir, startStack } from '../stack/stack';
+import { ensureTemporalServer, serverPidFile, stopLeftover } from '../stack/temporal-server';
 import { CHECKS, type Finding, runChecks } from './checks';
 import { readFacts, rewardsSent } from './facts';
 import { BATCH_ID, BATCH_REWARD, planFaults, runFaults } from './faults';
@@ -135,6 +137,10 @@ async function play(
   const logger = createLogger('error');
   installTemporalRuntime(logger);
   const redis = await connectRedis(env.redisUrl, logger);
+  await sweepAbandoned(env, postgres, binaries.server, redis, say);
+  // Marks the stack as this process's, for a later play to sweep if this one is SIGKILLed.
+  mkdirSync(stackDir(env.dataDir, name), { recursive: true });
+  writeFileSync(join(stackDir(env.dataDir, name), 'chaos.pid'), String(process.pid));
   let stack: Stack | undefined;
   const cleanUp = async () => {
     await stack?.stop();
@@ -180,6 +186,11 @@ async function play(
       giveUpAt: () => giveUpAt,
       random: Math.random,
     });
+    // A player that fails ends the play, after the faults (and then the cleanup) have run.
+    const playersDone = players.done.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     const faults = options.faults
       ? await runFaults(planFaults(playMs), startedAt, {
           stack,
@@ -190,7 +201,8 @@ async function play(
       : [];
     // Whatever healing the last fault needed, the players get the settle time after it.
     giveUpAt = Math.max(giveUpAt, Date.now() + SETTLE_MS);
-    await players.done;
+    const playError = await playersDone;
+    if (playError) throw new Error('a simulated player failed', { cause: playError });
     const playedMs = Date.now() - startedAt;
     say('Play over; reading every farm…');
     // The batch's last pages and reward messages may still be on their way.
@@ -236,6 +248,45 @@ async function play(
   } finally {
     interrupted = undefined;
     await cleanUp();
+  }
+}
+
+/**
+ * Stacks of earlier plays whose process died without cleaning up (a SIGKILL): their server is
+ * stopped and everything they created dropped, so that none holds PostgreSQL's connections.
+ */
+async function sweepAbandoned(
+  env: StackEnv,
+  postgres: PostgresTarget,
+  serverPath: string,
+  redis: RedisClient,
+  say: (line: string) => void,
+) {
+  const stacks = join(env.dataDir, 'stacks');
+  if (!existsSync(stacks)) return;
+  for (const entry of readdirSync(stacks)) {
+    if (!entry.startsWith('chaos_')) continue;
+    const dir = stackDir(env.dataDir, entry);
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(dir, 'chaos.pid'), 'utf8'));
+    } catch {
+      // No mark: a play from before the marks, or one that died as it began.
+    }
+    if (owner && isAlive(owner)) continue;
+    say(`Dropping stack ${entry}, left by a play that did not finish…`);
+    await stopLeftover(serverPidFile(join(dir, 'temporal')), serverPath, say);
+    await deleteKeysWithPrefix(redis, `${entry}:`);
+    await dropStack({ name: entry, postgres, dataDir: env.dataDir });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
