@@ -3,7 +3,7 @@
  * a flush or a failover to an empty replica (the marker went with the other keys), and once on a
  * Redis that never had a backfill (the leaderboard would otherwise miss every player who has not
  * acted since). Game workers and `npm start` run it: one check at start, then one a minute (a
- * GET, and a Temporal call only while the mark is missing); every process may start it, since the
+ * GET, and a Temporal call only while the mark is missing), 5 s after one that failed; every process may start it, since the
  * backfill is one workflow per key prefix and a second start attaches to the first.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
@@ -15,6 +15,11 @@ import type { RedisClient } from '../store/redis';
 import { redisBackfillWorkflowId } from '../workflows/contract';
 
 export const REDIS_COPY_CHECK_INTERVAL_MS = 60_000;
+/**
+ * A check that failed (Temporal or Redis unreachable: often the very outage that lost the keys)
+ * is tried again this soon, not a minute later.
+ */
+export const REDIS_COPY_RETRY_MS = 5_000;
 /**
  * A backfill that ended without marking the copy whole (farms it could not read, Redis losing
  * keys throughout) is not started again by itself before this long: the operator sees why with
@@ -62,17 +67,31 @@ export function watchRedisCopy(deps: RedisCopyWatchDeps) {
     return 'started';
   };
 
-  const checkLogged = () =>
-    check().catch((err: unknown) => {
-      deps.logger.warn({ err }, "could not check Redis's copy of the players; trying again later");
-    });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const checkLogged = async () => {
+    let next = REDIS_COPY_CHECK_INTERVAL_MS;
+    try {
+      await check();
+    } catch (err) {
+      next = REDIS_COPY_RETRY_MS;
+      deps.logger.warn(
+        { err, retryInMs: next },
+        "could not check Redis's copy of the players; trying again soon",
+      );
+    }
+    if (stopped) return;
+    timer = setTimeout(() => void checkLogged(), next);
+    timer.unref();
+  };
   void checkLogged();
-  const timer = setInterval(() => void checkLogged(), REDIS_COPY_CHECK_INTERVAL_MS);
-  timer.unref();
 
   return {
-    /** One check now (the watch runs one at start and then every minute by itself). */
+    /** One check now (the watch runs one at start, then every minute, by itself). */
     check,
-    stop: async () => clearInterval(timer),
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }
