@@ -37,7 +37,7 @@ export const SUSTAINED_UPDATES_PER_SECOND = 20;
 /** After the play: how long updates still unanswered, the batch and the rebuild may take. */
 const SETTLE_MS = 120_000;
 /** A fault whose touched updates were all answered within this counts as healed. */
-const HEAL_WITHIN_MS = 90_000;
+const HEAL_WITHIN_MS = 120_000;
 const FIRST_USER_ID = 7_100_000_000;
 
 interface Options {
