@@ -6,6 +6,7 @@
  * of this host that are gone, and swept of files left by failed attempts while it runs; the
  * report store is swept of expired pictures as well.
  */
+import { isAlive } from '../infra/pids';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -61,15 +62,6 @@ const SWEEP_EVERY_MS = 10 * 60 * 1000;
 /** A process's work directory is named after it: `<host>-<pid>-<random>`. */
 const HOST = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
 
-function processIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /** Deletes the work directories of this host's processes that are gone. */
 async function removeLeftovers(workRoot: string): Promise<number> {
   let removed = 0;
@@ -77,7 +69,7 @@ async function removeLeftovers(workRoot: string): Promise<number> {
     const match = /^(.+)-(\d+)-[0-9a-f]+$/.exec(name);
     // Our own pid too: a restarted container's process often gets the pid its last one had.
     const pid = Number(match?.[2]);
-    if (match?.[1] === HOST && (pid === process.pid || processIsGone(pid))) {
+    if (match?.[1] === HOST && (pid === process.pid || !isAlive(pid))) {
       await rm(join(workRoot, name), { recursive: true, force: true });
       removed += 1;
     }

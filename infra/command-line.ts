@@ -2,7 +2,7 @@
  * Command-line parsing for the tools (commander): usage errors and `--help` end in an exit status
  * instead of commander exiting the process itself, so that a tool's `main` decides when to exit.
  */
-import { type Command, CommanderError } from 'commander';
+import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 
 /** Exit statuses of a parse that ends the command: 0 for --help, 2 for a usage error. */
 export const USAGE_EXIT = 2;
@@ -22,3 +22,10 @@ export function parseCommandLine(program: Command, argv = process.argv): number 
     throw err;
   }
 }
+
+/** An option's parser: a number above 0, at most `max`. */
+export const positiveNumber = (max: number) => (text: string) => {
+  const n = Number(text);
+  if (!(n > 0 && n <= max)) throw new InvalidArgumentError(`a number above 0, at most ${max}`);
+  return n;
+};

@@ -8,13 +8,14 @@
  * (`--keep` keeps it to look at).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseCommandLine } from '../../infra/command-line';
+import { parseCommandLine, positiveNumber } from '../../infra/command-line';
+import { livePidIn } from '../../infra/pids';
 import { ConfigError, parseStackEnv, type StackEnv } from '../../infra/config';
 import { createLogger } from '../../infra/logging';
 import { farmflowDataConverter } from '../../store/payload-files';
@@ -48,20 +49,14 @@ interface Options {
   keep?: boolean;
 }
 
-const positive = (max: number) => (text: string) => {
-  const n = Number(text);
-  if (!(n > 0 && n <= max)) throw new InvalidArgumentError(`a number above 0, at most ${max}`);
-  return n;
-};
-
 function parseArgs(): Options | number {
   const program = new Command()
     .name('npm run chaos --')
     .description(
       'Simulated players on a stack of its own while its processes are killed; then every farm is checked.',
     )
-    .option('--players <n>', 'simulated players', positive(1000), 100)
-    .option('--minutes <n>', 'how long they play', positive(60), 3)
+    .option('--players <n>', 'simulated players', positiveNumber(1000), 100)
+    .option('--minutes <n>', 'how long they play', positiveNumber(60), 3)
     .option(
       '--think <seconds>',
       'mean pause between a player’s updates (default: half the sustained rate)',
@@ -267,26 +262,12 @@ async function sweepAbandoned(
   for (const entry of readdirSync(stacks)) {
     if (!entry.startsWith('chaos_')) continue;
     const dir = stackDir(env.dataDir, entry);
-    let owner = 0;
-    try {
-      owner = Number(readFileSync(join(dir, 'chaos.pid'), 'utf8'));
-    } catch {
-      // No mark: a play from before the marks, or one that died as it began.
-    }
-    if (owner && isAlive(owner)) continue;
+    // No mark: a play from before the marks, or one that died as it began.
+    if (livePidIn(join(dir, 'chaos.pid')) !== undefined) continue;
     say(`Dropping stack ${entry}, left by a play that did not finish…`);
     await stopLeftover(serverPidFile(join(dir, 'temporal')), serverPath, say);
     await deleteKeysWithPrefix(redis, `${entry}:`);
     await dropStack({ name: entry, postgres, dataDir: env.dataDir });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -5,12 +5,13 @@
  * the local Bot API server and the web chat to play in. Ctrl-C (or SIGTERM, SIGHUP) stops the
  * bot, the worker and the server in that order. `--reset` drops what the stack created.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseCommandLine } from '../../infra/command-line';
+import { parseCommandLine, positiveNumber } from '../../infra/command-line';
+import { livePidIn } from '../../infra/pids';
 import fastify from 'fastify';
 import { ConfigError, parseStackEnv, type StackEnv } from '../../infra/config';
 import { createTerminalLogger } from '../../infra/terminal-log';
@@ -49,12 +50,6 @@ const portOption = (text: string) => {
   return n;
 };
 
-const scaleOption = (text: string) => {
-  const n = Number(text);
-  if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError('a number above 0, at most 1000');
-  return n;
-};
-
 function parseArgs(): Options | number {
   const program = new Command()
     .name('npm run stack --')
@@ -72,20 +67,12 @@ function parseArgs(): Options | number {
     .option('--http-port <port>', "the bot's public port (default: a free one)", portOption, 0)
     .option('--admin-port <port>', "the bot's admin port (default: a free one)", portOption, 0)
     .option('--play-port <port>', "the web chat's port (default: a free one)", portOption, 0)
-    .option('--time-scale <n>', 'multiplies every game duration', scaleOption, 0.01);
+    .option('--time-scale <n>', 'multiplies every game duration', positiveNumber(1000), 0.01);
   return parseCommandLine(program) ?? program.opts<Options>();
 }
 
 /** The pid of a stack of this name still running, from its pid file. */
-function runningPid(dir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dir, 'stack.pid'), 'utf8'));
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
+const runningPid = (dir: string) => livePidIn(join(dir, 'stack.pid'));
 
 async function reset(env: StackEnv, name: string, say: (line: string) => void) {
   const dir = stackDir(env.dataDir, name);

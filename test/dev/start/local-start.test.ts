@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { isAlive } from '../../../infra/pids';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../../dev/temporal/server';
 
@@ -62,15 +63,6 @@ async function waitForOutput(pattern: RegExp, started: Started): Promise<RegExpE
 function childPids(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
   return children ? children.split(/\s+/).map(Number) : [];
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('npm start', () => {
