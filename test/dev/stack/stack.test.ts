@@ -13,12 +13,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
+import { isAlive } from '../../../infra/pids';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../infra/logging';
 import { connectRedis } from '../../../store/redis';
 import { ensureTemporalCli } from '../../../dev/temporal/cli';
 import { databaseExists, parsePostgresUrl } from '../../../dev/stack/postgres';
 import { stackDatabases } from '../../../dev/stack/stack';
+import { ensureTemporalServer } from '../../../dev/stack/temporal-server';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const POSTGRES_URL = process.env.POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -79,15 +81,6 @@ async function banner(run: Run): Promise<Record<string, string>> {
   throw new Error(`no banner:\n${run.output()}`);
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 async function chat(play: string, userId: number, text: string) {
   const sent = await fetch(`${play}/play/api/send`, {
     method: 'POST',
@@ -114,7 +107,9 @@ beforeAll(async () => {
     configuredPath: process.env.TEMPORAL_CLI_PATH,
     say: () => {},
   });
-});
+  // Built here on a machine that has none yet (minutes, once), not inside a start's time limit.
+  await ensureTemporalServer({ say: (line) => process.stderr.write(`${line}\n`) });
+}, 900_000);
 
 afterAll(async () => {
   // A test that failed midway leaves no stack running.
@@ -154,7 +149,7 @@ describe('npm run stack', () => {
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
     for (const pid of [ports.temporalPid, ports.botPid, ports.workerPid]) {
-      expect(alive(Number(pid))).toBe(false);
+      expect(isAlive(Number(pid))).toBe(false);
     }
     expect(first.output()).toContain('farmflow stopped.');
 
@@ -173,14 +168,14 @@ describe('npm run stack', () => {
     second.child.kill('SIGKILL');
     await second.exited;
     await expect
-      .poll(() => [alive(Number(again.botPid)), alive(Number(again.workerPid))], {
+      .poll(() => [isAlive(Number(again.botPid)), isAlive(Number(again.workerPid))], {
         timeout: 20_000,
       })
       .toEqual([false, false]);
     const third = stack(['--name', name]);
     await banner(third);
     // Whether it died by itself or the start stopped it (and said so), it is gone.
-    expect(alive(Number(again.temporalPid))).toBe(false);
+    expect(isAlive(Number(again.temporalPid))).toBe(false);
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
 
