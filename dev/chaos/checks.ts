@@ -57,8 +57,23 @@ export function coinDelta(event: ActionEvent): number {
   }
 }
 
-const unanswered = (record: UpdateRecord) =>
+export const unanswered = (record: UpdateRecord) =>
   record.answeredAt === undefined || record.told === undefined || record.told === WORKING_TEXT;
+
+/** Why an update counts as unanswered, and how its deliveries went, for the findings. */
+function howUnanswered(record: UpdateRecord): string {
+  const at = (ms: number) => `+${((ms - record.sentAt) / 1000).toFixed(1)} s`;
+  const deliveries = record.attempts
+    .map((attempt) => `${at(attempt.at)} ${attempt.status ?? attempt.error ?? 'no answer'}`)
+    .join(', ');
+  const why =
+    record.answeredAt === undefined
+      ? 'no 2xx'
+      : record.told === undefined
+        ? 'a 2xx, but no reply in the chat'
+        : 'a 2xx, but the chat still shows "working…"';
+  return `update ${record.updateId} (${record.input}): ${why}; deliveries ${deliveries || 'none'}`;
+}
 
 const grantsOf = (log: FarmLogEntry[]) =>
   log.filter((entry): entry is Extract<FarmLogEntry, { kind: 'grant' }> => entry.kind === 'grant');
@@ -108,11 +123,7 @@ function playerFindings(
     grants.reduce((sum, grant) => sum + grant.coins, 0);
 
   return [
-    finding(
-      'answered',
-      records.filter(unanswered).map((record) => `update ${record.updateId} (${record.input})`),
-      `${records.length} updates`,
-    ),
+    finding('answered', records.filter(unanswered).map(howUnanswered), `${records.length} updates`),
     finding(
       'told',
       told.flatMap(({ record, screen }) => {

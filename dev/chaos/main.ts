@@ -8,7 +8,7 @@
  * (`--keep` keeps it to look at).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
@@ -25,7 +25,7 @@ import { ensureTemporalCli } from '../temporal/cli';
 import { parsePostgresUrl, type PostgresTarget } from '../stack/postgres';
 import { dropStack, type Stack, stackDir, startStack } from '../stack/stack';
 import { ensureTemporalServer, serverPidFile, stopLeftover } from '../stack/temporal-server';
-import { CHECKS, type Finding, runChecks } from './checks';
+import { CHECKS, type Finding, runChecks, unanswered } from './checks';
 import { readFacts, rewardsSent } from './facts';
 import { BATCH_ID, BATCH_REWARD, planFaults, runFaults } from './faults';
 import { startPlay, type UpdateRecord } from './players';
@@ -227,6 +227,8 @@ async function play(
       say(
         `time: ${seconds(startedAt - began)} to build and start, ${seconds(playedMs)} of play and settling, ${seconds(Date.now() - startedAt - playedMs)} reading the farms`,
       );
+      // An unanswered update is explained by what the bot logged about it.
+      for (const line of logExcerpts(stack.logs.bot, players.records.filter(unanswered))) say(line);
       const findings = runChecks({
         records: players.records,
         facts,
@@ -269,6 +271,19 @@ async function sweepAbandoned(
     await deleteKeysWithPrefix(redis, `${entry}:`);
     await dropStack({ name: entry, postgres, dataDir: env.dataDir });
   }
+}
+
+/** The bot's log lines about each of the first few `records`, shortened: the findings' evidence. */
+function logExcerpts(botLog: string, records: UpdateRecord[]): string[] {
+  if (records.length === 0 || !existsSync(botLog)) return [];
+  const lines = readFileSync(botLog, 'utf8').split('\n');
+  return records.slice(0, 5).flatMap((record) => {
+    const about = lines.filter((line) => line.includes(`"updateId":${record.updateId}`));
+    return [
+      `bot log about update ${record.updateId} (${about.length} lines):`,
+      ...about.slice(0, 8).map((line) => `  ${line.slice(0, 400)}`),
+    ];
+  });
 }
 
 /** Every player's chat shows the batch's message, or the time is up. */
