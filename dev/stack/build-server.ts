@@ -4,15 +4,13 @@
  * same code in-process.
  */
 import { dirname } from 'node:path';
-import { TemporalBuildError } from '../temporal/go-install';
+import { GoBuildError } from '../go-build';
 import { ensureTemporalServer } from './temporal-server';
 
 ensureTemporalServer({ say: (line) => process.stderr.write(`${line}\n`) }).then(
   ({ server }) => process.stdout.write(`${dirname(server)}\n`),
   (err: unknown) => {
-    process.stderr.write(
-      `farmflow: ${err instanceof TemporalBuildError ? err.message : String(err)}\n`,
-    );
+    process.stderr.write(`farmflow: ${err instanceof GoBuildError ? err.message : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { type BuildContext, type GoBuild, goInstallCached } from '../temporal/go-install';
+import { type BuildContext, type GoBuild, goInstallCached } from '../go-build';
 import { freePort, portIsFree } from '../temporal/server';
 import type { PostgresTarget } from './postgres';
 

@@ -4,7 +4,7 @@
  */
 import { loadTemporalCliPath } from '../../infra/config';
 import { cliVersion, ensureTemporalCli } from './cli';
-import { TemporalBuildError } from './go-install';
+import { GoBuildError } from '../go-build';
 
 async function main() {
   const path = await ensureTemporalCli({
@@ -16,8 +16,6 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(
-    `farmflow: ${err instanceof TemporalBuildError ? err.message : String(err)}\n`,
-  );
+  process.stderr.write(`farmflow: ${err instanceof GoBuildError ? err.message : String(err)}\n`);
   process.exit(1);
 });

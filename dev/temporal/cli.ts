@@ -1,7 +1,7 @@
 /**
  * Provides the official Temporal CLI (which embeds the dev server) without downloading anything
  * but Go modules: a configured binary when there is one, else `temporal` on PATH, else one built
- * here once per machine (./go-install.ts).
+ * here once per machine (dev/go-build.ts).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -12,8 +12,8 @@ import {
   findOnPath,
   goInstallCached,
   isExecutable,
-  TemporalBuildError,
-} from './go-install';
+  GoBuildError,
+} from '../go-build';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli';
@@ -47,9 +47,7 @@ export async function ensureTemporalCli({
 }: CliSource): Promise<string> {
   if (configuredPath) {
     if (!isExecutable(configuredPath)) {
-      throw new TemporalBuildError(
-        `TEMPORAL_CLI_PATH=${configuredPath} is not an executable file.`,
-      );
+      throw new GoBuildError(`TEMPORAL_CLI_PATH=${configuredPath} is not an executable file.`);
     }
     return configuredPath;
   }

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cacheDir, ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../../../dev/temporal/cli';
-import { TemporalBuildError } from '../../../dev/temporal/go-install';
+import { GoBuildError } from '../../../dev/go-build';
 
 let root: string;
 let bin: string;
@@ -91,7 +91,7 @@ describe('dev/temporal/cli: where the binary comes from', () => {
     // A working `temporal` on PATH must not paper over the configuration mistake.
     script(join(bin, 'temporal'), 'exit 0');
     const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: plain, say, env });
-    await expect(attempt).rejects.toThrow(TemporalBuildError);
+    await expect(attempt).rejects.toThrow(GoBuildError);
     await expect(attempt).rejects.toThrow(`TEMPORAL_CLI_PATH=${plain} is not an executable file.`);
   });
 
@@ -153,7 +153,7 @@ describe('dev/temporal/cli: where the binary comes from', () => {
 describe('dev/temporal/cli: building needs Go 1.25', () => {
   it('says Go is not installed, what to install and the alternative', async () => {
     const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
-    await expect(attempt).rejects.toThrow(TemporalBuildError);
+    await expect(attempt).rejects.toThrow(GoBuildError);
     const message = await attempt.catch((err: Error) => err.message);
     expect(message).toMatch(/Go is not installed/);
     expect(message).toContain('Install Go 1.25 or newer (https://go.dev/doc/install)');
@@ -168,7 +168,7 @@ describe('dev/temporal/cli: building needs Go 1.25', () => {
     async (version) => {
       const go = fakeGo(version);
       const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
-      await expect(attempt).rejects.toThrow(TemporalBuildError);
+      await expect(attempt).rejects.toThrow(GoBuildError);
       const message = await attempt.catch((err: Error) => err.message);
       expect(message).toContain(`Temporal CLI v${TEMPORAL_CLI_VERSION} needs Go 1.25 or newer`);
       expect(message).toContain(`${go.path} is ${version}`);
@@ -181,7 +181,7 @@ describe('dev/temporal/cli: building needs Go 1.25', () => {
   it('reports a failed go install with its output and leaves no staging folder', async () => {
     const go = fakeGo('go1.25.0', 'echo "go: module lookup disabled" >&2; exit 1');
     const attempt = ensureTemporalCli({ goFallbacks: [], configuredPath: undefined, say, env });
-    await expect(attempt).rejects.toThrow(TemporalBuildError);
+    await expect(attempt).rejects.toThrow(GoBuildError);
     const message = await attempt.catch((err: Error) => err.message);
     expect(message).toContain(
       `go install of the Temporal CLI v${TEMPORAL_CLI_VERSION} failed (exit 1)`,

@@ -1,8 +1,9 @@
 /**
  * Builds Go programs from Go modules into a per-machine cache keyed by version (`go install`,
  * CGO off, the machine's own Go toolchain), so every clone and CI checkout on the machine shares
- * one build. The Temporal CLI (./cli.ts) and the Temporal server with its SQL tool
- * (dev/stack/temporal-server.ts) come from here; nothing but Go modules is downloaded.
+ * one build. The Temporal CLI (dev/temporal/cli.ts), the Temporal server with its SQL tool
+ * (dev/stack/temporal-server.ts) and promtool (dev/prometheus/promtool.ts) come from here;
+ * nothing but Go modules is downloaded.
  */
 import { execFile, spawn } from 'node:child_process';
 import {
@@ -20,8 +21,8 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-export class TemporalBuildError extends Error {
-  override name = 'TemporalBuildError';
+export class GoBuildError extends Error {
+  override name = 'GoBuildError';
 }
 
 export interface GoBuild {
@@ -75,7 +76,7 @@ async function checkGo(spec: GoBuild, env: NodeJS.ProcessEnv, fallbacks: string[
   const go = findOnPath('go', env) ?? fallbacks.find(isExecutable);
   const need = `Go ${spec.minGo.join('.')} or newer`;
   if (!go) {
-    throw new TemporalBuildError(
+    throw new GoBuildError(
       `The ${spec.what} is not built yet and Go is not installed. Install ${need} (https://go.dev/doc/install), ` +
         `or ${spec.instead}.`,
     );
@@ -84,15 +85,13 @@ async function checkGo(spec: GoBuild, env: NodeJS.ProcessEnv, fallbacks: string[
   try {
     ({ stdout } = await execFileAsync(go, ['env', 'GOVERSION'], { env }));
   } catch (err) {
-    throw new TemporalBuildError(
-      `${go} does not run (${(err as Error).message}); reinstall ${need}.`,
-    );
+    throw new GoBuildError(`${go} does not run (${(err as Error).message}); reinstall ${need}.`);
   }
   const match = /^go(\d+)\.(\d+)/.exec(stdout.trim());
   const [major, minor] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
   const [minMajor, minMinor] = spec.minGo;
   if (major < minMajor || (major === minMajor && minor < minMinor)) {
-    throw new TemporalBuildError(
+    throw new GoBuildError(
       `The ${spec.what} needs ${need}; ${go} is ${stdout.trim() || 'unknown'}. ` +
         `Install a newer Go, or ${spec.instead}.`,
     );
@@ -155,7 +154,7 @@ export async function goInstallCached(
       child.on('close', resolve);
     });
     if (code !== 0) {
-      throw new TemporalBuildError(
+      throw new GoBuildError(
         `go install of the ${spec.what} failed (exit ${code}). Its output:\n${stderr.slice(-4000)}`,
       );
     }
