@@ -11,6 +11,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import pLimit from 'p-limit';
 import { createPlayerRegistry } from '../store/players';
 import type { RedisClient } from '../store/redis';
+import { metrics } from '../infra/metrics';
 import { createLeaderboard } from '../store/leaderboard';
 import { createRebuildMarker } from '../store/rebuild-marker';
 import {
@@ -57,6 +58,7 @@ export function createBatchActivities(deps: BatchActivityDeps): BatchActivities 
   /** Reads Redis if its copy is whole; otherwise starts (or joins) the backfill. */
   const ifWhole = async <T>(read: () => Promise<T>): Promise<RegistryRead<T>> => {
     if (await marker.completedAt()) return { whole: true, value: await read() };
+    metrics.batchWaits.inc();
     const backfillWorkflowId = redisBackfillWorkflowId(keyPrefix);
     await client.workflow.start(WORKFLOW_TYPES.redisBackfill, {
       workflowId: backfillWorkflowId,
@@ -180,6 +182,9 @@ export function createBatchActivities(deps: BatchActivityDeps): BatchActivities 
           });
         }
       });
+      metrics.batchPlayers.inc({ result: 'confirmed' }, report.confirmed);
+      metrics.batchPlayers.inc({ result: 'failed' }, report.failures.length);
+      if (report.confirmed > 0) metrics.batchLastProgress.setToCurrentTime();
       return report;
     },
   };

@@ -4,7 +4,7 @@ import type { Logger } from '../infra/logging';
 import type { Bot } from 'grammy';
 import { closeConnectionsWhenClosing } from './closing';
 import type { BotContext } from './context';
-import { type DependencyCheck, healthRoutes } from './routes/health';
+import { type DependencyCheck, healthRoutes } from '../infra/health-routes';
 import { reportRoutes, type ReportRoutesOptions } from './routes/reports';
 import { webhookRoutes } from './routes/webhook';
 import { SECURITY_HEADERS, securityHeaders } from './security-headers';

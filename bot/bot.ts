@@ -16,6 +16,7 @@ import { reportFeature } from './features/report';
 import { membershipFeature } from './features/membership';
 import { unhandledFeature } from './features/unhandled';
 import { throttlePlayers } from './throttle';
+import { metrics, updateKind } from '../infra/metrics';
 
 export interface BotDeps {
   token: string;
@@ -39,6 +40,7 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   const bot = new Bot<BotContext>(deps.token, config);
 
   bot.use(async (ctx, next) => {
+    metrics.updatesReceived.inc({ kind: updateKind(ctx.update) });
     ctx.services = deps.services;
     ctx.button = null;
     try {

@@ -2,6 +2,7 @@
  * What the bot calls: one function per kind of player intent. Each starts the per-message
  * workflow for one Telegram update and returns the screen to show; Temporal stays behind it.
  */
+import { metrics } from '../infra/metrics';
 import pLimit from 'p-limit';
 import {
   type Client,
@@ -195,6 +196,8 @@ export function createGameClient(deps: GameClientDeps) {
     const sealedChatId = sealChatId(player.chatId);
     const displayName = player.firstName === undefined ? {} : { displayName: player.firstName };
     const workflowId = mainMenuWorkflowId(userHash, updateId);
+    const workflowType =
+      intent.type === 'query' ? WORKFLOW_TYPES.mainMenuQuery : WORKFLOW_TYPES.mainMenuMessage;
     const options: WorkflowOptions = {
       workflowId,
       taskQueue,
@@ -221,12 +224,14 @@ export function createGameClient(deps: GameClientDeps) {
               },
             ),
       );
+      metrics.workflowsStarted.inc({ type: workflowType, outcome: 'started' });
       const screen = await bounded('result', resultMs, () =>
         early ? Promise.race([early.screen, handle.result()]) : handle.result(),
       );
       return { screen, userHash, duplicate: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      metrics.workflowsStarted.inc({ type: workflowType, outcome: 'duplicate' });
       // A delivery of the same update running now in this process answers both of them early.
       const screen = await bounded('result', resultMs, () => {
         const result = deps.client.workflow

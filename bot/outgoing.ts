@@ -13,6 +13,7 @@
  */
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Api, Transformer } from 'grammy';
+import { metrics } from '../infra/metrics';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { currentDeadline } from './update-deadline';
 import type { Logger } from '../infra/logging';
@@ -165,12 +166,14 @@ export function installOutgoing(api: Api, deps: OutgoingDeps): void {
     ...(deps.sender === 'notifications' ? { sender: deps.sender } : {}),
   });
 
-  // Transformers wrap in the order given, the first innermost. Pacing sits inside autoRetry, so
+  // Transformers wrap in the order given, the first innermost. Each HTTP call is counted (so a 429
+  // that autoRetry retried counts once, and its retry once more). Pacing sits inside autoRetry, so
   // every attempt takes its own turn: outside, it would admit a call once and let its retries
   // through unpaced, and calls that all got 429 and the same retry_after would come back at the
   // same moment and trip the limit again. Block detection sees each call's final outcome once
   // (a 403 is never retried). The update's deadline sits outermost: it ends every wait inside.
   api.config.use(
+    countCalls(deps.sender ?? 'replies'),
     createPacing(deps.redis, deps.keyPrefix, limits, deps.sender ?? 'replies', logger),
     autoRetry({
       maxRetryAttempts: limits.retryAttempts,
@@ -349,6 +352,21 @@ function createPacing(
     } finally {
       done();
       if (chatQueues.get(chatId) === tail) chatQueues.delete(chatId);
+    }
+  };
+}
+
+/** Counts every Bot API call by method and outcome (`farmflow_bot_api_calls_total`). */
+function countCalls(sender: Sender): Transformer {
+  return async (prev, method, payload, signal) => {
+    try {
+      const result = await prev(method, payload, signal);
+      const status = result.ok ? 'ok' : String(result.error_code);
+      metrics.botApiCalls.inc({ method, status, sender });
+      return result;
+    } catch (err) {
+      metrics.botApiCalls.inc({ method, status: 'network', sender });
+      throw err;
     }
   };
 }

@@ -10,6 +10,8 @@ import type { MainMenuScreen } from '../workflows/contract';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
 import { needsRedelivery } from './failures';
+import { metrics } from '../infra/metrics';
+import { currentDeadline } from './update-deadline';
 import { type Rendered, renderScreen, WORKING_TEXT } from './render';
 
 /** Telegram stops redelivering an update 24 hours after it arrived; the mark is not needed after. */
@@ -150,5 +152,13 @@ export async function runIntent(
         { final: true },
       )
     : await show(ctx, rendered, mode);
-  if (delivered) await redis.set(replyMarkKey(ctx), '1', { EX: REPLY_MARK_TTL_SECONDS });
+  if (!delivered) return;
+  const receivedAt = currentDeadline()?.receivedAt;
+  if (receivedAt !== undefined) {
+    metrics.replyLatency.observe(
+      { kind: ctx.callbackQuery ? 'button' : 'command' },
+      (Date.now() - receivedAt) / 1000,
+    );
+  }
+  await redis.set(replyMarkKey(ctx), '1', { EX: REPLY_MARK_TTL_SECONDS });
 }

@@ -36,7 +36,7 @@ import { startReportsWorker, type ReportsWorker } from './reports-worker';
 import { checkSharedFilesDir, farmflowDataConverter } from '../store/payload-files';
 import { createReportFiles } from '../store/report-files';
 import { installOutgoing } from './outgoing';
-import type { DependencyCheck } from './routes/health';
+import { type DependencyCheck, temporalReachable } from '../infra/health-routes';
 
 /**
  * Update kinds the bot handles; Telegram does not send the others at all. No feature acts on an
@@ -59,8 +59,6 @@ export const MAX_INTENTS_IN_FLIGHT = 32;
  * Telegram delivers it again later: a queue that long means the process is overloaded or stuck.
  */
 const MAX_INTENT_WAIT_MS = 15_000;
-/** A readiness probe's gRPC deadline (the route gives each check 2 s). */
-const READINESS_TIMEOUT_MS = 2_000;
 /**
  * One admin operation's gRPC deadline, all its Temporal calls together (then 503). Above the 5 s
  * the dev server sometimes holds a schedule's describe; a stop does not wait it out (the admin
@@ -152,11 +150,7 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   });
   const players = createPlayerRegistry(redis, config.redis.keyPrefix);
   const readinessChecks: Record<string, DependencyCheck> = {
-    // The gRPC deadline ends the SDK's own retries too; the route's timeout ends the wait.
-    temporal: () =>
-      connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () =>
-        connection.healthService.check({}),
-      ),
+    temporal: temporalReachable(connection),
     redis: () => redis.ping(),
   };
   let bot: Bot<BotContext> | undefined;

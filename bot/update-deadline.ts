@@ -13,6 +13,8 @@ export interface Deadline {
   signal: AbortSignal;
   /** When it passes, in ms since the epoch. */
   at: number;
+  /** When the update came in, in ms since the epoch. */
+  receivedAt: number;
   /** Brings the deadline forward to `ms` from now, if that is sooner (the process is stopping). */
   shorten(ms: number): void;
 }
@@ -35,6 +37,7 @@ export function withDeadline<T>(ms: number, fn: (deadline: Deadline) => Promise<
   const deadline: Deadline = {
     signal: controller.signal,
     at: Number.POSITIVE_INFINITY,
+    receivedAt: started,
     shorten(inMs) {
       const at = Date.now() + inMs;
       if (at >= deadline.at) return;

@@ -169,6 +169,11 @@ const envSchema = z.object({
   ),
   ADMIN_HTTP_HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
   ADMIN_HTTP_PORT: port(3001),
+  WORKER_METRICS_HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
+  WORKER_METRICS_PORT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(65535).optional(),
+  ),
   NOTIFICATIONS_PER_SECOND: z.preprocess(
     emptyAsUndefined,
     z.coerce
@@ -222,6 +227,11 @@ export interface Config {
    * named support tokens, the cap of one compensation, and where the Temporal Web UI is.
    */
   support: { tokens: NamedToken[]; grantMaxCoins: number; temporalUiUrl: string };
+  /**
+   * A worker process's own listener (`/metrics`, `/healthz`, `/readyz`); off while `port` is unset.
+   * The bot serves its metrics on the admin listener.
+   */
+  workerMetrics: { host: string; port: number | undefined };
   telegram: {
     token: string | undefined;
     apiRoot: string;
@@ -471,6 +481,23 @@ export function parseConfig(
       `ADMIN_HTTP_PORT: must differ from HTTP_PORT (${e.HTTP_PORT}) on the same host: the admin API is never served on the public port`,
     );
   }
+  // A worker and a bot on one host with one environment: their listeners must not meet.
+  if (e.WORKER_METRICS_PORT !== undefined && !invalid.has('WORKER_METRICS_PORT')) {
+    const taken = [
+      { name: 'HTTP_PORT', port: e.HTTP_PORT, host: e.HTTP_HOST },
+      { name: 'ADMIN_HTTP_PORT', port: e.ADMIN_HTTP_PORT, host: e.ADMIN_HTTP_HOST },
+    ].find(
+      ({ name, port, host }) =>
+        !invalid.has(name as Variable) &&
+        port === e.WORKER_METRICS_PORT &&
+        sameHost(host, e.WORKER_METRICS_HOST),
+    );
+    if (taken) {
+      problems.push(
+        `WORKER_METRICS_PORT: must differ from ${taken.name} (${taken.port}) on the same host: it is the bot's`,
+      );
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -503,6 +530,7 @@ export function parseConfig(
         '',
       ),
     },
+    workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,
       apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),

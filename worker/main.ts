@@ -16,6 +16,7 @@ import { createWorker, runWorker } from './create-worker';
 import { checkSharedFilesDir, farmflowDataConverter } from '../store/payload-files';
 import { loadWorkflowBundle } from './bundle';
 import { watchRedisCopy } from './redis-copy-watch';
+import { startWorkerHttp } from './http';
 
 async function main() {
   const config = loadConfig(ENTRY_POINTS.worker);
@@ -51,6 +52,15 @@ async function main() {
     });
     const { done, stop } = runWorker(worker);
     shutdown.add('worker', stop);
+    const { host, port } = config.workerMetrics;
+    if (port === undefined) {
+      logger.info('metrics and probes off: WORKER_METRICS_PORT is not set');
+    } else {
+      const http = await startWorkerHttp({ host, port, logger, worker, connection });
+      // Steps run last-added first: the listener closes before the worker drains.
+      shutdown.add('metrics and probes listener', () => http.app.close());
+      logger.info({ url: http.url }, 'metrics and probes listening');
+    }
     logger.info({ taskQueue: TASK_QUEUES.game }, 'worker process ready');
     const watch = watchRedisCopy({
       client,

@@ -12,10 +12,12 @@ import {
 } from '@temporalio/common';
 import {
   type ActivityInterceptorsFactory,
+  MetricsBuffer,
   Runtime,
   makeTelemetryFilterString,
 } from '@temporalio/worker';
 import type { Logger } from '../infra/logging';
+import { collectTemporalMetrics } from '../infra/metrics';
 import { USER_HASH_HEADER } from '../workflows/contract';
 
 const PINO_LEVEL: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -62,18 +64,23 @@ export class PinoTemporalLogger implements TemporalLogger {
 }
 
 /**
- * Sends the SDK's and the Rust core's log lines to pino. The Runtime is process-wide and can be
- * installed once, so only entry points (and test setup) call this.
+ * Sends the SDK's and the Rust core's log lines to pino, and its metrics (workers, and the
+ * client calls of NativeConnection) to the process's registry (infra/metrics.ts), under the SDK's
+ * own `temporal_` names. The Runtime is process-wide and can be installed once, so only entry
+ * points (and test setup) call this.
  */
 export function installTemporalRuntime(logger: Logger): void {
+  const buffer = new MetricsBuffer();
   Runtime.install({
     logger: new PinoTemporalLogger(logger.child({ component: 'temporal' })),
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      metrics: { buffer },
     },
     // Entry points own shutdown order (HTTP server first, then workers, then connections).
     shutdownSignals: [],
   });
+  collectTemporalMetrics(buffer);
 }
 
 /**

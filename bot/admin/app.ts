@@ -6,6 +6,7 @@
  * which signs in with either.
  */
 import fastify, { type FastifyPluginAsync } from 'fastify';
+import { metricsRoutes } from '../../infra/metrics';
 import { ADMIN_TOKEN_NAME, type NamedToken } from '../../infra/config';
 import type { Logger } from '../../infra/logging';
 import type { BatchOperations } from '../../schedules/batches';
@@ -97,6 +98,8 @@ export async function buildAdminApp(deps: AdminAppDeps) {
   if (deps.token) await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps, guard });
   if (deps.support) await app.register(supportApi, { prefix: SUPPORT_PREFIX, deps, guard });
   await app.register(consoleRoutes, { prefix: CONSOLE_PREFIX });
+  // Open, as Prometheus scrapes it: this listener is never public, and metrics name no player.
+  await app.register(metricsRoutes);
   return app;
 }
 

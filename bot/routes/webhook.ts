@@ -13,6 +13,7 @@ import type { Update } from 'grammy/types';
 import { z } from 'zod';
 import { type Deadline, whenAborted, withDeadline } from '../update-deadline';
 import type { BotContext } from '../context';
+import { metrics } from '../../infra/metrics';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -63,6 +64,9 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (
   app.post<{ Body: Update }>(
     WEBHOOK_PATH,
     {
+      onResponse: async (_req, reply) => {
+        metrics.webhookAnswers.inc({ status: String(reply.statusCode) });
+      },
       onRequest: async (req, reply) => {
         if (!sameSecret(req.headers[SECRET_HEADER], expected)) {
           req.log.warn('webhook request with a wrong or missing secret token');

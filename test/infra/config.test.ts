@@ -34,6 +34,7 @@ const DEFAULTS: Config = {
   http: { host: '127.0.0.1', port: 3000 },
   admin: { token: undefined, host: '127.0.0.1', port: 3001 },
   support: { tokens: [], grantMaxCoins: 1000, temporalUiUrl: 'http://127.0.0.1:8233' },
+  workerMetrics: { host: '127.0.0.1', port: undefined },
   telegram: {
     token: undefined,
     apiRoot: 'https://api.telegram.org',
@@ -109,6 +110,8 @@ describe('config: defaults', () => {
       TEMPORAL_UI_URL: 'https://temporal.example.com/',
       ADMIN_HTTP_HOST: '10.0.0.7',
       ADMIN_HTTP_PORT: '9090',
+      WORKER_METRICS_HOST: '0.0.0.0',
+      WORKER_METRICS_PORT: '9464',
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081/',
       TELEGRAM_MODE: 'webhook',
@@ -142,6 +145,7 @@ describe('config: defaults', () => {
         grantMaxCoins: 250,
         temporalUiUrl: 'https://temporal.example.com',
       },
+      workerMetrics: { host: '0.0.0.0', port: 9464 },
       telegram: {
         token: TOKEN,
         apiRoot: 'http://127.0.0.1:8081',
@@ -188,6 +192,8 @@ describe('config: defaults', () => {
         'TEMPORAL_UI_PORT',
         'TEMPORAL_UI_URL',
         'USER_HASH_SECRET',
+        'WORKER_METRICS_HOST',
+        'WORKER_METRICS_PORT',
       ].sort(),
     );
   });
@@ -546,6 +552,23 @@ describe('config: SUPPORT_TOKENS', () => {
     expect(problemsOf({ SUPPORT_TOKENS: value })).toEqual([
       expect.stringMatching(new RegExp(`^SUPPORT_TOKENS: .*${problem.source}`)),
     ]);
+  });
+
+  it("refuses a worker's metrics port that is one of the bot's on the same host", () => {
+    expect(problemsOf({ WORKER_METRICS_PORT: '3000' })).toEqual([
+      expect.stringMatching(/^WORKER_METRICS_PORT: must differ from HTTP_PORT \(3000\)/),
+    ]);
+    expect(problemsOf({ WORKER_METRICS_PORT: '3001', WORKER_METRICS_HOST: '0.0.0.0' })).toEqual([
+      expect.stringMatching(/^WORKER_METRICS_PORT: must differ from ADMIN_HTTP_PORT \(3001\)/),
+    ]);
+    expect(problemsOf({ WORKER_METRICS_PORT: '0' })).toEqual([
+      expect.stringMatching(/^WORKER_METRICS_PORT: /),
+    ]);
+    // Another host, or another port: no clash.
+    expect(
+      parseConfig({ WORKER_METRICS_PORT: '3000', WORKER_METRICS_HOST: '10.0.0.8' }).workerMetrics,
+    ).toEqual({ host: '10.0.0.8', port: 3000 });
+    expect(parseConfig({ WORKER_METRICS_PORT: '3002' }).workerMetrics.port).toBe(3002);
   });
 
   it('refuses the admin token as a support token, and the public port for the listener', () => {

@@ -7,11 +7,11 @@
  */
 import fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../bot/app';
-import { type DependencyCheck, healthRoutes } from '../../../bot/routes/health';
-import { createLogger } from '../../../infra/logging';
-import { connectRedis, type RedisClient } from '../../../store/redis';
-import { REDIS_URL } from '../../support/constants';
+import { buildApp } from '../../bot/app';
+import { type DependencyCheck, healthRoutes } from '../../infra/health-routes';
+import { createLogger } from '../../infra/logging';
+import { connectRedis, type RedisClient } from '../../store/redis';
+import { REDIS_URL } from '../support/constants';
 
 const logger = createLogger('silent');
 

@@ -1,7 +1,19 @@
 /** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its dependencies do). */
+import type { NativeConnection } from '@temporalio/worker';
 import type { FastifyPluginAsync } from 'fastify';
 
 export type DependencyCheck = () => Promise<unknown>;
+
+/** A readiness probe's gRPC deadline (the route gives each check 2 s). */
+const TEMPORAL_CHECK_DEADLINE_MS = 2_000;
+
+/** Temporal answers its gRPC health check; the deadline ends the SDK's own retries too. */
+export const temporalReachable =
+  (connection: NativeConnection): DependencyCheck =>
+  () =>
+    connection.withDeadline(Date.now() + TEMPORAL_CHECK_DEADLINE_MS, () =>
+      connection.healthService.check({}),
+    );
 
 export interface HealthOptions {
   checks: Record<string, DependencyCheck>;

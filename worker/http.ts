@@ -1,0 +1,40 @@
+/**
+ * A worker process's own listener, when WORKER_METRICS_PORT is set (Prometheus and Kubernetes
+ * probes reach it; the bot's listeners are the bot's): `/metrics` (the process's registry, the
+ * Temporal SDK's metrics included), `/healthz` (the process answers) and `/readyz` (the worker
+ * runs and Temporal answers).
+ */
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import fastify from 'fastify';
+import { healthRoutes, temporalReachable } from '../infra/health-routes';
+import type { Logger } from '../infra/logging';
+import { metricsRoutes } from '../infra/metrics';
+
+export interface WorkerHttpDeps {
+  host: string;
+  port: number;
+  logger: Logger;
+  worker: Worker;
+  connection: NativeConnection;
+}
+
+export async function startWorkerHttp(deps: WorkerHttpDeps) {
+  const app = fastify({ loggerInstance: deps.logger.child({ component: 'worker-http' }) });
+  await app.register(healthRoutes, {
+    checks: {
+      worker: async () => {
+        const state = deps.worker.getState();
+        if (state !== 'RUNNING') throw new Error(`the worker is ${state.toLowerCase()}`);
+      },
+      temporal: temporalReachable(deps.connection),
+    },
+  });
+  await app.register(metricsRoutes);
+  try {
+    const url = await app.listen({ host: deps.host, port: deps.port });
+    return { app, url };
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+}
