@@ -27,9 +27,10 @@ import {
 } from './temporal-server';
 
 export const STACK_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+const REPO = resolve(__dirname, '../..');
 
 /** Variables of the person's environment the app processes never inherit. */
-const WITHHELD = /^(TELEGRAM_|ADMIN_|SUPPORT_TOKENS$|POSTGRES_URL$)/;
+const WITHHELD = /^(TELEGRAM_|ADMIN_|SUPPORT_TOKENS$|POSTGRES_URL$|WORKER_METRICS_)/;
 
 export interface StackOptions {
   /** Lowercase letters, digits and `_`: it names databases. */
@@ -38,7 +39,8 @@ export interface StackOptions {
   redisUrl: string;
   dataDir: string;
   /** 0 picks a free port. */
-  ports: { temporal: number; http: number; admin: number };
+  /** 0 or absent: a free port. */
+  ports: { temporal: number; http: number; admin: number; workerMetrics?: number };
   gameTimeScale: number;
   /** A real bot (webhook URL and secret needed); absent: the local Bot API server. */
   telegram?: { token: string; apiRoot: string; webhookUrl: string; webhookSecret: string };
@@ -64,7 +66,8 @@ export interface Stack {
   worker: AppProcess;
   /** The local Bot API server; absent with a real bot token. */
   telegram: TestBotApi | undefined;
-  urls: { http: string; admin: string };
+  /** The bot's public and admin listeners (the bot's /metrics), the worker's /metrics and probes. */
+  urls: { http: string; admin: string; workerMetrics: string };
   logs: { temporal: string; bot: string; worker: string };
   /** Bot, then worker, then the local Bot API server, then the Temporal server. */
   stop(): Promise<void>;
@@ -92,6 +95,26 @@ function checkName(name: string) {
   }
   const { visibility } = stackDatabases(name);
   if (!DATABASE_NAME.test(visibility)) throw new Error(`stack name ${name} is too long`);
+}
+
+/**
+ * `prometheus.yml` in the stack's folder: deploy/prometheus/prometheus.yml with this stack's ports,
+ * for a Prometheus on this machine (README "Observability").
+ */
+function writePrometheusConfig(dir: string, adminPort: number, workerMetricsPort: number) {
+  const config = {
+    global: { scrape_interval: '5s', evaluation_interval: '5s' },
+    rule_files: [join(REPO, 'deploy/prometheus/alerts.yml')],
+    scrape_configs: [
+      { job_name: 'farmflow-bot', static_configs: [{ targets: [`127.0.0.1:${adminPort}`] }] },
+      {
+        job_name: 'farmflow-worker',
+        static_configs: [{ targets: [`127.0.0.1:${workerMetricsPort}`] }],
+      },
+    ],
+  };
+  // JSON is YAML.
+  writeFileSync(join(dir, 'prometheus.yml'), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** Created on the stack's first start and kept (mode 0600): the farms depend on the secret. */
@@ -145,6 +168,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const httpPort = options.ports.http || (await freePort());
     const adminPort = options.ports.admin || (await freePort());
+    const workerMetricsPort = options.ports.workerMetrics || (await freePort());
+    writePrometheusConfig(dir, adminPort, workerMetricsPort);
     const http = `http://127.0.0.1:${httpPort}`;
     let telegram: TestBotApi | undefined;
     let bot = options.telegram;
@@ -186,7 +211,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     const worker = appProcess({
       name: 'worker',
-      env: common,
+      env: {
+        ...common,
+        WORKER_METRICS_HOST: '127.0.0.1',
+        WORKER_METRICS_PORT: String(workerMetricsPort),
+      },
       logFile: logs.worker,
       readyMessage: 'worker process ready',
     });
@@ -226,7 +255,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       bot: botProcess,
       worker,
       telegram,
-      urls: { http, admin: `http://127.0.0.1:${adminPort}` },
+      urls: {
+        http,
+        admin: `http://127.0.0.1:${adminPort}`,
+        workerMetrics: `http://127.0.0.1:${workerMetricsPort}`,
+      },
       logs,
       stop: rollback,
     };

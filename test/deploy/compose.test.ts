@@ -125,7 +125,7 @@ describe('docker-compose.yml', () => {
   it('pins every image to a version', () => {
     for (const [name, spec] of Object.entries(services)) {
       if (spec.build) continue;
-      expect(imageTag(name).tag, `service ${name}: ${spec.image}`).toMatch(/^\d+(\.\d+)*($|-)/);
+      expect(imageTag(name).tag, `service ${name}: ${spec.image}`).toMatch(/^v?\d+(\.\d+)*($|-)/);
     }
   });
 

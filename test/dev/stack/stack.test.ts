@@ -74,6 +74,8 @@ async function banner(run: Run): Promise<Record<string, string>> {
         bot: field('Bot process:', /(http:\S+)/),
         botPid: field('Bot process:', /pid (\d+)/),
         workerPid: field('Worker process:', /pid (\d+)/),
+        workerMetrics: field('Worker process:', /metrics and probes: (http:\S+)\/metrics/),
+        botMetrics: field('Admin API:', /the bot's metrics: (http:\S+)\)/),
       };
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -144,6 +146,20 @@ describe('npm run stack', () => {
     };
     expect(ready.checks).toEqual({ temporal: 'ok', redis: 'ok', webhook: 'ok' });
     await chat(ports.play!, 4242, '/start');
+
+    // Each process serves its metrics; the worker has its own probes.
+    const worker = (await (await fetch(`${ports.workerMetrics}/readyz`)).json()) as {
+      checks: Record<string, string>;
+    };
+    expect(worker.checks).toEqual({ worker: 'ok', temporal: 'ok' });
+    expect((await fetch(`${ports.workerMetrics}/healthz`)).status).toBe(200);
+    const workerMetrics = await (await fetch(`${ports.workerMetrics}/metrics`)).text();
+    expect(workerMetrics).toMatch(
+      /^temporal_workflow_completed\{.*workflow_type="GameFarmWorkflow"|^temporal_workflow_task_execution_latency_count\{.*task_queue="game"/m,
+    );
+    const botMetrics = await (await fetch(ports.botMetrics!)).text();
+    expect(botMetrics).toMatch(/^farmflow_updates_received_total\{kind="command"\} [1-9]/m);
+    expect(botMetrics).toMatch(/^farmflow_reply_latency_seconds_count\{kind="command"\} [1-9]/m);
 
     // Ctrl-C in a terminal: SIGINT to the stack (its children are in groups of their own).
     first.child.kill('SIGINT');

@@ -1,0 +1,47 @@
+/**
+ * promtool, Prometheus's checker, built from Go modules once per machine (dev/go-build.ts):
+ * `npx tsx dev/prometheus/promtool.ts check rules deploy/prometheus/alerts.yml` runs it with the
+ * arguments given (CI checks the alert rules and their unit tests this way). PROMTOOL_PATH names an
+ * existing promtool instead (Debian's `prometheus` package ships one).
+ */
+import { spawnSync } from 'node:child_process';
+import { GoBuildError, type GoBuild, goInstallCached, isExecutable } from '../go-build';
+
+/** Prometheus 3.16's Go module; the first 3.x tag `go install` takes (no replace directives). */
+export const PROMETHEUS_MODULE_VERSION = 'v0.316.0';
+
+export const PROMTOOL_BUILD = {
+  what: `promtool ${PROMETHEUS_MODULE_VERSION}`,
+  packages: [`github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_MODULE_VERSION}`],
+  binaries: ['promtool'],
+  cacheFolder: `promtool/${PROMETHEUS_MODULE_VERSION}`,
+  minGo: [1, 26],
+  duration: 'about 4 minutes on 2 cores',
+  instead: "point PROMTOOL_PATH at a promtool (Debian's prometheus package has one)",
+} as const satisfies GoBuild;
+
+export async function ensurePromtool(say: (line: string) => void): Promise<string> {
+  const configured = process.env.PROMTOOL_PATH;
+  if (configured) {
+    if (!isExecutable(configured))
+      throw new GoBuildError(`PROMTOOL_PATH=${configured} is not an executable`);
+    return configured;
+  }
+  const { promtool } = await goInstallCached(PROMTOOL_BUILD, { say });
+  return promtool!;
+}
+
+if (require.main === module) {
+  ensurePromtool((line) => process.stderr.write(`${line}\n`)).then(
+    (promtool) => {
+      const run = spawnSync(promtool, process.argv.slice(2), { stdio: 'inherit' });
+      process.exit(run.status ?? 1);
+    },
+    (err: unknown) => {
+      process.stderr.write(
+        `farmflow: ${err instanceof GoBuildError ? err.message : String(err)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
