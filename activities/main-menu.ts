@@ -31,6 +31,7 @@ import {
 } from '../workflows/contract';
 import { actionScreen, farmScreen } from '../workflows/screens';
 import { validateAction } from '../game';
+import { inSpan } from '../infra/tracing';
 import type { Logger } from '../infra/logging';
 import type { RedisClient } from '../store/redis';
 import { createRestoringWorldStore } from './world';
@@ -79,9 +80,9 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuAc
 
   const readSnapshot = async (player: PlayerRef): Promise<FarmSnapshot> => {
     try {
-      return await deps.client.workflow
-        .getHandle(farmWorkflowId(player.userHash))
-        .query(getFarmQuery);
+      return await inSpan('GameFarm query getFarm', {}, () =>
+        deps.client.workflow.getHandle(farmWorkflowId(player.userHash)).query(getFarmQuery),
+      );
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       return deps.client.workflow.executeUpdateWithStart(openFarmUpdate, {
@@ -141,11 +142,13 @@ export function createMainMenuActivities(deps: MainMenuActivityDeps): MainMenuAc
       },
     ];
     try {
-      const result = await deps.client.workflow.executeUpdateWithStart(update, {
-        startWorkflowOperation: startFarm(input),
-        updateId: input.actionId,
-        args,
-      });
+      const result = await inSpan(`GameFarm update ${update.name}`, {}, () =>
+        deps.client.workflow.executeUpdateWithStart(update, {
+          startWorkflowOperation: startFarm(input),
+          updateId: input.actionId,
+          args,
+        }),
+      );
       return { ok: true, result, world: currentWorld };
     } catch (err) {
       const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;

@@ -5,6 +5,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
+import { installTracing } from '../infra/tracing';
 import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from '../worker/runtime';
 import { connectGuardedRedis } from '../store/secret-fingerprint';
@@ -18,6 +19,8 @@ async function main() {
   });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
+  // Steps run last-added first: the spans are flushed once everything else stopped.
+  shutdown.add('traces', installTracing(logger, 'farmflow-bot'));
   // ENTRY_POINTS.bot requires both: loadConfig has exited 2 naming them otherwise.
   const address = config.temporal.address!;
   try {

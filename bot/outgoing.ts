@@ -13,7 +13,9 @@
  */
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Api, Transformer } from 'grammy';
+import { trace } from '@opentelemetry/api';
 import { metrics } from '../infra/metrics';
+import { inSpan } from '../infra/tracing';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { currentDeadline } from './update-deadline';
 import type { Logger } from '../infra/logging';
@@ -356,19 +358,24 @@ function createPacing(
   };
 }
 
-/** Counts every Bot API call by method and outcome (`farmflow_bot_api_calls_total`). */
+/**
+ * Counts every Bot API call by method and outcome (`farmflow_bot_api_calls_total`), each in a span
+ * of its own: the last step of an update's trace.
+ */
 function countCalls(sender: Sender): Transformer {
-  return async (prev, method, payload, signal) => {
-    try {
-      const result = await prev(method, payload, signal);
-      const status = result.ok ? 'ok' : String(result.error_code);
-      metrics.botApiCalls.inc({ method, status, sender });
-      return result;
-    } catch (err) {
-      metrics.botApiCalls.inc({ method, status: 'network', sender });
-      throw err;
-    }
-  };
+  return (prev, method, payload, signal) =>
+    inSpan(`BotApi ${method}`, { 'telegram.method': method }, async () => {
+      try {
+        const result = await prev(method, payload, signal);
+        const status = result.ok ? 'ok' : String(result.error_code);
+        metrics.botApiCalls.inc({ method, status, sender });
+        trace.getActiveSpan()?.setAttribute('telegram.status', status);
+        return result;
+      } catch (err) {
+        metrics.botApiCalls.inc({ method, status: 'network', sender });
+        throw err;
+      }
+    });
 }
 
 /**

@@ -37,6 +37,7 @@ import { checkSharedFilesDir, farmflowDataConverter } from '../store/payload-fil
 import { createReportFiles } from '../store/report-files';
 import { installOutgoing } from './outgoing';
 import { type DependencyCheck, temporalReachable } from '../infra/health-routes';
+import { clientTracing } from '../infra/tracing';
 
 /**
  * Update kinds the bot handles; Telegram does not send the others at all. No feature acts on an
@@ -141,7 +142,14 @@ export async function startBotService(deps: BotServiceDeps): Promise<BotService>
   workerDone.catch((err: unknown) => logger.fatal({ err }, 'main-menu worker failed'));
 
   const game = createGameClient({
-    client,
+    // Per-message workflows start inside the update's trace (the activities' client does not
+    // trace: a farm started from it would carry its first trace for good).
+    client: new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter,
+      interceptors: { workflow: clientTracing() },
+    }),
     userHashSecret: config.userHashSecret,
     taskQueue: queues.mainMenu,
     earlyAnswers,

@@ -5,6 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config, LogLevel } from './config';
+import { traceIds } from './tracing';
 
 export type { Logger } from 'pino';
 
@@ -66,6 +67,8 @@ export function createLogger(
       // The SDK passes failures as `error`; serialize them like `err` (message, stack, cause).
       serializers: { err: serializeError, error: serializeError },
       hooks: { streamWrite: scrub },
+      // Inside a traced request (infra/tracing.ts), every line names its trace.
+      mixin: traceIds,
     },
     destination,
   );

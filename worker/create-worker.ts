@@ -5,6 +5,7 @@
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { activityLogInterceptors } from './runtime';
+import { activityTracing } from '../infra/tracing';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -34,7 +35,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     maxTaskQueueActivitiesPerSecond: deps.maxTaskQueueActivitiesPerSecond,
     workflowBundle: deps.workflowBundle,
     activities: deps.activities,
-    interceptors: { activity: [activityLogInterceptors] },
+    interceptors: { activity: [activityLogInterceptors, ...activityTracing()] },
   });
 }
 

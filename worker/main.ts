@@ -9,6 +9,7 @@ import { createGameActivities } from '../activities/game';
 import { TASK_QUEUES } from '../workflows/contract';
 import { ENTRY_POINTS, loadConfig } from '../infra/config';
 import { createShutdown } from '../infra/shutdown';
+import { installTracing } from '../infra/tracing';
 import { createLogger, logSecrets } from '../infra/logging';
 import { installTemporalRuntime } from './runtime';
 import { connectGuardedRedis } from '../store/secret-fingerprint';
@@ -25,6 +26,8 @@ async function main() {
   });
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
+  // Steps run last-added first: the spans are flushed once everything else stopped.
+  shutdown.add('traces', installTracing(logger, 'farmflow-worker'));
   // ENTRY_POINTS.worker requires it: loadConfig has exited 2 naming it otherwise.
   const address = config.temporal.address!;
   try {

@@ -7,13 +7,15 @@
  * a transport error, or the deadline passed, so that Telegram delivers the update again later.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { z } from 'zod';
 import { type Deadline, whenAborted, withDeadline } from '../update-deadline';
 import type { BotContext } from '../context';
-import { metrics } from '../../infra/metrics';
+import { metrics, updateKind } from '../../infra/metrics';
+import { inSpan } from '../../infra/tracing';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -83,28 +85,39 @@ export const webhookRoutes: FastifyPluginAsync<WebhookOptions> = async (
             : { error: new Error(parsed.error.message) };
         },
     },
-    async (req, reply) => {
-      const updateId = req.body.update_id;
-      try {
-        // The race answers at the deadline even if some wait inside does not end at its signal.
-        await withDeadline(deadlineMs, (deadline) => {
-          const { signal } = deadline;
-          inFlight.add(deadline);
-          const handled = bot.handleUpdate(req.body);
-          handled.catch((err: unknown) => {
-            if (signal.aborted) req.log.debug({ err, updateId }, 'abandoned update ended');
-          });
-          return Promise.race([handled, whenAborted(signal)]).finally(() =>
-            inFlight.delete(deadline),
-          );
-        });
-        return reply.code(200).send({ ok: true });
-      } catch (err) {
-        // The boundary rethrows only what a redelivery can fix: a dependency down, overload, a
-        // reply Telegram failed to take, the deadline; the rest was answered politely there.
-        req.log.warn({ err, updateId }, 'update not handled: to be delivered again');
-        return reply.code(503).send({ ok: false, error: 'temporarily unavailable' });
-      }
-    },
+    // One span per delivery: the root of the update's trace (infra/tracing.ts).
+    (req, reply) =>
+      inSpan(
+        'telegram update',
+        { 'telegram.update_id': req.body.update_id, 'telegram.update_kind': updateKind(req.body) },
+        () => handle(req, reply),
+      ),
   );
+
+  async function handle(req: FastifyRequest<{ Body: Update }>, reply: FastifyReply) {
+    const updateId = req.body.update_id;
+    try {
+      // The race answers at the deadline even if some wait inside does not end at its signal.
+      await withDeadline(deadlineMs, (deadline) => {
+        const { signal } = deadline;
+        inFlight.add(deadline);
+        const handled = bot.handleUpdate(req.body);
+        handled.catch((err: unknown) => {
+          if (signal.aborted) req.log.debug({ err, updateId }, 'abandoned update ended');
+        });
+        return Promise.race([handled, whenAborted(signal)]).finally(() =>
+          inFlight.delete(deadline),
+        );
+      });
+      return reply.code(200).send({ ok: true });
+    } catch (err) {
+      // The boundary rethrows only what a redelivery can fix: a dependency down, overload, a
+      // reply Telegram failed to take, the deadline; the rest was answered politely there.
+      req.log.warn({ err, updateId }, 'update not handled: to be delivered again');
+      trace
+        .getActiveSpan()
+        ?.setStatus({ code: SpanStatusCode.ERROR, message: 'answered 503: to be delivered again' });
+      return reply.code(503).send({ ok: false, error: 'temporarily unavailable' });
+    }
+  }
 };

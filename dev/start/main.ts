@@ -18,6 +18,7 @@ import { ENTRY_POINTS, loadConfig } from '../../infra/config';
 import { createShutdown } from '../../infra/shutdown';
 import { logSecrets } from '../../infra/logging';
 import { installTemporalRuntime } from '../../worker/runtime';
+import { installTracing } from '../../infra/tracing';
 import { createTerminalLogger } from '../../infra/terminal-log';
 import { connectGuardedRedis } from '../../store/secret-fingerprint';
 import { redactUrl } from '../../store/redis';
@@ -58,6 +59,7 @@ async function main() {
     signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
     announce: say,
   });
+  shutdown.add('traces', installTracing(logger, 'farmflow'));
 
   try {
     const redis = await connectGuardedRedis({ config, role: 'local', logger, shutdown });
