@@ -101,12 +101,17 @@ export async function runIntent(
   const { game, redis, workingAfterMs } = ctx.services;
   const pending = game.handleIntent(player, intent, `u${ctx.update.update_id}`);
 
+  const replied = async () => (await redis.exists(replyMarkKey(ctx))) === 1;
   // Edit target for the result: the pressed message, or the "working…" message a command got.
   let workingMessage: { chatId: number; messageId: number } | undefined;
+  let workingOnPressed = false;
   const showWorking = async () => {
+    // A redelivery of an update whose reply went out (its first delivery was answered 503 after
+    // replying, or its 200 was lost) shows nothing new: the reply stands.
+    if (await replied().catch(() => false)) return;
     if (mode === 'edit' && ctx.callbackQuery?.message) {
       const noKeyboard = { reply_markup: { inline_keyboard: [] } };
-      await showSafely(ctx, () => ctx.editMessageText(WORKING_TEXT, noKeyboard));
+      workingOnPressed = await showSafely(ctx, () => ctx.editMessageText(WORKING_TEXT, noKeyboard));
     } else {
       await showSafely(ctx, async () => {
         const sent = await ctx.reply(WORKING_TEXT);
@@ -134,7 +139,18 @@ export async function runIntent(
   clearTimeout(timer);
   if (workingShown) await workingShown;
 
-  if (result.duplicate && (await redis.exists(replyMarkKey(ctx)))) return;
+  if (result.duplicate && (await replied())) {
+    // The first delivery's reply went out. A "working…" this delivery showed all the same (the
+    // mark came after its check) must not stay: a command's goes, a pressed message shows the
+    // reply again below.
+    if (!workingOnPressed) {
+      if (workingMessage) {
+        const { chatId, messageId } = workingMessage;
+        await showSafely(ctx, () => ctx.api.deleteMessage(chatId, messageId));
+      }
+      return;
+    }
+  }
   const rendered = render(result.screen);
   const delivered = workingMessage
     ? await showSafely(

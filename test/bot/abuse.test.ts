@@ -9,7 +9,7 @@ import { userHash } from '../../infra/identity';
 import { createPlayerRegistry } from '../../store/players';
 import { newTelegramUser, startTestBot, type TestBot, WEBHOOK_SECRET } from '../support/bot';
 import { sleepMs, TEST_SECRET } from '../support/game';
-import { lastMessage, press } from '../support/telegram';
+import { isNotification, lastMessage, press } from '../support/telegram';
 
 /**
  * Failed workflows on this bot's task queues (its farms and its per-message workflows): other
@@ -225,7 +225,7 @@ describe('the bot under abuse', () => {
     expect(b.api.messages(user.id)).toEqual([]);
   });
 
-  it('a slow operation shows "working…" first, then the result in the same message', async () => {
+  it('a slow operation shows "working…" first, then the result in the same message; a redelivery leaves the reply', async () => {
     const slow = await startTestBot({ mode: 'webhook', workingAfterMs: 0 });
     try {
       const user = newTelegramUser();
@@ -246,6 +246,24 @@ describe('the bot under abuse', () => {
       expect(edits.at(-2)).toMatch(/Working/);
       expect(edits.at(-1)).toMatch(/Daily bonus/);
       expect(await failedWorkflows(slow)).toEqual([]);
+
+      // Telegram delivers both again (their 200s were lost, or they were answered 503 after the
+      // reply went out): the replies stand, with no "working…" over or after them. (The chaos
+      // play found presses left at "working…" this way.)
+      const farm = slow.api.messages(user.id).filter((m) => !isNotification(m));
+      const bonus = [...slow.api.updates.values()].filter((u) => u.callback_query).at(-1)!;
+      const before = slow.api.calls.length;
+      expect((await slow.api.redeliver(bonus.update_id)).status).toBe(200);
+      const start = [...slow.api.updates.values()].find((u) => u.message?.text === '/start')!;
+      expect((await slow.api.redeliver(start.update_id)).status).toBe(200);
+      expect(slow.api.messages(user.id).filter((m) => !isNotification(m))).toEqual(farm);
+      expect(farm.at(-1)!.text).toMatch(/Daily bonus/);
+      expect(
+        slow.api.calls
+          .slice(before)
+          .filter((c) => c.method !== 'answerCallbackQuery')
+          .map((c) => c.method),
+      ).toEqual([]);
     } finally {
       await slow.close();
     }
