@@ -164,6 +164,9 @@ async function play(
       logLevel: 'info',
       say,
     });
+    say(
+      `Metrics: the bot's ${stack.urls.admin}/metrics, the worker's ${stack.urls.workerMetrics}/metrics; to watch them: prometheus --config.file=${join(stack.dir, 'prometheus.yml')}`,
+    );
     const api = stack.telegram!;
     const playMs = options.minutes * 60_000;
     const thinkMs = (options.think ?? options.players / (SUSTAINED_UPDATES_PER_SECOND / 2)) * 1000;
