@@ -10,7 +10,7 @@ import type { MainMenuScreen } from '../workflows/contract';
 import { keyspace } from '../store/redis';
 import { type BotContext, playerOf } from './context';
 import { needsRedelivery } from './failures';
-import { metrics } from '../infra/metrics';
+import { metrics, updateKind } from '../infra/metrics';
 import { currentDeadline } from './update-deadline';
 import { type Rendered, renderScreen, WORKING_TEXT } from './render';
 
@@ -112,6 +112,8 @@ export async function runIntent(
     if (mode === 'edit' && ctx.callbackQuery?.message) {
       const noKeyboard = { reply_markup: { inline_keyboard: [] } };
       workingOnPressed = await showSafely(ctx, () => ctx.editMessageText(WORKING_TEXT, noKeyboard));
+      // The reply is no longer what the message shows: a later delivery must show it again.
+      if (workingOnPressed) await redis.del(replyMarkKey(ctx)).catch(() => undefined);
     } else {
       await showSafely(ctx, async () => {
         const sent = await ctx.reply(WORKING_TEXT);
@@ -139,16 +141,14 @@ export async function runIntent(
   clearTimeout(timer);
   if (workingShown) await workingShown;
 
-  if (result.duplicate && (await replied())) {
-    // The first delivery's reply went out. A "working…" this delivery showed all the same (the
-    // mark came after its check) must not stay: a command's goes, a pressed message shows the
-    // reply again below.
-    if (!workingOnPressed) {
-      if (workingMessage) {
-        const { chatId, messageId } = workingMessage;
-        await showSafely(ctx, () => ctx.api.deleteMessage(chatId, messageId));
-      }
-      return;
+  if (result.duplicate && (await replied().catch(() => false))) {
+    // The first delivery's reply went out: this one shows nothing new. A "working…" it showed all
+    // the same (the mark came after its check) must not stay: a command's is deleted (or, if that
+    // fails, becomes the reply below), a pressed message shows the reply again below.
+    if (!workingOnPressed && !workingMessage) return;
+    if (workingMessage) {
+      const { chatId, messageId } = workingMessage;
+      if (await showSafely(ctx, () => ctx.api.deleteMessage(chatId, messageId))) return;
     }
   }
   const rendered = render(result.screen);
@@ -172,9 +172,15 @@ export async function runIntent(
   const receivedAt = currentDeadline()?.receivedAt;
   if (receivedAt !== undefined) {
     metrics.replyLatency.observe(
-      { kind: ctx.callbackQuery ? 'button' : 'command' },
+      { kind: updateKind(ctx.update) },
       (Date.now() - receivedAt) / 1000,
     );
   }
-  await redis.set(replyMarkKey(ctx), '1', { EX: REPLY_MARK_TTL_SECONDS });
+  // The reply went out: failing the update now would make its redelivery reply twice.
+  await redis.set(replyMarkKey(ctx), '1', { EX: REPLY_MARK_TTL_SECONDS }).catch((err: unknown) => {
+    ctx.services.logger.warn(
+      { err, updateId: ctx.update.update_id },
+      'reply sent, but its mark was not written',
+    );
+  });
 }
