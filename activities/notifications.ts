@@ -49,15 +49,15 @@ export function createNotificationActivities(
   const sentMark = ({ userHash, notificationId }: SendNotificationInput) =>
     keyspace(deps.keyPrefix)('notification-sent', userHash, notificationId);
   /**
-   * Every attempt is counted as it ends: sent (by this attempt, or found sent by an earlier one),
-   * skipped (by reason), or failed (Temporal retries it, unless it is a refusal).
+   * Every attempt is counted as it ends: sent, skipped (by reason; `already sent`: an earlier
+   * attempt sent it and was counted then), or failed (Temporal retries it, unless it is a refusal).
    */
   const counted = async (input: SendNotificationInput): Promise<SendNotificationResult> => {
     if ((await deps.redis.exists(sentMark(input))) === 1) {
       log.info('notification already sent by an earlier attempt', {
         notificationId: input.notificationId,
       });
-      metrics.notifications.inc({ outcome: 'sent', reason: 'earlier attempt' });
+      metrics.notifications.inc({ outcome: 'skipped', reason: 'already sent' });
       return { outcome: 'sent' };
     }
     try {

@@ -6,6 +6,7 @@
  * query these names; a test checks that every name they use is exported.
  */
 import type { BufferedMetricUpdate, MetricsBuffer } from '@temporalio/worker';
+import type { Logger } from './logging';
 import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -141,30 +142,43 @@ function temporalMetric(update: BufferedMetricUpdate): TemporalMetric {
   return metric;
 }
 
-/** Moves what the SDK buffered into the registry. */
-export function drainTemporalMetrics(buffer: MetricsBuffer): void {
+/** Metric names whose updates the registry refused (each reported once). */
+const refused = new Set<string>();
+
+/** Moves what the SDK buffered into the registry; an update it refuses is skipped, never thrown. */
+function drainTemporalMetrics(buffer: MetricsBuffer, logger: Logger): void {
   for (const update of buffer.retrieveUpdates()) {
-    const labels: Record<string, string> = {};
-    for (const name of TEMPORAL_LABELS) {
-      const value = update.attributes[name];
-      if (value !== undefined) labels[name] = String(value);
+    try {
+      record(update);
+    } catch (err) {
+      if (refused.has(update.metric.name)) continue;
+      refused.add(update.metric.name);
+      logger.warn({ err, metric: update.metric.name }, 'a Temporal SDK metric was not recorded');
     }
-    const metric = temporalMetric(update);
-    const value = Number(update.value);
-    if (metric instanceof Counter) metric.inc(labels, value);
-    else if (metric instanceof Histogram) metric.observe(labels, value);
-    else if (update.metric.kind === 'up-down-counter') metric.inc(labels, value);
-    else metric.set(labels, value);
   }
+}
+
+function record(update: BufferedMetricUpdate): void {
+  const labels: Record<string, string> = {};
+  for (const name of TEMPORAL_LABELS) {
+    const value = update.attributes[name];
+    if (value !== undefined) labels[name] = String(value);
+  }
+  const metric = temporalMetric(update);
+  const value = Number(update.value);
+  if (metric instanceof Counter) metric.inc(labels, value);
+  else if (metric instanceof Histogram) metric.observe(labels, value);
+  else if (update.metric.kind === 'up-down-counter') metric.inc(labels, value);
+  else metric.set(labels, value);
 }
 
 /** How often the SDK's buffer is drained between scrapes (it holds 10,000 updates). */
 const DRAIN_INTERVAL_MS = 1_000;
 
 /** Drains `buffer` into the registry now and then, and before every scrape. */
-export function collectTemporalMetrics(buffer: MetricsBuffer): void {
-  setInterval(() => drainTemporalMetrics(buffer), DRAIN_INTERVAL_MS).unref();
-  beforeScrape = () => drainTemporalMetrics(buffer);
+export function collectTemporalMetrics(buffer: MetricsBuffer, logger: Logger): void {
+  setInterval(() => drainTemporalMetrics(buffer, logger), DRAIN_INTERVAL_MS).unref();
+  beforeScrape = () => drainTemporalMetrics(buffer, logger);
 }
 
 let beforeScrape = () => {};

@@ -36,6 +36,9 @@ export const tracer = trace.getTracer('farmflow');
 
 let provider: NodeTracerProvider | undefined;
 
+/** One export to the collector, at most: within a process's stop deadline (infra/shutdown.ts). */
+const EXPORT_TIMEOUT_MS = 2_000;
+
 /**
  * Installs the process's tracer provider (W3C trace context, spans over OTLP) when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise tracing stays off and every span is a no-op.
@@ -53,7 +56,12 @@ export function installTracing(
     return async () => {};
   }
   if (provider) throw new Error('installTracing: already installed in this process');
-  const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
+  // Bounded: an unreachable collector must not hold a process's stop past its deadline.
+  const spanProcessor =
+    options.spanProcessor ??
+    new BatchSpanProcessor(new OTLPTraceExporter({ timeoutMillis: EXPORT_TIMEOUT_MS }), {
+      exportTimeoutMillis: EXPORT_TIMEOUT_MS,
+    });
   const installed = new NodeTracerProvider({
     resource: new Resource({ 'service.name': service }),
     spanProcessors: [spanProcessor],

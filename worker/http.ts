@@ -10,6 +10,11 @@ import { healthRoutes, temporalReachable } from '../infra/health-routes';
 import type { Logger } from '../infra/logging';
 import { metricsRoutes } from '../infra/metrics';
 
+/** A scrape or a probe arrives whole at once; a client that trickles it is cut off. */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** A silent connection is closed (Prometheus keeps its own alive between scrapes). */
+const CONNECTION_TIMEOUT_MS = 60_000;
+
 export interface WorkerHttpDeps {
   host: string;
   port: number;
@@ -19,7 +24,14 @@ export interface WorkerHttpDeps {
 }
 
 export async function startWorkerHttp(deps: WorkerHttpDeps) {
-  const app = fastify({ loggerInstance: deps.logger.child({ component: 'worker-http' }) });
+  const app = fastify({
+    loggerInstance: deps.logger.child({ component: 'worker-http' }),
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    http: { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+    // Scrapes and probes come every few seconds: a line each would drown the worker's log.
+    disableRequestLogging: true,
+  });
   await app.register(healthRoutes, {
     checks: {
       worker: async () => {

@@ -53,17 +53,19 @@ async function main() {
         logger,
       }),
     });
-    const { done, stop } = runWorker(worker);
-    shutdown.add('worker', stop);
     const { host, port } = config.workerMetrics;
     if (port === undefined) {
       logger.info('metrics and probes off: WORKER_METRICS_PORT is not set');
     } else {
+      // Before the worker runs (not ready until it does), so that nothing the worker does waits
+      // on this start.
       const http = await startWorkerHttp({ host, port, logger, worker, connection });
-      // Steps run last-added first: the listener closes before the worker drains.
       shutdown.add('metrics and probes listener', () => http.app.close());
       logger.info({ url: http.url }, 'metrics and probes listening');
     }
+    // Steps run last-added first: the worker drains before the listener closes, so probes see it.
+    const { done, stop } = runWorker(worker);
+    shutdown.add('worker', stop);
     logger.info({ taskQueue: TASK_QUEUES.game }, 'worker process ready');
     const watch = watchRedisCopy({
       client,

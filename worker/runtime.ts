@@ -80,7 +80,7 @@ export function installTemporalRuntime(logger: Logger): void {
     // Entry points own shutdown order (HTTP server first, then workers, then connections).
     shutdownSignals: [],
   });
-  collectTemporalMetrics(buffer);
+  collectTemporalMetrics(buffer, logger);
 }
 
 /**

@@ -155,7 +155,7 @@ describe('npm run stack', () => {
     expect((await fetch(`${ports.workerMetrics}/healthz`)).status).toBe(200);
     const workerMetrics = await (await fetch(`${ports.workerMetrics}/metrics`)).text();
     expect(workerMetrics).toMatch(
-      /^temporal_workflow_completed\{.*workflow_type="GameFarmWorkflow"|^temporal_workflow_task_execution_latency_count\{.*task_queue="game"/m,
+      /^temporal_workflow_completed\{.*workflow_type="GameFarmWorkflow"|^temporal_workflow_task_execution_latency_count\{.*task_queue="farmflow-game"/m,
     );
     const botMetrics = await (await fetch(ports.botMetrics!)).text();
     expect(botMetrics).toMatch(/^farmflow_updates_received_total\{kind="command"\} [1-9]/m);
