@@ -77,7 +77,12 @@ export interface Facts {
 }
 
 const BAD_STATUSES = `ExecutionStatus = "Failed" OR ExecutionStatus = "TimedOut" OR ExecutionStatus = "Terminated"`;
-const CALL_TIMEOUT_MS = 10_000;
+/**
+ * A query of a farm whose worker was SIGKILLed waits for the sticky queue's schedule-to-start
+ * timeout before Temporal hands it to another worker; a play that ends soon after a kill reads
+ * such farms.
+ */
+const CALL_TIMEOUT_MS = 30_000;
 
 const within = <T>(promise: Promise<T>, what: string): Promise<T> =>
   Promise.race([
