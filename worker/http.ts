@@ -29,10 +29,11 @@ export async function startWorkerHttp(deps: WorkerHttpDeps) {
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     http: { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
-    // Scrapes and probes come every few seconds: a line each would drown the worker's log.
-    disableRequestLogging: true,
   });
+  // Scrapes and probes come every few seconds: a line each would drown the worker's log.
+  const quiet = { logLevel: 'warn' } as const;
   await app.register(healthRoutes, {
+    ...quiet,
     checks: {
       worker: async () => {
         const state = deps.worker.getState();
@@ -41,7 +42,7 @@ export async function startWorkerHttp(deps: WorkerHttpDeps) {
       temporal: temporalReachable(deps.connection),
     },
   });
-  await app.register(metricsRoutes);
+  await app.register(metricsRoutes, quiet);
   try {
     const url = await app.listen({ host: deps.host, port: deps.port });
     return { app, url };

@@ -98,8 +98,9 @@ export async function buildAdminApp(deps: AdminAppDeps) {
   if (deps.token) await app.register(adminRoutes, { prefix: ADMIN_PREFIX, deps, guard });
   if (deps.support) await app.register(supportApi, { prefix: SUPPORT_PREFIX, deps, guard });
   await app.register(consoleRoutes, { prefix: CONSOLE_PREFIX });
-  // Open, as Prometheus scrapes it: this listener is never public, and metrics name no player.
-  await app.register(metricsRoutes);
+  // Open, as Prometheus scrapes it (this listener is never public, and metrics name no player);
+  // no log line per scrape.
+  await app.register(metricsRoutes, { logLevel: 'warn' });
   return app;
 }
 

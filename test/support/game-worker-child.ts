@@ -18,7 +18,8 @@ async function main() {
     if (!value) throw new Error(`${name} is not set`);
     return value;
   };
-  const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'warn' : 'error');
+  // On stderr, which the test reads (its stdout is ignored).
+  const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'warn' : 'error', process.stderr);
   installTemporalRuntime(logger);
   const address = env('TEMPORAL_ADDRESS');
   const taskQueue = env('TEST_TASK_QUEUE');

@@ -90,8 +90,16 @@ async function startChildWorker(): Promise<ChildProcess> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
-  child.on('exit', () => children.delete(child));
   let output = '';
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    // Only the tests kill it (SIGKILL): any other end is what a failure after it needs to say.
+    if (signal !== 'SIGKILL') {
+      process.stderr.write(
+        `a game worker exited by itself (code ${code}, signal ${signal}); its last output:\n${output.slice(-4000)}\n`,
+      );
+    }
+  });
   child.stderr.on('data', (c: Buffer) => {
     output += c.toString();
     if (process.env.BATCH_TEST_DEBUG) process.stderr.write(c);
