@@ -20,7 +20,7 @@ async function main() {
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
   // Steps run last-added first: the spans are flushed once everything else stopped.
-  shutdown.add('traces', installTracing(logger, 'farmflow-bot'));
+  shutdown.add('traces', installTracing(logger, 'farmflow-bot', { endpoint: config.otlpEndpoint }));
   // ENTRY_POINTS.bot requires both: loadConfig has exited 2 naming them otherwise.
   const address = config.temporal.address!;
   try {

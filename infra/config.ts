@@ -174,6 +174,15 @@ const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(65535).optional(),
   ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .url({
+        protocol: /^https?$/,
+        message: 'must be an http(s) URL, e.g. http://otel-collector:4318',
+      })
+      .optional(),
+  ),
   NOTIFICATIONS_PER_SECOND: z.preprocess(
     emptyAsUndefined,
     z.coerce
@@ -232,6 +241,8 @@ export interface Config {
    * The bot serves its metrics on the admin listener.
    */
   workerMetrics: { host: string; port: number | undefined };
+  /** Where spans go over OTLP (infra/tracing.ts); unset: traces off. */
+  otlpEndpoint: string | undefined;
   telegram: {
     token: string | undefined;
     apiRoot: string;
@@ -531,6 +542,7 @@ export function parseConfig(
       ),
     },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,
       apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),

@@ -1,7 +1,8 @@
 /**
- * OpenTelemetry traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (one log line says which):
- * then spans go over OTLP (HTTP, protobuf; the exporter reads the standard OTEL_EXPORTER_OTLP_*
- * variables) to that collector. A button press is one trace: the webhook's span
+ * OpenTelemetry traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (one log line says which;
+ * infra/config.ts checks it): then spans go over OTLP (HTTP, protobuf) to that collector's
+ * `/v1/traces`; the exporter reads OpenTelemetry's other OTEL_EXPORTER_OTLP_* variables (headers,
+ * compression) itself. A button press is one trace: the webhook's span
  * (bot/routes/webhook.ts), the per-message workflow's start (the bot's client interceptor puts the
  * W3C trace context in the start's Temporal headers), the activities that workflow schedules
  * (worker/workflow-interceptors.ts passes the context on; a worker in another process continues
@@ -48,9 +49,9 @@ const EXPORT_TIMEOUT_MS = 2_000;
 export function installTracing(
   logger: Logger,
   service: string,
-  options: { env?: NodeJS.ProcessEnv; spanProcessor?: SpanProcessor } = {},
+  options: { endpoint?: string | undefined; spanProcessor?: SpanProcessor } = {},
 ): () => Promise<void> {
-  const endpoint = (options.env ?? process.env).OTEL_EXPORTER_OTLP_ENDPOINT;
+  const { endpoint } = options;
   if (!options.spanProcessor && !endpoint) {
     logger.info('traces off: OTEL_EXPORTER_OTLP_ENDPOINT is not set');
     return async () => {};
@@ -59,9 +60,12 @@ export function installTracing(
   // Bounded: an unreachable collector must not hold a process's stop past its deadline.
   const spanProcessor =
     options.spanProcessor ??
-    new BatchSpanProcessor(new OTLPTraceExporter({ timeoutMillis: EXPORT_TIMEOUT_MS }), {
-      exportTimeoutMillis: EXPORT_TIMEOUT_MS,
-    });
+    new BatchSpanProcessor(
+      new OTLPTraceExporter({ url: tracesUrl(endpoint!), timeoutMillis: EXPORT_TIMEOUT_MS }),
+      {
+        exportTimeoutMillis: EXPORT_TIMEOUT_MS,
+      },
+    );
   const installed = new NodeTracerProvider({
     resource: new Resource({ 'service.name': service }),
     spanProcessors: [spanProcessor],
@@ -72,6 +76,9 @@ export function installTracing(
   if (endpoint) logger.info({ endpoint }, 'traces exported over OTLP');
   return () => installed.shutdown();
 }
+
+/** OTLP/HTTP's traces path under the endpoint, as the exporter derives it from the variable. */
+const tracesUrl = (endpoint: string) => `${endpoint.replace(/\/+$/, '')}/v1/traces`;
 
 /** Undoes installTracing (tests): the API is a no-op again. */
 export async function uninstallTracing(): Promise<void> {

@@ -27,7 +27,10 @@ async function main() {
   installTemporalRuntime(logger);
   const shutdown = createShutdown(logger);
   // Steps run last-added first: the spans are flushed once everything else stopped.
-  shutdown.add('traces', installTracing(logger, 'farmflow-worker'));
+  shutdown.add(
+    'traces',
+    installTracing(logger, 'farmflow-worker', { endpoint: config.otlpEndpoint }),
+  );
   // ENTRY_POINTS.worker requires it: loadConfig has exited 2 naming it otherwise.
   const address = config.temporal.address!;
   try {

@@ -59,7 +59,7 @@ async function main() {
     signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
     announce: say,
   });
-  shutdown.add('traces', installTracing(logger, 'farmflow'));
+  shutdown.add('traces', installTracing(logger, 'farmflow', { endpoint: config.otlpEndpoint }));
 
   try {
     const redis = await connectGuardedRedis({ config, role: 'local', logger, shutdown });

@@ -35,6 +35,7 @@ const DEFAULTS: Config = {
   admin: { token: undefined, host: '127.0.0.1', port: 3001 },
   support: { tokens: [], grantMaxCoins: 1000, temporalUiUrl: 'http://127.0.0.1:8233' },
   workerMetrics: { host: '127.0.0.1', port: undefined },
+  otlpEndpoint: undefined,
   telegram: {
     token: undefined,
     apiRoot: 'https://api.telegram.org',
@@ -112,6 +113,7 @@ describe('config: defaults', () => {
       ADMIN_HTTP_PORT: '9090',
       WORKER_METRICS_HOST: '0.0.0.0',
       WORKER_METRICS_PORT: '9464',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081/',
       TELEGRAM_MODE: 'webhook',
@@ -146,6 +148,7 @@ describe('config: defaults', () => {
         temporalUiUrl: 'https://temporal.example.com',
       },
       workerMetrics: { host: '0.0.0.0', port: 9464 },
+      otlpEndpoint: 'http://otel-collector:4318',
       telegram: {
         token: TOKEN,
         apiRoot: 'http://127.0.0.1:8081',
@@ -173,6 +176,7 @@ describe('config: defaults', () => {
         'HTTP_PORT',
         'LOG_LEVEL',
         'NOTIFICATIONS_PER_SECOND',
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
         'PUBLIC_URL',
         'REDIS_KEY_PREFIX',
         'REDIS_URL',
@@ -552,6 +556,14 @@ describe('config: SUPPORT_TOKENS', () => {
     expect(problemsOf({ SUPPORT_TOKENS: value })).toEqual([
       expect.stringMatching(new RegExp(`^SUPPORT_TOKENS: .*${problem.source}`)),
     ]);
+  });
+
+  it('refuses an OTLP endpoint that is no http(s) URL', () => {
+    for (const value of ['otel-collector:4318', 'grpc://otel:4317', 'not a url']) {
+      expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: value })).toEqual([
+        expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL/),
+      ]);
+    }
   });
 
   it("refuses a worker's metrics port that is one of the bot's on the same host", () => {
