@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../infra/logging';
 import { connectRedis } from '../../../store/redis';
 import { ensureTemporalCli } from '../../../dev/temporal/cli';
-import { databaseExists, parsePostgresUrl } from '../../../dev/stack/postgres';
+import { databaseExists, dropDatabases, parsePostgresUrl } from '../../../dev/stack/postgres';
 import { stackDatabases } from '../../../dev/stack/stack';
 import { ensureTemporalServer } from '../../../dev/stack/temporal-server';
 
@@ -36,6 +36,8 @@ let dataDir: string;
 let cliPath: string;
 
 const runs: Run[] = [];
+/** Dropped at the end whatever happened (after every stack stopped). */
+const databasesLeft: string[] = [];
 
 function stack(args: string[], env: Record<string, string> = {}): Run {
   let output = '';
@@ -119,12 +121,15 @@ afterAll(async () => {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
     await run.exited;
   }
+  await dropDatabases(postgres, databasesLeft);
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('npm run stack', () => {
   const name = `test_${randomBytes(3).toString('hex')}`;
   const { main, visibility } = stackDatabases(name);
+  // `--reset` drops them at the end of the test; one that fails before it leaves none either.
+  databasesLeft.push(main, visibility);
 
   it('starts on PostgreSQL with 4 history shards, plays, stops on Ctrl-C with nothing left, starts again with its farms, and --reset drops it', async () => {
     const first = stack(['--name', name]);
