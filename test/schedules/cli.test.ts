@@ -199,7 +199,8 @@ describe('the commands, in-process on the dev server', () => {
           ? started
           : undefined;
       },
-      10_000,
+      // The scheduler records the run once it has started it: seconds on a loaded dev server.
+      30_000,
       'the triggered run in the list',
     );
     expect(recent).toMatch(/Z$/);
@@ -207,7 +208,7 @@ describe('the commands, in-process on the dev server', () => {
       `deleted ${idPrefix}event-pumpkin-week (still defined: the next apply creates it again)\n`,
     );
     expect((await cli(['plan'], ops)).stdout).toContain(`\ncreate ${idPrefix}event-pumpkin-week  `);
-  });
+  }, 60_000);
 
   it('errors: one line on stderr, nothing on stdout, status 1 for a failed operation, 2 for a wrong request', async () => {
     const ops = on(catalog(saturday));
