@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config, LogLevel } from './config';
-import { traceIds } from './tracing';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 
 export type { Logger } from 'pino';
 
@@ -72,6 +72,15 @@ export function createLogger(
     },
     destination,
   );
+}
+
+/**
+ * The active span's ids, for every log line written inside one; empty outside a span or with
+ * tracing off. The API alone: the tools that log need not load the tracing SDK.
+ */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
 
 const CENSOR = '[redacted]';

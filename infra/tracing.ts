@@ -9,14 +9,7 @@
  * the trace), the farm's update inside them, and each Bot API call (bot/outgoing.ts). Every log
  * line written inside a span carries its `trace_id` (infra/logging.ts).
  */
-import {
-  type Attributes,
-  context,
-  isSpanContextValid,
-  propagation,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
+import { type Attributes, context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { Resource } from '@opentelemetry/resources';
 import {
@@ -33,7 +26,7 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Logger } from './logging';
 
 /** The tracer of farmflow's own spans (the webhook, Bot API calls, farm updates). */
-export const tracer = trace.getTracer('farmflow');
+const tracer = trace.getTracer('farmflow');
 
 let provider: NodeTracerProvider | undefined;
 
@@ -119,10 +112,4 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promis
       span.end();
     }
   });
-}
-
-/** The active span's ids, for log lines; empty outside a span or with tracing off. */
-export function traceIds(): { trace_id?: string; span_id?: string } {
-  const span = trace.getActiveSpan()?.spanContext();
-  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
