@@ -10,7 +10,7 @@ import type { Logger } from './logging';
 import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export const registry = new Registry();
+const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 const registers = [registry];
@@ -19,7 +19,7 @@ const registers = [registry];
 const REPLY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
 
 /** What a Telegram update is, for `farmflow_updates_received_total`. */
-export type UpdateKind = 'command' | 'text' | 'button' | 'membership' | 'other';
+type UpdateKind = 'command' | 'text' | 'button' | 'membership' | 'other';
 
 export const metrics = {
   updatesReceived: new Counter({
@@ -184,7 +184,7 @@ export function collectTemporalMetrics(buffer: MetricsBuffer, logger: Logger): v
 let beforeScrape = () => {};
 
 /** The registry in Prometheus's text format, with the SDK's latest updates in it. */
-export async function scrape(): Promise<{ contentType: string; body: string }> {
+async function scrape(): Promise<{ contentType: string; body: string }> {
   beforeScrape();
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
