@@ -4,9 +4,10 @@
  * Pure: the notifications activity renders with the time it sends at.
  */
 import { InlineKeyboard } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
 import { CROPS, type CropId } from '../game';
 import type { NotificationContent } from '../workflows/contract';
-import { encodeButton } from './callback-data';
+import { encodeButton, parseButton } from './callback-data';
 import { escapeHtml, formatDuration, type Rendered } from './render';
 
 /** "your wheat is ready on 3 plots", "your carrot is ready": one crop of the wave. */
@@ -59,4 +60,20 @@ export function renderNotification(content: NotificationContent, nowMs: number):
     .row()
     .text('🔕 Turn notifications off', encodeButton({ kind: 'notifications', on: false }));
   return { text, keyboard };
+}
+
+/**
+ * Whether a message in a chat is one of these, told by its keyboard: exactly two buttons, one of
+ * them turning notifications off. For readers of a chat (the chaos play, tests): a notification
+ * arrives between the screens a player presses, and is no reply.
+ */
+export function isNotification(message: { reply_markup?: InlineKeyboardMarkup }): boolean {
+  const buttons = (message.reply_markup?.inline_keyboard ?? []).flat();
+  return (
+    buttons.length === 2 &&
+    buttons.some((button) => {
+      const press = 'callback_data' in button ? parseButton(button.callback_data) : null;
+      return press?.kind === 'notifications' && !press.on;
+    })
+  );
 }

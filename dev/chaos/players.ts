@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseButton } from '../../bot/callback-data';
-import type { InlineKeyboardMarkup } from 'grammy/types';
+import { isNotification } from '../../bot/notifications';
 import type { DeliveryResult, TestBotApi } from '../bot-api';
 
 /** Pauses between deliveries of one update; the last repeats until the play gives up. */
@@ -59,21 +59,6 @@ export interface Play {
 const isOk = (result: DeliveryResult) =>
   result.filtered === true ||
   (result.status !== undefined && result.status >= 200 && result.status < 300);
-
-/**
- * A message the farm sent on its own (crops ready, a reward), not a reply: it carries only its
- * two buttons, 🌻 Open farm and 🔕 Turn notifications off (bot/notifications.ts).
- */
-function isNotification(message: { reply_markup?: InlineKeyboardMarkup }): boolean {
-  const buttons = (message.reply_markup?.inline_keyboard ?? []).flat();
-  return (
-    buttons.length === 2 &&
-    buttons.some((button) => {
-      const press = 'callback_data' in button ? parseButton(button.callback_data) : null;
-      return press?.kind === 'notifications' && !press.on;
-    })
-  );
-}
 
 /** The buttons of the newest bot message with a keyboard: the screen the player looks at. */
 function screenOf(api: TestBotApi, chatId: number) {

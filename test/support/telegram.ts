@@ -1,5 +1,6 @@
 /** Reading the chat as a player sees it on the test Bot API server, and pressing its buttons. */
 import { expect } from 'vitest';
+import { isNotification } from '../../bot/notifications';
 import type { TestBotApi, UserLike } from '../../dev/bot-api';
 
 type Message = ReturnType<TestBotApi['messages']>[number];
@@ -7,16 +8,8 @@ type Message = ReturnType<TestBotApi['messages']>[number];
 const labelsOf = (message: Message) =>
   (message.reply_markup?.inline_keyboard ?? []).flat().map((button) => button.text);
 
-/**
- * A message the farm sent on its own (crops ready, an event, a reward): it arrives between the
- * screens a player presses, so a test reading "the screen" looks past it.
- */
-export function isNotification(message: Message): boolean {
-  const labels = labelsOf(message);
-  return (
-    labels.length === 2 && labels[0] === '🌻 Open farm' && /notifications off/.test(labels[1]!)
-  );
-}
+/** A message the farm sent on its own: a test reading "the screen" looks past it. */
+export { isNotification };
 
 /** The newest screen of the chat (notifications skipped, unless asked for). */
 export function lastMessage(
