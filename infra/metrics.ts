@@ -145,9 +145,29 @@ function temporalMetric(update: BufferedMetricUpdate): TemporalMetric {
 /** Metric names whose updates the registry refused (each reported once). */
 const refused = new Set<string>();
 
-/** Moves what the SDK buffered into the registry; an update it refuses is skipped, never thrown. */
+/** Set once the SDK could not hand over its buffer: the failure would repeat at every drain. */
+let retrieveFailed = false;
+
+/**
+ * Moves what the SDK buffered into the registry. Nothing here throws: an update the registry
+ * refuses is skipped, and a buffer the SDK cannot hand over costs the `temporal_` metrics, never
+ * the process (its core panics on every update of a metric whose creation it dropped while the
+ * buffer was full, so draining stops there).
+ */
 function drainTemporalMetrics(buffer: MetricsBuffer, logger: Logger): void {
-  for (const update of buffer.retrieveUpdates()) {
+  if (retrieveFailed) return;
+  let updates: Iterable<BufferedMetricUpdate>;
+  try {
+    updates = buffer.retrieveUpdates();
+  } catch (err) {
+    retrieveFailed = true;
+    logger.error(
+      { err },
+      "the Temporal SDK's metrics buffer overflowed and broke: this process's temporal_ metrics stop here (farmflow_ ones go on); restart it to get them back",
+    );
+    return;
+  }
+  for (const update of updates) {
     try {
       record(update);
     } catch (err) {
@@ -172,8 +192,15 @@ function record(update: BufferedMetricUpdate): void {
   else metric.set(labels, value);
 }
 
-/** How often the SDK's buffer is drained between scrapes (it holds 10,000 updates). */
-const DRAIN_INTERVAL_MS = 1_000;
+/**
+ * How many metric updates the SDK's buffer holds (its default, 10,000, overflowed in a worker
+ * restarted into a 2,000-player batch, and an overflow breaks the buffer for good). Each held
+ * update is a few dozen bytes; draining every DRAIN_INTERVAL_MS keeps it nearly empty.
+ */
+export const TEMPORAL_METRICS_BUFFER_SIZE = 200_000;
+
+/** How often the SDK's buffer is drained between scrapes. */
+const DRAIN_INTERVAL_MS = 250;
 
 /** Drains `buffer` into the registry now and then, and before every scrape. */
 export function collectTemporalMetrics(buffer: MetricsBuffer, logger: Logger): void {

@@ -17,7 +17,7 @@ import {
   makeTelemetryFilterString,
 } from '@temporalio/worker';
 import type { Logger } from '../infra/logging';
-import { collectTemporalMetrics } from '../infra/metrics';
+import { TEMPORAL_METRICS_BUFFER_SIZE, collectTemporalMetrics } from '../infra/metrics';
 import { USER_HASH_HEADER } from '../workflows/contract';
 
 const PINO_LEVEL: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -34,14 +34,30 @@ const PINO_LEVEL: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'e
  */
 const EXPECTED_WARNINGS = new Set(['No workflows registered, not polling for workflow tasks']);
 
+/** The core's line for each metric update it drops while its buffer is full (one per update). */
+const METRICS_DROPPED = "Core's metrics buffer is full!";
+
+/** How often, at most, dropped metric updates are reported, with how many since the last line. */
+const METRICS_DROPPED_REPORT_MS = 60_000;
+
 /** Temporal's Logger interface on top of pino; workflow/activity attributes arrive as `meta`. */
 export class PinoTemporalLogger implements TemporalLogger {
+  private metricsDropped = 0;
+  private metricsDroppedReportedAt = -Infinity;
+
   constructor(private readonly logger: Logger) {}
 
   log(level: TemporalLevel, message: string, meta?: LogMetadata): void {
     const { timestampNanos: _ts, ...rest } = (meta ?? {}) as LogMetadata & {
       timestampNanos?: bigint;
     };
+    if (message.startsWith(METRICS_DROPPED)) {
+      this.metricsDropped += 1;
+      if (Date.now() - this.metricsDroppedReportedAt < METRICS_DROPPED_REPORT_MS) return;
+      this.metricsDroppedReportedAt = Date.now();
+      rest.droppedUpdates = this.metricsDropped;
+      this.metricsDropped = 0;
+    }
     const pinoLevel =
       level === 'WARN' && EXPECTED_WARNINGS.has(message) ? 'debug' : PINO_LEVEL[level];
     this.logger[pinoLevel](rest, message);
@@ -69,8 +85,11 @@ export class PinoTemporalLogger implements TemporalLogger {
  * own `temporal_` names. The Runtime is process-wide and can be installed once, so only entry
  * points (and test setup) call this.
  */
-export function installTemporalRuntime(logger: Logger): void {
-  const buffer = new MetricsBuffer();
+export function installTemporalRuntime(
+  logger: Logger,
+  metricsBufferSize = TEMPORAL_METRICS_BUFFER_SIZE,
+): void {
+  const buffer = new MetricsBuffer({ maxBufferSize: metricsBufferSize });
   Runtime.install({
     logger: new PinoTemporalLogger(logger.child({ component: 'temporal' })),
     telemetryOptions: {

@@ -20,7 +20,9 @@ async function main() {
   };
   // On stderr, which the test reads (its stdout is ignored).
   const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'warn' : 'error', process.stderr);
-  installTemporalRuntime(logger);
+  // A test gives the SDK's metrics buffer a size it overflows at once (metrics-overflow.test.ts).
+  const metricsBufferSize = Number(process.env.TEST_METRICS_BUFFER_SIZE) || undefined;
+  installTemporalRuntime(logger, metricsBufferSize);
   const address = env('TEMPORAL_ADDRESS');
   const taskQueue = env('TEST_TASK_QUEUE');
   const redis = await connectRedis(env('REDIS_URL'), logger);
