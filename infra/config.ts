@@ -174,6 +174,10 @@ const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(65535).optional(),
   ),
+  WORKER_MAX_CACHED_WORKFLOWS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(2).max(1_000_000).optional(),
+  ),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
     emptyAsUndefined,
     z
@@ -241,6 +245,11 @@ export interface Config {
    * The bot serves its metrics on the admin listener.
    */
   workerMetrics: { host: string; port: number | undefined };
+  /**
+   * Farms a worker process keeps in its sticky cache; unset: the SDK's default, from the V8 heap
+   * limit (README, capacity: about 0.4 MB of RSS each, measured by bench:scale).
+   */
+  workerMaxCachedWorkflows: number | undefined;
   /** Where spans go over OTLP (infra/tracing.ts); unset: traces off. */
   otlpEndpoint: string | undefined;
   telegram: {
@@ -542,6 +551,7 @@ export function parseConfig(
       ),
     },
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+    workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     telegram: {
       token: e.TELEGRAM_BOT_TOKEN,

@@ -20,6 +20,8 @@ export interface WorkerDeps {
   maxConcurrentActivityTaskExecutions?: number;
   /** Workflow tasks this worker runs at once (the SDK's default when absent). */
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Workflows kept in the sticky cache (the SDK's default, from the V8 heap limit, when absent). */
+  maxCachedWorkflows?: number;
   /** The task queue's activity rate, enforced by the Temporal server across every worker. */
   maxTaskQueueActivitiesPerSecond?: number;
 }
@@ -33,6 +35,7 @@ export function createWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions,
     maxTaskQueueActivitiesPerSecond: deps.maxTaskQueueActivitiesPerSecond,
+    maxCachedWorkflows: deps.maxCachedWorkflows,
     workflowBundle: deps.workflowBundle,
     activities: deps.activities,
     interceptors: { activity: [activityLogInterceptors, ...activityTracing()] },

@@ -3,6 +3,7 @@
  * Redis backfill, their activities). It starts the backfill by itself when Redis's copy of the
  * players is not marked whole (worker/redis-copy-watch.ts).
  */
+import { getHeapStatistics } from 'node:v8';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createGameActivities } from '../activities/game';
@@ -46,6 +47,7 @@ async function main() {
       dataConverter,
       namespace: config.temporal.namespace,
       taskQueue: TASK_QUEUES.game,
+      maxCachedWorkflows: config.workerMaxCachedWorkflows,
       workflowBundle: await loadWorkflowBundle(logger),
       activities: createGameActivities({
         redis,
@@ -56,6 +58,15 @@ async function main() {
         logger,
       }),
     });
+    logger.info(
+      {
+        maxCachedWorkflows: worker.options.maxCachedWorkflows,
+        heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+      },
+      config.workerMaxCachedWorkflows === undefined
+        ? "sticky cache: the SDK's default for this heap (WORKER_MAX_CACHED_WORKFLOWS sets it)"
+        : 'sticky cache: WORKER_MAX_CACHED_WORKFLOWS',
+    );
     const { host, port } = config.workerMetrics;
     if (port === undefined) {
       logger.info('metrics and probes off: WORKER_METRICS_PORT is not set');

@@ -35,6 +35,7 @@ const DEFAULTS: Config = {
   admin: { token: undefined, host: '127.0.0.1', port: 3001 },
   support: { tokens: [], grantMaxCoins: 1000, temporalUiUrl: 'http://127.0.0.1:8233' },
   workerMetrics: { host: '127.0.0.1', port: undefined },
+  workerMaxCachedWorkflows: undefined,
   otlpEndpoint: undefined,
   telegram: {
     token: undefined,
@@ -113,6 +114,7 @@ describe('config: defaults', () => {
       ADMIN_HTTP_PORT: '9090',
       WORKER_METRICS_HOST: '0.0.0.0',
       WORKER_METRICS_PORT: '9464',
+      WORKER_MAX_CACHED_WORKFLOWS: '3000',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081/',
@@ -148,6 +150,7 @@ describe('config: defaults', () => {
         temporalUiUrl: 'https://temporal.example.com',
       },
       workerMetrics: { host: '0.0.0.0', port: 9464 },
+      workerMaxCachedWorkflows: 3000,
       otlpEndpoint: 'http://otel-collector:4318',
       telegram: {
         token: TOKEN,
@@ -196,6 +199,7 @@ describe('config: defaults', () => {
         'TEMPORAL_UI_PORT',
         'TEMPORAL_UI_URL',
         'USER_HASH_SECRET',
+        'WORKER_MAX_CACHED_WORKFLOWS',
         'WORKER_METRICS_HOST',
         'WORKER_METRICS_PORT',
       ].sort(),
@@ -564,6 +568,15 @@ describe('config: SUPPORT_TOKENS', () => {
         expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL/),
       ]);
     }
+  });
+
+  it('refuses a sticky cache size that is not a whole number of at least 2', () => {
+    for (const value of ['0', '1', '2.5', 'lots', '-3']) {
+      expect(problemsOf({ WORKER_MAX_CACHED_WORKFLOWS: value })).toEqual([
+        expect.stringMatching(/^WORKER_MAX_CACHED_WORKFLOWS: /),
+      ]);
+    }
+    expect(parseConfig({ WORKER_MAX_CACHED_WORKFLOWS: '2' }).workerMaxCachedWorkflows).toBe(2);
   });
 
   it("refuses a worker's metrics port that is one of the bot's on the same host", () => {
