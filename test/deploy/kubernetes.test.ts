@@ -154,6 +154,18 @@ describe('the Kubernetes chart', () => {
     expect(String(portOf(worker, 'metrics'))).toBe(envOf(worker).WORKER_METRICS_PORT);
     expect(envOf(worker).WORKER_METRICS_HOST).toBe('0.0.0.0');
     expect(envOf(bot).TELEGRAM_MODE).toBe('webhook');
+    // The sticky cache is sized, and fits the memory limit at ~0.4 MB a farm over ~285 MB.
+    const cached = Number(envOf(worker).WORKER_MAX_CACHED_WORKFLOWS);
+    expect(cached).toBeGreaterThan(0);
+    expect(envOf(worker).NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
+    const limit = (
+      find(resources, 'Deployment', 'farmflow-worker').spec.template.spec
+        .containers[0] as unknown as {
+        resources: { limits: { memory: string } };
+      }
+    ).resources.limits.memory;
+    expect(limit).toMatch(/^\d+Mi$/);
+    expect(285 + cached * 0.4).toBeLessThan(parseInt(limit, 10));
   });
 
   it('gives each process time to drain after SIGTERM before the kubelet kills it', () => {
@@ -181,7 +193,8 @@ describe('the Kubernetes chart', () => {
       'ADMIN_TOKEN',
       'SUPPORT_TOKENS',
     ]);
-    const known = new Set<string>(CONFIG_VARIABLES);
+    // NODE_OPTIONS is Node's own: the worker's heap limit.
+    const known = new Set<string>([...CONFIG_VARIABLES, 'NODE_OPTIONS']);
     for (const name of ['farmflow-bot', 'farmflow-worker']) {
       const container = containerOf(find(resources, 'Deployment', name));
       for (const variable of container.env) {
