@@ -285,6 +285,9 @@ function formatReport(
     failures.size === 0
       ? 'failures: none'
       : `failures:\n${[...failures].map(([what, n]) => `  ${n} × ${what}`).join('\n')}`,
+    `c=${C32.lanes} throughput main-menu-message / floor: ${(
+      samples.rate(`message@${C32.lanes}`) / samples.rate(`floor@${C32.lanes}`)
+    ).toFixed(2)}`,
     `main-menu-message p50 vs naive p50: ${ms(message)} vs ${ms(naive)} ms ` +
       `(${message < naive ? 'faster' : 'NOT faster'} than the naive baseline)`,
     `ratio main-menu-message p50 / floor: ${(message / floor).toFixed(2)}`,
