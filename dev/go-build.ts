@@ -166,3 +166,22 @@ export async function goInstallCached(
     rmSync(staging, { recursive: true, force: true });
   }
 }
+
+/**
+ * The binary `variable` names when it is set (it must be an executable), else the cached build of
+ * `spec`, built first when missing. For one-binary tools: promtool, helm, kubeconform.
+ */
+export async function ensureGoTool(
+  spec: GoBuild,
+  variable: string,
+  say: (line: string) => void,
+): Promise<string> {
+  const configured = process.env[variable];
+  if (configured) {
+    if (!isExecutable(configured))
+      throw new GoBuildError(`${variable}=${configured} is not an executable`);
+    return configured;
+  }
+  const paths = await goInstallCached(spec, { say });
+  return paths[spec.binaries[0]!]!;
+}

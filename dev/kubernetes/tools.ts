@@ -3,7 +3,7 @@
  * the chart under deploy/kubernetes and validating what it renders offline (validate.ts).
  * HELM_PATH and KUBECONFORM_PATH name existing binaries instead.
  */
-import { GoBuildError, type GoBuild, goInstallCached, isExecutable } from '../go-build';
+import { ensureGoTool, type GoBuild } from '../go-build';
 
 export const HELM_VERSION = 'v3.22.0';
 export const KUBECONFORM_VERSION = 'v0.8.0';
@@ -28,17 +28,7 @@ export const KUBECONFORM_BUILD = {
   instead: 'point KUBECONFORM_PATH at a kubeconform',
 } as const satisfies GoBuild;
 
-async function tool(spec: GoBuild, variable: string, say: (line: string) => void): Promise<string> {
-  const configured = process.env[variable];
-  if (configured) {
-    if (!isExecutable(configured))
-      throw new GoBuildError(`${variable}=${configured} is not an executable`);
-    return configured;
-  }
-  const paths = await goInstallCached(spec, { say });
-  return paths[spec.binaries[0]!]!;
-}
-
-export const ensureHelm = (say: (line: string) => void) => tool(HELM_BUILD, 'HELM_PATH', say);
+export const ensureHelm = (say: (line: string) => void) =>
+  ensureGoTool(HELM_BUILD, 'HELM_PATH', say);
 export const ensureKubeconform = (say: (line: string) => void) =>
-  tool(KUBECONFORM_BUILD, 'KUBECONFORM_PATH', say);
+  ensureGoTool(KUBECONFORM_BUILD, 'KUBECONFORM_PATH', say);

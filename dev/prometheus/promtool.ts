@@ -5,7 +5,7 @@
  * existing promtool instead (Debian's `prometheus` package ships one).
  */
 import { spawnSync } from 'node:child_process';
-import { GoBuildError, type GoBuild, goInstallCached, isExecutable } from '../go-build';
+import { ensureGoTool, GoBuildError, type GoBuild } from '../go-build';
 
 /** Prometheus 3.16's Go module; the first 3.x tag `go install` takes (no replace directives). */
 export const PROMETHEUS_MODULE_VERSION = 'v0.316.0';
@@ -20,16 +20,8 @@ export const PROMTOOL_BUILD = {
   instead: "point PROMTOOL_PATH at a promtool (Debian's prometheus package has one)",
 } as const satisfies GoBuild;
 
-export async function ensurePromtool(say: (line: string) => void): Promise<string> {
-  const configured = process.env.PROMTOOL_PATH;
-  if (configured) {
-    if (!isExecutable(configured))
-      throw new GoBuildError(`PROMTOOL_PATH=${configured} is not an executable`);
-    return configured;
-  }
-  const { promtool } = await goInstallCached(PROMTOOL_BUILD, { say });
-  return promtool!;
-}
+export const ensurePromtool = (say: (line: string) => void) =>
+  ensureGoTool(PROMTOOL_BUILD, 'PROMTOOL_PATH', say);
 
 if (require.main === module) {
   ensurePromtool((line) => process.stderr.write(`${line}\n`)).then(
