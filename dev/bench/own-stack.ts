@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { parseStackEnv, type StackEnv } from '../../infra/config';
+import { parseStackEnv } from '../../infra/config';
 import type { Logger } from '../../infra/logging';
-import { connectRedis, deleteKeysWithPrefix } from '../../store/redis';
+import { connectRedis, deleteKeysWithPrefix, type RedisClient } from '../../store/redis';
 import { PREBUILT_BUNDLE_PATH, writePrebuiltBundle } from '../../worker/bundle';
 import { parsePostgresUrl } from '../stack/postgres';
 import { dropStack, type Stack, startStack } from '../stack/stack';
@@ -16,7 +16,8 @@ import { ensureTemporalCli } from '../temporal/cli';
 
 export interface OwnStack {
   stack: Stack;
-  env: StackEnv;
+  /** A connection to the stack's Redis, closed with the stack. */
+  redis: RedisClient;
   /** Runs before the stack stops (the benchmark's own connections and workers), last first. */
   beforeStop: (step: () => Promise<unknown>) => void;
   /** Stops and drops it; also on SIGINT, SIGTERM and SIGHUP (then the process exits 130). */
@@ -81,5 +82,5 @@ export async function startOwnStack(options: {
     await close();
     throw err;
   }
-  return { stack, env, beforeStop: (step) => steps.push(step), close };
+  return { stack, redis, beforeStop: (step) => steps.push(step), close };
 }

@@ -28,9 +28,8 @@ import { createGameClient, type GameClient, type Player } from '../../bot/game-c
 import { newFarm } from '../../game';
 import { parseCommandLine, positiveNumber } from '../../infra/command-line';
 import { encryptChatId, userHash as deriveUserHash } from '../../infra/identity';
-import { createLogger, type Logger } from '../../infra/logging';
+import { createLogger } from '../../infra/logging';
 import { farmflowDataConverter } from '../../store/payload-files';
-import { connectRedis } from '../../store/redis';
 import { createWorker, runWorker } from '../../worker/create-worker';
 import { installTemporalRuntime } from '../../worker/runtime';
 import { PREBUILT_BUNDLE_PATH } from '../../worker/bundle';
@@ -42,7 +41,7 @@ import {
 } from '../../workflows/contract';
 import type { Stack } from '../stack/stack';
 import { formatTable, summarize } from './measure';
-import { startOwnStack } from './own-stack';
+import { type OwnStack, startOwnStack } from './own-stack';
 
 /** The sizes measured below the largest. */
 const SMALLER_SIZES = [1_000];
@@ -158,7 +157,7 @@ async function main(options: Options): Promise<number> {
   });
   const { stack } = own;
   try {
-    const game = await botSide(stack, own.env.redisUrl, logger, own.beforeStop);
+    const game = await botSide(own);
     const results: SizeResult[] = [];
     let created = 0;
     for (const size of [...SMALLER_SIZES.filter((n) => n < options.farms), options.farms]) {
@@ -213,18 +212,11 @@ async function main(options: Options): Promise<number> {
 }
 
 /** This process as the bot: a main-menu worker on a queue of its own and a game client. */
-async function botSide(
-  stack: Stack,
-  redisUrl: string,
-  logger: Logger,
-  beforeStop: (step: () => Promise<unknown>) => void,
-) {
+async function botSide({ stack, redis, beforeStop }: OwnStack) {
   const connection = await NativeConnection.connect({ address: stack.temporal.address });
   beforeStop(() => connection.close());
   const dataConverter = farmflowDataConverter(join(stack.dir, 'shared'));
   const client = new Client({ connection, namespace: 'default', dataConverter });
-  const redis = await connectRedis(redisUrl, logger);
-  beforeStop(() => redis.close());
   const earlyAnswers = createEarlyAnswers();
   const taskQueue = `${stack.name}-bench-main-menu`;
   const worker = await createWorker({
