@@ -17,6 +17,8 @@ import { startTestBotApi, type TestBotApi } from '../../dev/bot-api';
 import { DEFAULT_NOTIFICATIONS_PER_SECOND } from '../../infra/config';
 import { createLogger, type Logger } from '../../infra/logging';
 import { connectRedis, type RedisClient } from '../../store/redis';
+import { newFarm } from '../../game';
+import type { FarmCarriedState } from '../../workflows/contract';
 import { REDIS_URL } from './constants';
 import { connectTestTemporal, type RunningWorker, type TestTemporal } from './temporal';
 
@@ -24,6 +26,24 @@ export const TEST_SECRET = 'test-user-hash-secret-0123456789';
 /** Wheat (2 min at scale 1) grows in 120 ms. */
 export const TEST_TIME_SCALE = 0.001;
 const NOTIFY_TOKEN = '654321:test-token-for-notifications';
+
+/**
+ * A new farm's state as a registered, published farm's run would carry it into the next: started
+ * with it, a farm calls no activity at its start (tests that make many farms, or that only need
+ * one to answer).
+ */
+export function registeredFarm(joinedAtMs: number): FarmCarriedState {
+  return {
+    farm: newFarm(joinedAtMs, TEST_TIME_SCALE),
+    readyCrops: [],
+    appliedGrants: {},
+    recentActions: {},
+    registered: true,
+    profile: { displayName: null, xpReachedAtMs: joinedAtMs, reachable: true },
+    log: [],
+    notices: {},
+  };
+}
 
 export interface GameOptions {
   farmMaxHistoryEvents?: number;

@@ -21,7 +21,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AdminApp, buildAdminApp } from '../../bot/admin/app';
-import { newFarm, STARTING_COINS } from '../../game';
+import { STARTING_COINS } from '../../game';
 import { encryptChatId } from '../../infra/identity';
 import { createLogger } from '../../infra/logging';
 import {
@@ -42,7 +42,6 @@ import { connectRedis, keyspace, type RedisClient } from '../../store/redis';
 import {
   type BatchProgress,
   batchWorkflowId,
-  type FarmCarriedState,
   farmWorkflowId,
   getFarmLogQuery,
   getFarmQuery,
@@ -53,7 +52,7 @@ import {
 } from '../../workflows/contract';
 import { isoWeek } from '../../workflows/weekly-prize';
 import { REDIS_URL } from '../support/constants';
-import { TEST_SECRET, TEST_TIME_SCALE } from '../support/game';
+import { registeredFarm, TEST_SECRET, TEST_TIME_SCALE } from '../support/game';
 import { ROOT } from '../support/processes';
 import { eventually } from '../support/schedules';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
@@ -121,16 +120,7 @@ async function startFarms(count: number, into: string[]) {
         into.push(userHash);
         const sealedChatId = encryptChatId(1_000_000 + i, TEST_SECRET);
         const joinedAtMs = Date.now();
-        const carried: FarmCarriedState = {
-          farm: newFarm(joinedAtMs, TEST_TIME_SCALE),
-          readyCrops: [],
-          appliedGrants: {},
-          recentActions: {},
-          registered: true,
-          profile: { displayName: null, xpReachedAtMs: joinedAtMs, reachable: true },
-          log: [],
-          notices: {},
-        };
+        const carried = registeredFarm(joinedAtMs);
         await t.client.workflow.start(WORKFLOW_TYPES.gameFarm, {
           workflowId: farmWorkflowId(userHash),
           taskQueue: t.taskQueue,
