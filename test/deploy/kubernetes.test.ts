@@ -35,7 +35,7 @@ interface Container {
   readinessProbe: { httpGet: { path: string; port: string } };
   livenessProbe: { httpGet: { path: string; port: string } };
   lifecycle?: { preStop: { exec: { command: string[] } } };
-  resources: { requests: Record<string, string> };
+  resources: { requests: Record<string, string>; limits?: Record<string, string> };
 }
 
 /** The fields of each kind the tests below read. */
@@ -158,12 +158,7 @@ describe('the Kubernetes chart', () => {
     const cached = Number(envOf(worker).WORKER_MAX_CACHED_WORKFLOWS);
     expect(cached).toBeGreaterThan(0);
     expect(envOf(worker).NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
-    const limit = (
-      find(resources, 'Deployment', 'farmflow-worker').spec.template.spec
-        .containers[0] as unknown as {
-        resources: { limits: { memory: string } };
-      }
-    ).resources.limits.memory;
+    const limit = worker.resources.limits?.memory ?? '';
     expect(limit).toMatch(/^\d+Mi$/);
     expect(285 + cached * 0.4).toBeLessThan(parseInt(limit, 10));
   });
